@@ -1,0 +1,64 @@
+"""The ``na64tools`` command line: a thin layer over the library.
+
+Each subcommand lives in its own module of this package with two functions:
+``add_parser(subparsers)`` declaring its options and ``main(args) -> int`` running it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .._version import __version__
+
+#: subcommand -> module in na64tools.cli
+SUBCOMMANDS = {
+    "demo": "demo",
+    "info": "info",
+    "simulate": "simulate",
+    "run": "run",
+    "limits": "limits",
+    "dashboard": "dashboard",
+}
+
+
+def _available():
+    for name, mod in SUBCOMMANDS.items():
+        try:
+            yield name, importlib.import_module(f"{__name__}.{mod}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{mod}":
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="na64tools",
+        description="Analysis toolkit for the NA64mu missing-momentum search for dark sectors.",
+    )
+    parser.add_argument("--version", action="version", version=f"na64tools {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for _name, module in _available():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as err:
+        print(f"na64tools {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

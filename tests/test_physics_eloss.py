@@ -7,9 +7,11 @@ the PDG / Groom-Mokhov-Striganov format (At. Data Nucl. Data Tables 78 (2001) 18
 by PUMAS v1.00 (repository niess/pumas-materials, files dedx/muon/lead.txt and
 dedx/muon/iron.txt, rows T = 1.000E+05 and 1.700E+05 MeV), b = (column / (T + m_mu)). Those
 tables use the same Kelner-Kokoulin-Petrukhin bremsstrahlung and Kokoulin-Petrukhin pair
-formulas as GMS (the PUMAS authors state that the PDG tables agree with theirs except for the
-photonuclear term above ~100 TeV); the GMS printed tables themselves were not available to
-the author of these tests, so these are the closest published numbers at hand.
+formulas as GMS (the PUMAS documentation offers the PDG/GMS tables as an equivalent input,
+noting that they are less accurate only above ~100 TeV, because of the photonuclear
+cross-section). The GMS printed tables themselves could not be read from the development
+environment, so these are the closest published numbers at hand; replace them by the GMS
+values when available (same units, same E convention).
 
 Tolerances: 3 % for bremsstrahlung and pair (GMS quote percent-level theoretical
 uncertainties for these two; implementations of the same formulas differ at the 1 % level,

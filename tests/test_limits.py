@@ -157,19 +157,28 @@ def test_bayes_with_signal_uncertainty_matches_numerical_posterior():
     assert inside / total == pytest.approx(cl, abs=1e-7)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     n=st.integers(0, 40),
     b=st.floats(0.0, 40.0),
-    rel_db=st.floats(0.0, 1.0),
-    r=st.floats(0.0, 0.5),
+    rel_db=st.floats(0.0, 2.0),
+    r=st.floats(0.0, 0.9),
+    method=st.sampled_from(["cls", "bayes"]),
 )
-def test_limit_properties(n, b, rel_db, r):
+def test_limit_properties(n, b, rel_db, r, method):
     db = rel_db * b
-    s = L.upper_limit(n, b, db, signal_uncertainty=r)
+    s = L.upper_limit(n, b, db, signal_uncertainty=r, method=method)
     assert s >= LN10 * (1 - 1e-9)  # n_obs = 0 is the strongest possible limit
-    assert L.upper_limit(n + 1, b, db, signal_uncertainty=r) > s
-    assert L.cls_pvalues(s, n, b, db, signal_uncertainty=r)[2] == pytest.approx(0.1, rel=1e-6)
+    assert L.upper_limit(n + 1, b, db, signal_uncertainty=r, method=method) > s
+    if method == "cls":
+        assert L.cls_pvalues(s, n, b, db, signal_uncertainty=r)[2] == pytest.approx(0.1, rel=1e-6)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(n=st.integers(0, 40), b=st.floats(0.01, 40.0), rel_db=st.floats(0.0, 1.0))
+def test_asymptotic_limit_is_finite_and_increasing(n, b, rel_db):
+    s = L.upper_limit(n, b, rel_db * b, method="asymptotic")
+    assert 0 < s < L.upper_limit(n + 1, b, rel_db * b, method="asymptotic")
 
 
 # ------------------------------------------------------------------------------------------

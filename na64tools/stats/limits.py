@@ -235,7 +235,10 @@ class _CountingModel:
             return 0.0
         r = self.rs
         log_pmf_m = _log_pmf(self.n, (1.0 - r * r) * s, r / math.sqrt(1.0 - r * r))
-        log_sf = np.log(-np.expm1(_log_cdf_from_log_pmf(log_pmf_m)))
+        # P(M > j) may round to 0 (or to -1 ulp) for small s: clip, and let log(0) be -inf
+        sf = np.maximum(-np.expm1(_log_cdf_from_log_pmf(log_pmf_m)), 0.0)
+        with np.errstate(divide="ignore"):
+            log_sf = np.log(sf)
         log_w = self.log_pmf_b[::-1]  # weight of j signal events: P(B = n - j)
         return float(np.exp(special.logsumexp(log_w + log_sf) - special.logsumexp(log_w)))
 
@@ -271,7 +274,8 @@ class _CountingModel:
     def asymptotic_cls(self, s: float) -> tuple[float, float, float]:
         """(CLsb, CLb, CLs) of the asymptotic q̃_μ calculator (Cowan et al. 2011, pyhf)."""
         n = float(self.n)
-        tau = (self.b / self.db) ** 2 if self.db > 0 else 0.0
+        # τ = 0 means "background known"; below 1e-6 relative the constraint is numerically exact
+        tau = (self.b / self.db) ** 2 if self.db > 1e-6 * self.b else 0.0
         m = tau
         q = self._qtilde(s, n, m, tau)
         # Asimov data set: background-only fit to the observed data (arXiv:1007.1727 §5)

@@ -5,7 +5,15 @@ import pickle
 import pytest
 import yaml
 
-from na64tools.config import ConfigError, Cuts, Quantity, Setup, default_setup, load_setup, setup_path
+from na64tools.config import (
+    ConfigError,
+    Cuts,
+    Quantity,
+    Setup,
+    default_setup,
+    load_setup,
+    setup_path,
+)
 
 
 @pytest.fixture

@@ -1,0 +1,114 @@
+"""Expected background by source, from weighted simulated background samples.
+
+Each simulated background event carries ``genWeight`` in MOT units: the number of real muons on
+target it stands for (importance sampling; the weights of a sample sum to the MOT it represents,
+``Runs.mot``). The expected number of background events of a source for an exposure N_MOT is
+
+    n_b(source) = (N_MOT / MOT_sample) · Σ_{i passes, i ∈ source} w_i
+
+The statistical error is √Σ w_i² scaled alike. A source with no selected event gets the 90 % CL
+upper bound 2.30 · w_max · N_MOT/MOT_sample (Poisson, zero observed; NA64MU_FACTS.md section 5), with w_max the
+largest weight of that source in the sample.
+
+The systematic uncertainty per source is a documented relative number (:data:`SYSTEMATICS`),
+an assumption standing for the calibration of the simulation to the published table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..processes import SOURCES
+
+__all__ = ["BackgroundEstimate", "SYSTEMATICS", "background_by_source", "total_background", "ZERO_EVENT_UPPER"]
+
+#: relative systematic uncertainty per source (assumption: the calibration uncertainty of the
+#: simulation, set to the relative uncertainty of the published table where it quotes one —
+#: 0.03/0.05 for misreconstruction, 0.001/0.010 for decays in flight — and 100 % otherwise)
+SYSTEMATICS: dict[str, float] = {
+    "misreconstruction": 0.6,
+    "decays_in_flight": 0.1,
+    "non_hermeticity": 1.0,
+    "other": 1.0,
+}
+
+#: Poisson 90 % CL upper limit on a mean with zero observed events, -ln(0.1)
+ZERO_EVENT_UPPER = float(-np.log(0.1))
+
+
+@dataclass(frozen=True)
+class BackgroundEstimate:
+    """Expected background events of one source for an exposure."""
+
+    source: str
+    value: float
+    stat: float
+    syst: float
+    n_events: int  #: simulated events behind the estimate
+    upper: float | None = None  #: 90 % CL upper bound when no simulated event passed
+
+    @property
+    def error(self) -> float:
+        """Statistical and systematic errors added in quadrature."""
+        return float(np.hypot(self.stat, self.syst))
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {"source": self.source, "value": self.value, "stat": self.stat, "syst": self.syst,
+                "error": self.error, "n_events": self.n_events, "upper": self.upper}
+
+
+def background_by_source(yields, sources, passed, *, mot_sample: float, mot: float,
+                         systematics: Mapping[str, float] | None = None) -> dict[str, BackgroundEstimate]:
+    """Expected background per published source for an exposure of ``mot`` muons on target.
+
+    Parameters
+    ----------
+    yields : per-event ``genWeight`` (MOT units): expected events of this kind in ``mot_sample`` MOT.
+    sources : per-event source name (:data:`na64tools.processes.SOURCES`).
+    passed : per-event boolean, the event passes the selection.
+    mot_sample : MOT the sample stands for (sum over its files' ``Runs.mot``).
+    mot : exposure to scale to.
+    """
+    y = np.asarray(yields, dtype=float)
+    s = np.asarray(sources)
+    p = np.asarray(passed, dtype=bool)
+    if not (y.shape == s.shape == p.shape):
+        raise ValueError(f"yields, sources and passed must have the same length, got {y.shape}, {s.shape}, {p.shape}")
+    if y.size and (not np.all(np.isfinite(y)) or np.any(y < 0)):
+        bad = y[~np.isfinite(y) | (y < 0)][0]
+        raise ValueError(f"per-event yield {bad!r}: expected finite and non-negative")
+    if not np.isfinite(mot_sample) or mot_sample <= 0:
+        raise ValueError(f"mot_sample={mot_sample!r}: expected a positive number of muons on target")
+    if not np.isfinite(mot) or mot < 0:
+        raise ValueError(f"mot={mot!r}: expected a non-negative number of muons on target")
+    unknown = set(np.unique(s).tolist()) - set(SOURCES)
+    if unknown:
+        raise ValueError(f"unknown background source {sorted(unknown)[0]!r} (expected one of {SOURCES})")
+    syst = dict(SYSTEMATICS if systematics is None else systematics)
+    scale = mot / mot_sample
+    out = {}
+    for source in SOURCES:
+        mine = s == source
+        sel = mine & p
+        value = float(y[sel].sum()) * scale
+        stat = float(np.sqrt(np.square(y[sel]).sum())) * scale
+        upper = None
+        if not sel.any() and mine.any():
+            upper = ZERO_EVENT_UPPER * float(y[mine].max()) * scale
+        rel = syst.get(source)
+        if rel is None or rel < 0:
+            raise ValueError(f"systematic for source {source!r} is {rel!r}: expected a non-negative relative number")
+        out[source] = BackgroundEstimate(source, value, stat, rel * value, int(sel.sum()), upper)
+    return out
+
+
+def total_background(estimates: Mapping[str, BackgroundEstimate]) -> BackgroundEstimate:
+    """Sum of the sources; statistical errors in quadrature, systematics added linearly (conservative)."""
+    value = sum(e.value for e in estimates.values())
+    stat = float(np.sqrt(sum(e.stat ** 2 for e in estimates.values())))
+    syst = sum(e.syst for e in estimates.values())
+    n = sum(e.n_events for e in estimates.values())
+    return BackgroundEstimate("total", float(value), stat, float(syst), n)

@@ -1,0 +1,381 @@
+"""Exact, order-independent sums of float64 weights, and a histogram built on them.
+
+Floating-point addition is not associative: summing the same weights chunk by chunk, in another
+chunking or another merge order (coffea's futures executor merges in completion order, Dask in a
+tree) changes the last bits of a sum of weights. To give *bit-identical* histograms and cutflows
+whatever the executor, the number of workers and the chunk size, na64tools sums weights exactly:
+
+- every float64 ``w = M · 2**q`` (``M`` a 53-bit integer, from :func:`numpy.frexp`) is split into
+  two exactly representable halves; within a chunk the halves are summed per (bin, exponent) with
+  :func:`numpy.bincount`, which is exact because every partial sum stays below 2**53;
+- the per-chunk sums are carried into a fixed-point integer representation (16-bit limbs of a
+  number in units of 2**-1152, below the smallest float64), where addition is exact integer
+  addition and hence associative and commutative;
+- only at the end is each bin rounded once to the nearest float64 (round-half-even), i.e. the
+  result equals ``math.fsum`` of the weights in the bin.
+
+:class:`ExactSums` is the exact accumulator for a flat array of bins; :class:`ExactHist` a
+weighted histogram (hist ``Weight()`` storage) with two category axes (``sample``, ``process``)
+whose ``to_hist()`` returns an ordinary :class:`hist.Hist`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["ExactSums", "ExactHist", "Decomposed", "decompose"]
+
+LIMB = 16                    # bits per limb
+_MASK = (1 << LIMB) - 1
+BASE_EXP = -1152             # value = sum_j limb_j * 2**(LIMB*(j + k0) + BASE_EXP); multiple of LIMB
+_MAX_CHUNK = 1 << 26         # events per decomposition (keeps bincount partial sums below 2**53)
+
+
+class Decomposed:
+    """A float64 array split for exact summation: ``w = (hi·2**26 + lo) · 2**q``.
+
+    ``q`` is stored as an index into the sorted distinct exponents ``qs``.
+    """
+
+    __slots__ = ("hi", "lo", "qidx", "qs", "n")
+
+    def __init__(self, hi, lo, qidx, qs):
+        self.hi, self.lo, self.qidx, self.qs = hi, lo, qidx, qs
+        self.n = len(hi)
+
+    def take(self, mask_or_index) -> Decomposed:
+        return Decomposed(self.hi[mask_or_index], self.lo[mask_or_index],
+                          self.qidx[mask_or_index], self.qs)
+
+
+def decompose(values) -> Decomposed:
+    """Split finite float64 ``values`` for exact summation (see :class:`Decomposed`)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"expected a 1-D array of weights, got shape {v.shape}")
+    if len(v) >= _MAX_CHUNK:
+        raise ValueError(f"too many values for one exact decomposition ({len(v)} >= {_MAX_CHUNK})")
+    if not np.all(np.isfinite(v)):
+        bad = v[~np.isfinite(v)][0]
+        raise ValueError(f"weight {bad!r} is not finite")
+    m, e = np.frexp(v)                   # v = m * 2**e, 0.5 <= |m| < 1 (m = 0 for v = 0)
+    M = np.ldexp(m, 53)                  # integer-valued, |M| < 2**53
+    hi = np.floor(np.ldexp(M, -26))      # exact
+    lo = M - np.ldexp(hi, 26)            # in [0, 2**26), exact
+    q = e.astype(np.int64) - 53
+    zero = v == 0
+    if zero.any() and not zero.all():
+        q[zero] = q[~zero][0]  # zeros add nothing; do not widen the exponent set
+    if len(q):
+        qmin = int(q.min())
+        present = np.bincount(q - qmin) > 0
+        qs = np.nonzero(present)[0].astype(np.int64) + qmin
+        lut = np.full(len(present), -1, np.int64)
+        lut[present] = np.arange(int(present.sum()))
+        qidx = lut[q - qmin]
+    else:
+        qs = np.zeros(0, np.int64)
+        qidx = np.zeros(0, np.int64)
+    return Decomposed(hi, lo, qidx, qs)
+
+
+class ExactSums:
+    """Exact sums of float64 values in ``nbins`` bins; ``+`` and ``-`` are exact.
+
+    The value of bin ``b`` is ``sum_j limbs[b, j] * 2**(16*(j + k0) - 1152)``.
+    """
+
+    __slots__ = ("nbins", "k0", "limbs")
+
+    def __init__(self, nbins: int, k0: int = 0, limbs: np.ndarray | None = None):
+        self.nbins = int(nbins)
+        self.k0 = int(k0)
+        self.limbs = np.zeros((self.nbins, 0), np.int64) if limbs is None else limbs
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_bins(cls, bins: np.ndarray, weights: Decomposed, nbins: int) -> ExactSums:
+        """Exact per-bin sums of ``weights`` (already :func:`decompose` d) falling in ``bins``."""
+        bins = np.asarray(bins, dtype=np.int64)
+        if len(bins) != weights.n:
+            raise ValueError(f"{len(bins)} bin indices for {weights.n} weights")
+        nq = len(weights.qs)
+        if len(bins) == 0 or nq == 0:
+            return cls(nbins)
+        flat = bins * nq + weights.qidx
+        size = nbins * nq
+        s_hi = np.bincount(flat, weights=weights.hi, minlength=size).reshape(nbins, nq)
+        s_lo = np.bincount(flat, weights=weights.lo, minlength=size).reshape(nbins, nq)
+        # terms: integer S (|S| < 2**53) times 2**r, for r = q + 26 (hi) and r = q (lo)
+        b_idx, qi = np.nonzero((s_hi != 0) | (s_lo != 0))
+        S = np.concatenate([s_hi[b_idx, qi], s_lo[b_idx, qi]]).astype(np.int64)
+        r = np.concatenate([weights.qs[qi] + 26, weights.qs[qi]])
+        b = np.concatenate([b_idx, b_idx])
+        return cls._from_terms(b, S, r, nbins)
+
+    @classmethod
+    def _from_terms(cls, b: np.ndarray, S: np.ndarray, r: np.ndarray, nbins: int) -> ExactSums:
+        """Sum integer terms ``S * 2**r`` into bins ``b`` exactly."""
+        if len(S) == 0:
+            return cls(nbins)
+        t = r - BASE_EXP
+        if np.any(t < 0):
+            raise ValueError("exponent below the exact-sum range")  # pragma: no cover
+        j, s = np.divmod(t, LIMB)
+        # 16-bit pieces of S (the top piece keeps the sign), each shifted by s < 16
+        pieces, limb_of = [], []
+        rest = S.copy()
+        for k in range(4):
+            if k < 3:
+                piece = rest & _MASK
+                rest = rest >> LIMB
+            else:
+                piece = rest
+            pieces.append(piece << s)
+            limb_of.append(j + k)
+        pieces = np.concatenate(pieces)
+        limb_of = np.concatenate(limb_of)
+        bb = np.tile(b, 4)
+        k0 = int(limb_of.min())
+        nl = int(limb_of.max()) - k0 + 1
+        limbs = np.zeros((nbins, nl), np.int64)
+        np.add.at(limbs, (bb, limb_of - k0), pieces)
+        out = cls(nbins, k0, limbs)
+        out._normalise()
+        return out
+
+    # --- arithmetic -----------------------------------------------------------------------
+    def _normalise(self) -> None:
+        """Carry so that every limb but the top one is in [0, 2**16); trim zero limbs."""
+        L = self.limbs
+        if L.shape[1] == 0:
+            return
+        # room for carries
+        L = np.concatenate([L, np.zeros((self.nbins, 4), np.int64)], axis=1)
+        for j in range(L.shape[1] - 1):
+            c = L[:, j] >> LIMB
+            L[:, j] -= c << LIMB
+            L[:, j + 1] += c
+        nz = np.nonzero(np.any(L != 0, axis=0))[0]
+        if len(nz) == 0:
+            self.limbs = np.zeros((self.nbins, 0), np.int64)
+            self.k0 = 0
+            return
+        lo, hi = int(nz[0]), int(nz[-1])
+        self.limbs = np.ascontiguousarray(L[:, lo:hi + 1])
+        self.k0 += lo
+
+    def _aligned(self, other: ExactSums):
+        if self.nbins != other.nbins:
+            raise ValueError(f"cannot add exact sums of {self.nbins} and {other.nbins} bins")
+        if self.limbs.shape[1] == 0:
+            return other.k0, np.zeros_like(other.limbs), other.limbs
+        if other.limbs.shape[1] == 0:
+            return self.k0, self.limbs, np.zeros_like(self.limbs)
+        k0 = min(self.k0, other.k0)
+        top = max(self.k0 + self.limbs.shape[1], other.k0 + other.limbs.shape[1])
+        a = np.zeros((self.nbins, top - k0), np.int64)
+        b = np.zeros_like(a)
+        a[:, self.k0 - k0:self.k0 - k0 + self.limbs.shape[1]] = self.limbs
+        b[:, other.k0 - k0:other.k0 - k0 + other.limbs.shape[1]] = other.limbs
+        return k0, a, b
+
+    def __add__(self, other: ExactSums) -> ExactSums:
+        k0, a, b = self._aligned(other)
+        out = ExactSums(self.nbins, k0, a + b)
+        out._normalise()
+        return out
+
+    def __sub__(self, other: ExactSums) -> ExactSums:
+        k0, a, b = self._aligned(other)
+        out = ExactSums(self.nbins, k0, a - b)
+        out._normalise()
+        return out
+
+    __iadd__ = __add__
+    __isub__ = __sub__
+
+    def cumsum_reverse(self, shape: tuple[int, ...], axis: int) -> ExactSums:
+        """Exact reversed cumulative sum along ``axis`` of the bins viewed with ``shape``."""
+        nl = self.limbs.shape[1]
+        L = self.limbs.reshape(*shape, nl)
+        L = np.flip(np.cumsum(np.flip(L, axis=axis), axis=axis), axis=axis)
+        out = ExactSums(self.nbins, self.k0, np.ascontiguousarray(L.reshape(self.nbins, nl)))
+        out._normalise()
+        return out
+
+    # --- results --------------------------------------------------------------------------
+    def to_int(self) -> list[int]:
+        """The exact value of each bin as a Python integer in units of ``2**exponent``."""
+        nl = self.limbs.shape[1]
+        acc = np.zeros(self.nbins, dtype=object)
+        for j in range(nl - 1, -1, -1):
+            acc = acc * (1 << LIMB) + self.limbs[:, j].astype(object)
+        return [int(x) for x in acc]
+
+    @property
+    def exponent(self) -> int:
+        return LIMB * self.k0 + BASE_EXP
+
+    def to_float(self) -> np.ndarray:
+        """Each bin rounded once to the nearest float64 (ties to even)."""
+        out = np.zeros(self.nbins, np.float64)
+        if self.limbs.shape[1] == 0:
+            return out
+        E = self.exponent
+        nonzero = np.nonzero(np.any(self.limbs != 0, axis=1))[0]
+        ints = ExactSums(len(nonzero), self.k0, self.limbs[nonzero]).to_int()
+        out[nonzero] = [_round_scaled(n, E) for n in ints]
+        return out
+
+
+def _round_scaled(n: int, E: int) -> float:
+    """Correctly rounded float64 of ``n * 2**E`` (n an exact integer)."""
+    if n == 0:
+        return 0.0
+    sign = -1.0 if n < 0 else 1.0
+    n = abs(n)
+    b = n.bit_length()
+    if b > 64:  # keep 64 bits and a sticky bit: int -> float then rounds correctly
+        sh = b - 64
+        sticky = 1 if n & ((1 << sh) - 1) else 0
+        n = (n >> sh) | sticky
+        E += sh
+    return sign * math.ldexp(float(n), E)
+
+
+# --------------------------------------------------------------------------------------------
+# histogram with exact sums
+# --------------------------------------------------------------------------------------------
+class ExactHist:
+    """A weighted histogram with ``sample`` and ``process`` category axes and exact sums.
+
+    Parameters
+    ----------
+    axes
+        The dense :mod:`hist` axes (Regular, Variable, Integer), with their flow bins.
+    label
+        Label of the histogram (its storage holds weighted events).
+    processes
+        Names of the process categories, indexed by the integer codes passed to :meth:`fill`.
+
+    Addition (``+``) is exact, so the result does not depend on the merge order. Per sample the
+    histogram keeps the counts (int64), the sum of weights and the sum of squared weights.
+    """
+
+    def __init__(self, axes: Sequence, label: str = "", processes: Sequence[str] = ()):
+        self.axes = tuple(axes)
+        self.label = label
+        self.processes = tuple(processes)
+        self.shape = tuple(ax.extent for ax in self.axes)  # with flow bins
+        self.nbins = int(np.prod(self.shape)) if self.shape else 1
+        self.samples: dict[str, list] = {}  # sample -> [counts, ExactSums(w), ExactSums(w2)]
+
+    @property
+    def _total(self) -> int:
+        return max(len(self.processes), 1) * self.nbins
+
+    def empty_like(self) -> ExactHist:
+        return ExactHist(self.axes, self.label, self.processes)
+
+    def flat_index(self, *values) -> np.ndarray:
+        """Flat dense-bin index (with flow) of each entry, as boost-histogram bins them."""
+        if len(values) != len(self.axes):
+            raise ValueError(f"expected {len(self.axes)} value arrays, got {len(values)}")
+        flat = None
+        for ax, extent, val in zip(self.axes, self.shape, values, strict=True):
+            idx = np.asarray(ax.index(np.asarray(val)), dtype=np.int64)
+            if ax.traits.underflow:
+                idx = idx + 1
+            # values beyond an axis without flow bins are dropped by boost-histogram
+            idx = np.where((idx < 0) | (idx >= extent), -(1 << 40), idx)
+            flat = idx if flat is None else flat * extent + idx
+        return flat
+
+    def fill(self, sample: str, process: np.ndarray, *values, weight: Decomposed,
+             weight2: Decomposed) -> None:
+        """Fill entries of one ``sample`` with process codes, axis values and (squared) weights."""
+        process = np.asarray(process, dtype=np.int64)
+        flat = self.flat_index(*values)
+        keep = flat >= 0
+        if not np.all(keep):
+            flat, process = flat[keep], process[keep]
+            weight, weight2 = weight.take(keep), weight2.take(keep)
+        bins = process * self.nbins + flat
+        total = self._total
+        counts = np.bincount(bins, minlength=total).astype(np.int64)
+        w = ExactSums.from_bins(bins, weight, total)
+        w2 = ExactSums.from_bins(bins, weight2, total)
+        if sample in self.samples:
+            c0, w0, w20 = self.samples[sample]
+            self.samples[sample] = [c0 + counts, w0 + w, w20 + w2]
+        else:
+            self.samples[sample] = [counts, w, w2]
+
+    def _combine(self, other: ExactHist, sign: int) -> ExactHist:
+        if self.axes != other.axes or self.processes != other.processes:
+            raise ValueError(f"cannot combine histograms with different axes ({self.label!r})")
+        out = self.empty_like()
+        for s in sorted(set(self.samples) | set(other.samples)):
+            if s not in other.samples:
+                out.samples[s] = list(self.samples[s])
+            elif s not in self.samples:
+                c, w, w2 = other.samples[s]
+                if sign > 0:
+                    out.samples[s] = [c, w, w2]
+                else:
+                    z = ExactSums(self._total)
+                    out.samples[s] = [-c, z - w, z - w2]
+            else:
+                c0, w0, w20 = self.samples[s]
+                c, w, w2 = other.samples[s]
+                out.samples[s] = ([c0 + c, w0 + w, w20 + w2] if sign > 0
+                                  else [c0 - c, w0 - w, w20 - w2])
+        return out
+
+    def __add__(self, other: ExactHist) -> ExactHist:
+        return self._combine(other, +1)
+
+    def __sub__(self, other: ExactHist) -> ExactHist:
+        return self._combine(other, -1)
+
+    def sample_arrays(self, sample: str):
+        """(counts, sumw, sumw2) of one sample, shaped (process, *dense axes with flow)."""
+        c, w, w2 = self.samples[sample]
+        shape = (max(len(self.processes), 1), *self.shape)
+        return c.reshape(shape), w.to_float().reshape(shape), w2.to_float().reshape(shape)
+
+    def to_hist(self, *, sample_label: str = "sample (dataset)", process_label: str = "true process"):
+        """A :class:`hist.Hist` (``Weight()`` storage) with ``sample`` and ``process`` axes.
+
+        Categories are in canonical order (samples sorted, processes by code), and only
+        processes with entries appear, so the result is identical whatever the merge order.
+        """
+        import hist
+
+        samples = sorted(self.samples)
+        used = np.zeros(max(len(self.processes), 1), dtype=bool)
+        arrays = {}
+        for s in samples:
+            arrays[s] = self.sample_arrays(s)
+            used |= arrays[s][0].reshape(len(used), -1).sum(axis=1) > 0
+        procs = [p for p, u in zip(self.processes, used, strict=False) if u]
+        h = hist.Hist(
+            hist.axis.StrCategory(samples, name="dataset", label=sample_label, growth=True),
+            hist.axis.StrCategory(procs, name="process", label=process_label, growth=True),
+            *self.axes,
+            storage=hist.storage.Weight(),
+            label=self.label,
+            name=self.label,
+        )
+        view = h.view(flow=True)
+        pidx = np.nonzero(used)[0]
+        for i, s in enumerate(samples):
+            _, w, w2 = arrays[s]
+            # category axes have an overflow bin in the flow view; fill the regular ones
+            view.value[i, : len(procs), ...] = w[pidx]
+            view.variance[i, : len(procs), ...] = w2[pidx]
+        return h

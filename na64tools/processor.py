@@ -1,0 +1,601 @@
+"""The NA64μ missing-momentum coffea processor.
+
+:class:`MissingMomentumProcessor` runs the selection of :mod:`na64tools.selection` (the cut
+variables from :func:`~na64tools.selection.variables_from_events`, the masks from
+:func:`~na64tools.selection.cut_masks` / :func:`~na64tools.selection.cumulative_masks`) on
+NanoEvents built with :class:`na64tools.NA64Schema`, and produces:
+
+- ``cutflow``: events and sum of weights after each cut, per dataset (and per true process),
+  with the yield per muon on target (``per_mot`` = sum of weights / MOT of the dataset);
+- ``hists``: the N−1 histogram of every cut variable and the main distributions after the loose
+  preselection (p_in, p_out, ECAL vs HCAL, VETO, VHCAL, track χ²), each with a ``sample``
+  (dataset) and a ``process`` (true process, :data:`na64tools.processes.PROCESSES`) axis and
+  ``Weight()`` storage;
+- ``table``: a :class:`CutTable`, the per-event cut variables, weights and ids of the events that
+  pass the loose :class:`Preselection`, to re-evaluate cuts interactively without re-reading;
+- ``mot``: muons on target per dataset from the ``Runs`` trees, read once per file (in the chunk
+  that starts at entry 0) however the file is chunked, with generated / written event counts.
+
+Sums of weights are exact (:mod:`na64tools.exact`) and rounded once at the end, so the output is
+bit-identical whatever the executor, the chunk size and the merge order. The same processor runs
+under :func:`na64tools.run` or a plain ``coffea.processor.Runner``::
+
+    from coffea import processor
+    from na64tools import NA64Schema, MissingMomentumProcessor
+
+    runner = processor.Runner(processor.IterativeExecutor(), schema=NA64Schema, chunksize=200_000)
+    out = runner({"bkg": {"files": {"bkg.root": "Events"}}}, MissingMomentumProcessor())
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import awkward as ak
+import hist
+import numpy as np
+import uproot
+from coffea import processor
+
+from ._version import __version__
+from .config import ConfigError, Cuts
+from .exact import ExactHist, ExactSums, decompose
+from .processes import PROCESSES
+from .selection import (
+    CUT_VARIABLES,
+    CUTFLOW,
+    VARIABLES,
+    cumulative_masks,
+    cut_masks,
+    variables_from_events,
+)
+
+__all__ = [
+    "MissingMomentumProcessor",
+    "Preselection",
+    "CutTable",
+    "CutflowRow",
+    "FileRecord",
+    "MOTRecord",
+    "ProcessorOutput",
+    "STAGES",
+    "HIST_AXES",
+    "BadFileError",
+    "Cuts",
+]
+
+#: cutflow stages: "all" then the cuts of :data:`na64tools.selection.CUTFLOW`
+STAGES: tuple[str, ...] = ("all", *CUTFLOW)
+
+#: process names in code order (the ``process`` axis categories)
+PROCESS_NAMES: tuple[str, ...] = tuple(PROCESSES[i] for i in range(len(PROCESSES)))
+
+
+class BadFileError(ValueError):
+    """An input file cannot be read or does not follow the ntuple format; the message names it."""
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+# --------------------------------------------------------------------------------------------
+def _pcut(default: float, unit: str, doc: str, lo: float | None = 0.0):
+    return field(default=default, metadata={"unit": unit, "doc": doc, "lo": lo})
+
+
+@dataclass(frozen=True)
+class Preselection:
+    """Loose preselection of the compact cut table and of the main distributions.
+
+    Events enter :class:`CutTable` (and the main-distribution histograms) if the trigger fired,
+    the incoming momentum is in ``(p_in_min, p_in_max)``, there are ``1..n_tracks_max``
+    downstream tracks and ``p_out < p_out_max``. The calorimeters are left open, so that the
+    ECAL, HCAL, VETO and VHCAL cuts can be moved freely on the table. Every bound must be looser
+    than the corresponding cut of the selection (checked by the processor); cuts re-evaluated on
+    the table are exact as long as they stay inside the preselection.
+
+    All values are assumptions chosen to keep the table compact (see docs/processor.md).
+    """
+
+    p_in_min: float = _pcut(140.0, "GeV", "incoming momentum, lower bound")
+    p_in_max: float = _pcut(180.0, "GeV", "incoming momentum, upper bound")
+    n_tracks_max: float = _pcut(2.0, "tracks", "downstream tracks, upper bound", lo=1.0)
+    p_out_max: float = _pcut(100.0, "GeV", "scattered-muon momentum, upper bound")
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"Preselection.{f.name}: value {v!r} is not a finite number")
+            if f.metadata["lo"] is not None and v < f.metadata["lo"]:
+                raise ConfigError(f"Preselection.{f.name}: value {v!r} is below {f.metadata['lo']}")
+            object.__setattr__(self, f.name, float(v))
+        if self.p_in_min >= self.p_in_max:
+            raise ConfigError(f"Preselection.p_in_min: {self.p_in_min!r} must be below p_in_max={self.p_in_max!r}")
+
+    def check_looser_than(self, cuts: Cuts) -> None:
+        """Raise :class:`ConfigError` if a preselection bound is tighter than the selection."""
+        pairs = [("p_in_min", self.p_in_min <= cuts.p_in_min), ("p_in_max", self.p_in_max >= cuts.p_in_max),
+                 ("n_tracks_max", self.n_tracks_max >= cuts.n_tracks_max),
+                 ("p_out_max", self.p_out_max >= cuts.p_out_max)]
+        for name, ok in pairs:
+            if not ok:
+                raise ConfigError(
+                    f"Preselection.{name} = {getattr(self, name)!r} is tighter than Cuts.{name} = "
+                    f"{getattr(cuts, name)!r}: the preselection must be looser than the selection")
+
+    def mask(self, v: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Events passing the preselection, from the cut variables."""
+        return (np.asarray(v["trigger"], dtype=bool)
+                & (v["p_in"] > self.p_in_min) & (v["p_in"] < self.p_in_max)
+                & (v["n_tracks"] >= 1) & (v["n_tracks"] <= self.n_tracks_max)
+                & (v["p_out"] < self.p_out_max))
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# --------------------------------------------------------------------------------------------
+# histogram definitions
+# --------------------------------------------------------------------------------------------
+def _reg(n, lo, hi, name, label):
+    return hist.axis.Regular(n, lo, hi, name=name, label=label)
+
+
+def _int(lo, hi, name, label):
+    return hist.axis.Integer(lo, hi, name=name, label=label)
+
+
+#: axis of each cut variable (cut thresholds of the default selection fall on bin edges)
+HIST_AXES: dict[str, Any] = {
+    "p_in": _reg(80, 100.0, 200.0, "p_in", r"$p_{in}$ [GeV]"),
+    "beam_chi2": _reg(50, 0.0, 10.0, "beam_chi2", r"MS1 $\chi^2$/ndf"),
+    "n_tracks": _int(0, 6, "n_tracks", "downstream tracks"),
+    "track_chi2": _reg(50, 0.0, 10.0, "track_chi2", r"MS2 $\chi^2$/ndf"),
+    "track_hits": _int(0, 20, "track_hits", "MS2 hits"),
+    "p_out": _reg(100, 0.0, 200.0, "p_out", r"$p_{out}$ [GeV]"),
+    "ecal": _reg(100, 0.0, 10.0, "ecal", r"$E_{ECAL}$ [GeV]"),
+    "hcal": _reg(100, 0.0, 20.0, "hcal", r"$E_{HCAL}$ [GeV]"),
+    "veto": _reg(60, 0.0, 0.06, "veto", r"$E_{VETO}$ [GeV]"),
+    "vhcal": _reg(50, 0.0, 5.0, "vhcal", r"$E_{VHCAL}$ [GeV]"),
+    "trigger": _int(0, 2, "trigger", "scattered-muon trigger"),
+}
+
+#: main distributions after the preselection: name -> cut variables on its axes
+MAIN_HISTS: dict[str, tuple[str, ...]] = {
+    "p_in": ("p_in",),
+    "p_out": ("p_out",),
+    "ecal_vs_hcal": ("ecal", "hcal"),
+    "veto": ("veto",),
+    "vhcal": ("vhcal",),
+    "track_chi2": ("track_chi2",),
+}
+_MAIN_AXES = {"ecal_vs_hcal": (_reg(50, 0.0, 10.0, "ecal", r"$E_{ECAL}$ [GeV]"),
+                               _reg(50, 0.0, 20.0, "hcal", r"$E_{HCAL}$ [GeV]"))}
+
+#: the cut each variable belongs to (the N−1 histogram of a variable removes that whole cut)
+CUT_OF: dict[str, str] = {var: cut for cut, vars_ in CUT_VARIABLES.items() for var in vars_}
+
+_STAGE_AXIS = hist.axis.Integer(0, len(STAGES), name="stage", label="cutflow stage",
+                                underflow=False, overflow=False)
+
+#: branches of ``Runs`` read for the MOT bookkeeping: name -> numpy kind
+RUNS_BRANCHES = {"run": "i", "mot": "f", "nGenerated": "i", "nWritten": "i", "sumw": "f",
+                 "sumw2": "f", "sample": "O", "model": "O", "mass": "f", "coupling": "f",
+                 "setup": "O", "setupHash": "O", "seed": "i"}
+
+
+def _book() -> dict[str, ExactHist]:
+    hs: dict[str, ExactHist] = {}
+    for var in VARIABLES:
+        hs[f"nminus1_{var}"] = ExactHist([HIST_AXES[var]], f"nminus1_{var}", PROCESS_NAMES)
+    for name, vars_ in MAIN_HISTS.items():
+        axes = _MAIN_AXES.get(name, tuple(HIST_AXES[v] for v in vars_))
+        hs[name] = ExactHist(axes, name, PROCESS_NAMES)
+    return hs
+
+
+# --------------------------------------------------------------------------------------------
+# output records
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileRecord:
+    """Bookkeeping of one input file, from its ``Runs`` tree."""
+
+    dataset: str
+    filename: str
+    mot: float
+    n_generated: int
+    n_written: int
+    sumw: float
+    sumw2: float
+    sample: str
+    model: str
+    mass: float
+    coupling: float
+    setup: str
+    setup_hash: str
+    seed: int
+    n_runs_entries: int = 1
+
+
+@dataclass(frozen=True)
+class MOTRecord:
+    """Muons on target of one dataset: sum over its files (each counted once)."""
+
+    mot: float
+    n_files: int
+    n_generated: int
+    n_written: int
+    n_processed: int
+    sumw: float
+
+
+class CutflowRow(tuple):
+    """``(events, sumw)`` after one cut, with ``sumw2`` and ``per_mot`` as attributes.
+
+    Unpacks as ``events, sumw = row``; ``per_mot`` is ``sumw`` divided by the dataset MOT
+    (the yield per muon on target; multiply by the exposure for expected events).
+    """
+
+    def __new__(cls, events: int, sumw: float, sumw2: float, per_mot: float):
+        obj = super().__new__(cls, (int(events), float(sumw)))
+        obj.sumw2 = float(sumw2)
+        obj.per_mot = float(per_mot)
+        return obj
+
+    def __reduce__(self):
+        return (CutflowRow, (self[0], self[1], self.sumw2, self.per_mot))
+
+    @property
+    def events(self) -> int:
+        return self[0]
+
+    @property
+    def sumw(self) -> float:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"CutflowRow(events={self[0]}, sumw={self[1]!r}, sumw2={self.sumw2!r}, per_mot={self.per_mot!r})"
+
+
+@dataclass
+class CutTable:
+    """Per-event cut variables of the events passing the loose preselection.
+
+    ``columns`` holds one numpy array per column, rows in canonical order (dataset, file,
+    entry): the cut variables of :data:`na64tools.selection.VARIABLES` (float64, exactly as the
+    processor cut on them), ``genWeight``, ``process`` (``Gen_process``), ``dataset``,
+    ``sample`` and ``file`` (indices into :attr:`datasets`, :attr:`samples`, :attr:`files`) and
+    ``entry`` (entry in the file's ``Events`` tree). ``na64tools.selection.cut_masks(table.columns,
+    cuts)`` re-evaluates any selection inside :attr:`preselection`.
+    """
+
+    columns: dict[str, np.ndarray]
+    datasets: list[str]
+    samples: list[str]
+    files: list[str]
+    preselection: dict[str, float]
+
+    def __len__(self) -> int:
+        return len(self.columns["genWeight"]) if self.columns else 0
+
+    def variables(self) -> dict[str, np.ndarray]:
+        """The cut-variable columns (input of :func:`na64tools.selection.cut_masks`)."""
+        return {k: self.columns[k] for k in VARIABLES}
+
+
+#: the processor output is a plain dict with these keys
+ProcessorOutput = dict
+
+_TABLE_COLUMNS = (*VARIABLES, "genWeight", "process", "entry")
+
+
+# --------------------------------------------------------------------------------------------
+# accumulator
+# --------------------------------------------------------------------------------------------
+class MMAccumulator:
+    """Per-chunk (and merged) result of :class:`MissingMomentumProcessor` before finalisation.
+
+    ``+`` merges exactly and is associative and commutative; ``-`` removes the contribution of
+    some chunks (used to drop bad files). Keys: ``chunks`` ``(dataset, file, start, stop) ->
+    events``, ``table`` ``(dataset, file, start) -> columns``, ``files`` ``(dataset, file) ->
+    FileRecord``, ``failed`` ``(dataset, file, start, stop) -> message``.
+    """
+
+    def __init__(self):
+        self.hists: dict[str, ExactHist] = _book()
+        self.cutflow = ExactHist([_STAGE_AXIS], "cutflow", PROCESS_NAMES)
+        self.table: dict[tuple, dict[str, np.ndarray]] = {}
+        self.files: dict[tuple, FileRecord] = {}
+        self.chunks: dict[tuple, int] = {}
+        self.failed: dict[tuple, str] = {}
+
+    def _combine(self, other: MMAccumulator, sign: int) -> MMAccumulator:
+        out = MMAccumulator.__new__(MMAccumulator)
+        if sign > 0:
+            dup = set(self.chunks) & set(other.chunks)
+            if dup:
+                raise RuntimeError(f"chunk processed twice: {sorted(dup)[0]}")
+            out.hists = {k: self.hists[k] + other.hists[k] for k in self.hists}
+            out.cutflow = self.cutflow + other.cutflow
+            out.table = {**self.table, **other.table}
+            out.files = {**self.files, **other.files}
+            out.chunks = {**self.chunks, **other.chunks}
+            out.failed = {**self.failed, **other.failed}
+        else:
+            out.hists = {k: self.hists[k] - other.hists[k] for k in self.hists}
+            out.cutflow = self.cutflow - other.cutflow
+            out.table = {k: v for k, v in self.table.items() if k not in other.table}
+            out.files = {k: v for k, v in self.files.items() if k not in other.files}
+            out.chunks = {k: v for k, v in self.chunks.items() if k not in other.chunks}
+            out.failed = dict(self.failed)
+        return out
+
+    def __add__(self, other: MMAccumulator) -> MMAccumulator:
+        return self._combine(other, +1)
+
+    def __sub__(self, other: MMAccumulator) -> MMAccumulator:
+        return self._combine(other, -1)
+
+    __iadd__ = __add__
+
+
+# --------------------------------------------------------------------------------------------
+# the processor
+# --------------------------------------------------------------------------------------------
+class MissingMomentumProcessor(processor.ProcessorABC):
+    """The NA64μ missing-momentum selection and histograms as a coffea processor.
+
+    Parameters
+    ----------
+    cuts
+        The selection (:class:`na64tools.config.Cuts`, a path to a YAML/TOML cut file, or a
+        mapping of cut values). Default: the published NA64μ 2022 selection.
+    preselection
+        The loose :class:`Preselection` of the cut table and main distributions.
+    table
+        Whether to store the :class:`CutTable` (the per-event cut variables after preselection).
+    """
+
+    def __init__(self, cuts: Cuts | str | Mapping | None = None, *,
+                 preselection: Preselection | None = None, table: bool = True):
+        if cuts is None:
+            cuts = Cuts()
+        elif isinstance(cuts, Mapping):
+            cuts = Cuts.from_mapping(cuts)
+        elif not isinstance(cuts, Cuts):
+            cuts = Cuts.from_file(cuts)
+        self.cuts: Cuts = cuts
+        self.preselection = Preselection() if preselection is None else preselection
+        if not isinstance(self.preselection, Preselection):
+            raise ConfigError(f"preselection: expected a Preselection, got {self.preselection!r}")
+        self.preselection.check_looser_than(cuts)
+        self.table = bool(table)
+        self._catch_errors = False   # set by na64tools.run(skip_bad_files=True)
+        self._finalise = True        # na64tools.run finalises itself after dropping bad files
+
+    def __repr__(self) -> str:
+        return f"MissingMomentumProcessor(cuts={self.cuts!r})"
+
+    # ----------------------------------------------------------------------------------------
+    def process(self, events) -> MMAccumulator:
+        meta = dict(events.metadata or {})
+        dataset = str(meta.get("dataset", "unknown"))
+        filename = str(meta.get("filename", ""))
+        start = int(meta.get("entrystart", 0) or 0)
+        stop = int(meta.get("entrystop", start + len(events)) or 0)
+        key = (dataset, filename, start, stop)
+        if not self._catch_errors:
+            try:
+                return self._process(events, dataset, filename, start, stop)
+            except BadFileError:
+                raise
+            except Exception as err:
+                raise BadFileError(f"{filename}: entries {start}-{stop} of dataset {dataset!r}: "
+                                   f"{type(err).__name__}: {err}") from err
+        try:
+            return self._process(events, dataset, filename, start, stop)
+        except Exception as err:  # recorded, and the whole file is dropped by na64tools.run
+            out = MMAccumulator()
+            out.failed[key] = f"{type(err).__name__}: {err}"
+            return out
+
+    def _process(self, events, dataset: str, filename: str, start: int, stop: int) -> MMAccumulator:
+        out = MMAccumulator()
+        out.chunks[(dataset, filename, start, stop)] = len(events)
+        if start == 0 and filename:
+            out.files[(dataset, filename)] = read_runs(filename, dataset)
+        if len(events) == 0:
+            return out
+        v = variables_from_events(events)
+        w = ak.to_numpy(events.genWeight).astype(np.float64)
+        proc = ak.to_numpy(events.Gen.process).astype(np.int64)
+        if proc.min() < 0 or proc.max() >= len(PROCESS_NAMES):
+            bad = proc[(proc < 0) | (proc >= len(PROCESS_NAMES))][0]
+            raise BadFileError(f"{filename}: Gen_process = {bad} is not a known process code "
+                               f"(expected 0..{len(PROCESS_NAMES) - 1})")
+        wd = decompose(w)
+        w2d = decompose(w * w)
+
+        # cutflow: fill the last stage reached, then a reversed cumulative sum at the end
+        cum = cumulative_masks(v, self.cuts)
+        last = np.zeros(len(w), np.int64)
+        for name in CUTFLOW:
+            last += cum[name]
+        out.cutflow.fill(dataset, proc, last, weight=wd, weight2=w2d)
+
+        # N-1 histograms: all cuts but the one the variable belongs to
+        masks = cut_masks(v, self.cuts)
+        npass = np.zeros(len(w), np.int64)
+        for m in masks.values():
+            npass += m
+        ncuts = len(masks)
+        for var in VARIABLES:
+            sel = np.nonzero((npass - masks[CUT_OF[var]]) == ncuts - 1)[0]
+            out.hists[f"nminus1_{var}"].fill(dataset, proc[sel], v[var][sel],
+                                             weight=wd.take(sel), weight2=w2d.take(sel))
+
+        # main distributions and the table after the loose preselection
+        pre = np.nonzero(self.preselection.mask(v))[0]
+        wp, w2p, pp = wd.take(pre), w2d.take(pre), proc[pre]
+        for name, vars_ in MAIN_HISTS.items():
+            out.hists[name].fill(dataset, pp, *(v[x][pre] for x in vars_), weight=wp, weight2=w2p)
+        if self.table:
+            cols = {k: v[k][pre] for k in VARIABLES}
+            cols["genWeight"] = w[pre]
+            cols["process"] = pp.astype(np.int8)
+            cols["entry"] = pre.astype(np.int64) + start
+            out.table[(dataset, filename, start)] = cols
+        return out
+
+    # ----------------------------------------------------------------------------------------
+    def postprocess(self, accumulator: MMAccumulator):
+        if not self._finalise:
+            return accumulator
+        return finalise(accumulator, self)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def read_runs(filename: str, dataset: str = "") -> FileRecord:
+    """Read the ``Runs`` tree of one file into a :class:`FileRecord` (sums over its entries)."""
+    try:
+        with uproot.open(filename) as f:
+            if "Runs" not in f:
+                raise BadFileError(f"{filename}: no 'Runs' tree (docs/ntuple_format.md)")
+            tree = f["Runs"]
+            missing = [b for b in RUNS_BRANCHES if b not in tree]
+            if missing:
+                raise BadFileError(f"{filename}: Runs: missing branch {missing[0]!r} (docs/ntuple_format.md)")
+            arrays = tree.arrays(list(RUNS_BRANCHES), library="np")
+    except BadFileError:
+        raise
+    except Exception as err:
+        raise BadFileError(f"{filename}: cannot read the Runs tree: {type(err).__name__}: {err}") from err
+    for name, kind in RUNS_BRANCHES.items():
+        a = arrays[name]
+        ok = a.dtype.kind in ("i", "u") if kind == "i" else a.dtype.kind == "f" if kind == "f" else True
+        if not ok:
+            raise BadFileError(f"{filename}: Runs: branch {name!r} has type {a.dtype}, expected "
+                               f"{'an integer' if kind == 'i' else 'a float'} (docs/ntuple_format.md)")
+    n = len(arrays["mot"])
+    if n == 0:
+        raise BadFileError(f"{filename}: the Runs tree is empty (expected one entry per file)")
+
+    def one(name):
+        vals = {str(x) for x in arrays[name]}
+        return vals.pop() if len(vals) == 1 else ",".join(sorted(vals))
+
+    return FileRecord(
+        dataset=dataset, filename=filename,
+        mot=math.fsum(arrays["mot"]), n_generated=int(arrays["nGenerated"].sum()),
+        n_written=int(arrays["nWritten"].sum()), sumw=math.fsum(arrays["sumw"]),
+        sumw2=math.fsum(arrays["sumw2"]), sample=one("sample"), model=one("model"),
+        mass=float(arrays["mass"][0]), coupling=float(arrays["coupling"][0]), setup=one("setup"),
+        setup_hash=one("setupHash"), seed=int(arrays["seed"][0]), n_runs_entries=n,
+    )
+
+
+def _cutflow(acc: MMAccumulator, mot: dict[str, MOTRecord]):
+    """Cumulative cutflow per dataset (total and per process) from the last-stage histogram."""
+    h = acc.cutflow
+    nproc, nst = len(PROCESS_NAMES), len(STAGES)
+    total: dict[str, dict[str, CutflowRow]] = {}
+    by_proc: dict[str, dict[str, dict[str, CutflowRow]]] = {}
+    for ds in sorted(h.samples):
+        counts, w, w2 = h.samples[ds]
+        c = np.flip(np.cumsum(np.flip(counts.reshape(nproc, nst), 1), 1), 1)
+        wc = w.cumsum_reverse((nproc, nst), 1)
+        w2c = w2.cumsum_reverse((nproc, nst), 1)
+        # totals over processes: exact sums of the per-process limbs
+        wt = _sum_processes(wc, nproc, nst)
+        w2t = _sum_processes(w2c, nproc, nst)
+        m = mot[ds].mot if ds in mot and mot[ds].mot > 0 else float("nan")
+        wf, w2f = wc.to_float().reshape(nproc, nst), w2c.to_float().reshape(nproc, nst)
+        wtf, w2tf = wt.to_float(), w2t.to_float()
+        ct = c.sum(axis=0)
+        total[ds] = {s: CutflowRow(ct[i], wtf[i], w2tf[i], wtf[i] / m) for i, s in enumerate(STAGES)}
+        by_proc[ds] = {
+            PROCESS_NAMES[p]: {s: CutflowRow(c[p, i], wf[p, i], w2f[p, i], wf[p, i] / m)
+                               for i, s in enumerate(STAGES)}
+            for p in range(nproc) if c[p, 0] > 0
+        }
+    return total, by_proc
+
+
+def _sum_processes(es: ExactSums, nproc: int, nst: int) -> ExactSums:
+    nl = es.limbs.shape[1]
+    limbs = es.limbs.reshape(nproc, nst, nl).sum(axis=0)
+    out = ExactSums(nst, es.k0, np.ascontiguousarray(limbs))
+    out._normalise()
+    return out
+
+
+def _table(acc: MMAccumulator, presel: Preselection) -> CutTable:
+    keys = sorted(acc.table)
+    datasets = sorted({k[0] for k in keys})
+    files = sorted({k[1] for k in keys})
+    samples = sorted({acc.files[(k[0], k[1])].sample if (k[0], k[1]) in acc.files else "unknown"
+                      for k in keys})
+    ds_idx = {d: i for i, d in enumerate(datasets)}
+    f_idx = {f: i for i, f in enumerate(files)}
+    s_idx = {s: i for i, s in enumerate(samples)}
+    cols: dict[str, list] = {c: [] for c in _TABLE_COLUMNS}
+    extra: dict[str, list] = {"dataset": [], "sample": [], "file": []}
+    for k in keys:
+        piece = acc.table[k]
+        n = len(piece["genWeight"])
+        for c in _TABLE_COLUMNS:
+            cols[c].append(piece[c])
+        rec = acc.files.get((k[0], k[1]))
+        extra["dataset"].append(np.full(n, ds_idx[k[0]], np.int16))
+        extra["sample"].append(np.full(n, s_idx[rec.sample if rec else "unknown"], np.int8))
+        extra["file"].append(np.full(n, f_idx[k[1]], np.int32))
+    dtypes = {**{c: np.float64 for c in VARIABLES}, "trigger": bool, "genWeight": np.float64,
+              "process": np.int8, "entry": np.int64, "dataset": np.int16, "sample": np.int8,
+              "file": np.int32}
+    columns = {c: (np.concatenate(v) if v else np.zeros(0, dtypes[c]))
+               for c, v in {**cols, **extra}.items()}
+    return CutTable(columns, datasets, samples, files, presel.to_dict())
+
+
+def mot_summary(files: Mapping[tuple, FileRecord], chunks: Mapping[tuple, int]) -> dict[str, MOTRecord]:
+    """MOT and event counts per dataset (each file once; sums with ``math.fsum``)."""
+    out = {}
+    for ds in sorted({k[0] for k in files} | {k[0] for k in chunks}):
+        recs = [r for (d, _), r in sorted(files.items()) if d == ds]
+        out[ds] = MOTRecord(
+            mot=math.fsum(r.mot for r in recs), n_files=len(recs),
+            n_generated=sum(r.n_generated for r in recs), n_written=sum(r.n_written for r in recs),
+            n_processed=sum(n for k, n in chunks.items() if k[0] == ds),
+            sumw=math.fsum(r.sumw for r in recs),
+        )
+    return out
+
+
+def finalise(acc: MMAccumulator, proc: MissingMomentumProcessor, *,
+             skipped: list | None = None) -> dict:
+    """Turn the merged accumulator into the output dict (histograms, cutflow, table, MOT)."""
+    mot = mot_summary(acc.files, acc.chunks)
+    cutflow, by_process = _cutflow(acc, mot)
+    files: dict[str, dict[str, FileRecord]] = {}
+    for (ds, fn), rec in sorted(acc.files.items()):
+        files.setdefault(ds, {})[fn] = rec
+    return {
+        "hists": {name: h.to_hist() for name, h in acc.hists.items()},
+        "cutflow": cutflow,
+        "cutflow_by_process": by_process,
+        "table": _table(acc, proc.preselection) if proc.table else None,
+        "mot": mot,
+        "files": files,
+        "skipped": list(skipped or []),
+        "failed": dict(sorted(acc.failed.items())),
+        "cuts": proc.cuts,
+        "preselection": proc.preselection,
+        "n_chunks": len(acc.chunks),
+        "version": __version__,
+    }

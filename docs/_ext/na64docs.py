@@ -1,0 +1,504 @@
+"""Sphinx extension of the na64tools documentation site.
+
+It keeps the site true to the code it documents, at every build:
+
+* **API pages** (``docs/api/generated/``) are written at ``builder-inited`` from the package itself:
+  one page per public module of ``na64tools`` (found with :func:`pkgutil.walk_packages`), listing
+  every public name (the module's ``__all__``; without ``__all__``, the public names the module
+  defines). A name re-exported from the module that documents it is linked, not documented twice.
+  A module that is not there yet simply has no page; a module that fails to import is a warning
+  (an error under ``sphinx-build -W``).
+* **Optional toctree entries**: pages written by other parts of the project (``simulation``,
+  ``dask``, the tutorial notebooks, ...) are listed in ``na64_optional_pages``; an entry of a
+  toctree that names one of them (or a glob such as ``notebooks/*``) is dropped while no such
+  document exists, so the site builds without warnings before and after they land. A MyST comment
+  line ``% na64-if-empty PATTERN: text`` is replaced by ``text`` while nothing matches PATTERN.
+* ``{na64-setup-table}`` renders the parameters of a shipped setup description
+  (:func:`na64tools.default_setup`) with value, unit, meaning and source.
+* ``{na64-benchmarks}`` lists the benchmark scripts of ``benchmarks/`` with their description and
+  the exact command that measures each figure.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import fnmatch
+import importlib
+import inspect
+import pkgutil
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATED = "api/generated"
+
+# --------------------------------------------------------------------------------------------
+# API pages
+# --------------------------------------------------------------------------------------------
+
+
+def _is_private(modname: str) -> bool:
+    return any(part.startswith("_") for part in modname.split("."))
+
+
+def discover_modules(package: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Public modules of ``package`` (itself included) and the ``(name, error)`` of those that fail to import."""
+    errors: list[tuple[str, str]] = []
+    pkg = importlib.import_module(package)
+    names = [package]
+
+    def onerror(name: str) -> None:
+        import sys
+
+        errors.append((name, repr(sys.exc_info()[1])))
+
+    for info in pkgutil.walk_packages(pkg.__path__, prefix=package + ".", onerror=onerror):
+        if not _is_private(info.name):
+            names.append(info.name)
+    return sorted(set(names)), errors
+
+
+def _defined_names(module) -> list[str]:
+    """Public top-level names a module defines (functions, classes, assignments), in source order."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return []
+    out: list[str] = []
+    for node in ast.parse(source).body:
+        targets: list[ast.expr] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.append(node.name)
+            continue
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        for t in targets:
+            if isinstance(t, ast.Name):
+                out.append(t.id)
+    seen: set[str] = set()
+    return [n for n in out if not n.startswith("_") and not (n in seen or seen.add(n))]
+
+
+def public_names(module) -> list[str]:
+    """The public names of a module: its ``__all__`` (dunders left out), else the names it defines."""
+    names = getattr(module, "__all__", None)
+    if names is None:
+        return _defined_names(module)
+    return [n for n in names if not (n.startswith("__") and n.endswith("__"))]
+
+
+@dataclasses.dataclass
+class Entry:
+    """One public name of a module page."""
+
+    name: str
+    target: str  # full dotted name the summary table links to
+    kind: str  # module, class, exception, function, data
+    owned: bool  # documented in full on this page
+
+
+def _kind(obj: Any) -> str:
+    if inspect.ismodule(obj):
+        return "module"
+    if inspect.isclass(obj):
+        return "exception" if issubclass(obj, BaseException) else "class"
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or inspect.ismethod(obj):
+        return "function"
+    if callable(obj) and hasattr(obj, "__module__") and hasattr(obj, "__qualname__"):
+        return "function"
+    return "data"
+
+
+def module_entries(modname: str, documented: dict[str, list[str]]) -> tuple[list[Entry], list[str]]:
+    """The entries of one module page and the names that could not be resolved (with the reason)."""
+    module = importlib.import_module(modname)
+    entries: list[Entry] = []
+    problems: list[str] = []
+    for name in documented[modname]:
+        try:
+            obj = getattr(module, name)
+        except ModuleNotFoundError as err:
+            root = modname.split(".")[0]
+            if err.name and (err.name == root or err.name.startswith(root + ".")):
+                # a lazily imported submodule of the package that is not written yet
+                logger.info(f"na64docs: {modname}.{name} not available yet ({err}); left out")
+            else:
+                problems.append(f"{modname}.{name} cannot be imported: {err!r}")
+            continue
+        except AttributeError as err:
+            problems.append(f"{modname}.__all__ names {name!r}, which does not exist ({err})")
+            continue
+        except Exception as err:  # noqa: BLE001 - reported as a build warning
+            problems.append(f"{modname}.{name} cannot be imported: {err!r}")
+            continue
+        kind = _kind(obj)
+        if kind == "module":
+            entries.append(Entry(name, obj.__name__, kind, owned=False))
+            continue
+        owner = getattr(obj, "__module__", None) if kind != "data" else None
+        qualname = getattr(obj, "__qualname__", name)
+        if (owner and owner != modname and owner in documented
+                and getattr(obj, "__name__", None) in documented[owner] and "." not in qualname):
+            entries.append(Entry(name, f"{owner}.{qualname}", kind, owned=False))
+        else:
+            entries.append(Entry(name, f"{modname}.{name}", kind, owned=True))
+    return entries, problems
+
+
+_AUTODOC = {
+    "class": ("autoclass", [":members:", ":show-inheritance:"]),
+    "exception": ("autoexception", [":members:", ":show-inheritance:"]),
+    "function": ("autofunction", []),
+}
+
+
+def _has_doc_comment(modname: str, name: str) -> bool:
+    """Whether a module-level name has a ``#:`` comment or a docstring after its assignment."""
+    from sphinx.pycode import ModuleAnalyzer, PycodeError
+
+    try:
+        return ("", name) in ModuleAnalyzer.for_module(modname).find_attr_docs()
+    except PycodeError:
+        return False
+
+
+def _data_lines(modname: str, name: str) -> list[str]:
+    """Directive lines of a module-level data name.
+
+    ``autodata`` shows the docstring of the value's *type* (``dict``'s, ``tuple``'s) when the name
+    has no doc comment, which is wrong (and not valid reST); such a name gets a bare ``py:data``
+    with its type and, when short, its value.
+    """
+    value = getattr(importlib.import_module(modname), name)
+    short = len(repr(value)) <= 80
+    if _has_doc_comment(modname, name):
+        return [f".. autodata:: {modname}.{name}"] + ([] if short else ["   :no-value:"])
+    lines = [f".. py:data:: {name}", f"   :type: {type(value).__name__}"]
+    if short:
+        lines.append(f"   :value: {value!r}")
+    return lines
+
+
+def _summary_item(target: str, modname: str) -> str:
+    """An autosummary item: relative inside the current module, else the full name shown short."""
+    if target.startswith(modname + "."):
+        rel = target[len(modname) + 1:]
+        return rel if "." not in rel else f"~{rel}"
+    return f"~{target}"
+
+
+def module_page(modname: str, entries: Sequence[Entry], submodules: Sequence[str]) -> str:
+    """reStructuredText of one API page."""
+    title = f"``{modname}``"
+    lines = [f".. _api-{modname}:", "", title, "=" * len(title), "", f".. automodule:: {modname}", ""]
+    if submodules:
+        lines += [".. rubric:: Modules", "", ".. autosummary::", ""]
+        lines += [f"   {_summary_item(m, modname)}" for m in submodules] + [""]
+    if entries:
+        lines += [".. rubric:: Public names", "", ".. autosummary::", "   :nosignatures:", ""]
+        # a data name without a doc comment would show the docstring of its type (dict, tuple):
+        # it is listed in the reference section only
+        lines += [f"   {_summary_item(e.target, modname)}" for e in entries
+                  if (e.kind != "module" or e.target not in submodules)
+                  and not (e.kind == "data" and not _has_doc_comment(*e.target.rsplit(".", 1)))]
+        lines += [""]
+    owned = [e for e in entries if e.owned]
+    if owned:
+        lines += [".. rubric:: Reference", ""]
+        for e in owned:
+            if e.kind == "data":
+                lines += _data_lines(modname, e.name) + [""]
+                continue
+            directive, options = _AUTODOC[e.kind]
+            lines += [f".. {directive}:: {e.target}"] + [f"   {o}" for o in options] + [""]
+    return "\n".join(lines)
+
+
+def generate_api(app: Sphinx) -> None:
+    """Write ``docs/api/generated/<module>.rst`` for every public module of the package."""
+    package = app.config.na64_api_package
+    outdir = Path(app.srcdir) / GENERATED
+    outdir.mkdir(parents=True, exist_ok=True)
+    modnames, errors = discover_modules(package)
+    for name, err in errors:
+        logger.warning(f"na64docs: cannot import {name}: {err}", type="na64docs", subtype="import")
+    documented: dict[str, list[str]] = {}
+    for modname in modnames:
+        try:
+            documented[modname] = public_names(importlib.import_module(modname))
+        except Exception as err:  # noqa: BLE001 - reported as a build warning
+            logger.warning(f"na64docs: cannot import {modname}: {err!r}", type="na64docs", subtype="import")
+    written: set[str] = set()
+    for modname in documented:
+        entries, problems = module_entries(modname, documented)
+        for p in problems:
+            logger.warning(f"na64docs: {p}", type="na64docs", subtype="api")
+        prefix = modname + "."
+        submodules = [m for m in documented if m.startswith(prefix) and "." not in m[len(prefix):]]
+        text = module_page(modname, entries, submodules)
+        path = outdir / f"{modname}.rst"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        written.add(path.name)
+    for stale in outdir.glob("*.rst"):
+        if stale.name not in written:
+            stale.unlink()
+
+
+# --------------------------------------------------------------------------------------------
+# Optional toctree entries
+# --------------------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\s*\{toctree\}")
+_IF_EMPTY = re.compile(r"^%\s*na64-if-empty\s+(?P<pattern>\S+?):\s*(?P<text>.*)$")
+
+
+def _matches(pattern: str, docnames: Iterable[str]) -> bool:
+    if any(c in pattern for c in "*?["):
+        return any(fnmatch.fnmatchcase(d, pattern) for d in docnames)
+    return pattern in set(docnames)
+
+
+def filter_optional(text: str, docname: str, found_docs: Iterable[str], optional: Iterable[str]) -> tuple[str, list[str]]:
+    """Drop toctree entries naming absent optional pages; fill ``% na64-if-empty`` markers.
+
+    Returns the new text and the entries that were dropped. Entries are resolved relative to the
+    document's folder, as Sphinx does.
+    """
+    found = set(found_docs)
+    base = posixpath.dirname(docname)
+    optional = set(optional)
+    out: list[str] = []
+    dropped: list[str] = []
+    fence: str | None = None
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if fence is None:
+            m = _FENCE.match(stripped)
+            if m:
+                fence = m.group("fence")
+            else:
+                e = _IF_EMPTY.match(stripped)
+                if e:
+                    full = posixpath.normpath(posixpath.join(base, e.group("pattern")))
+                    if not _matches(full, found):
+                        out.append(e.group("text") + "\n")
+                    continue
+            out.append(line)
+            continue
+        if stripped.startswith(fence) and stripped.strip(fence[0]) == "":
+            fence = None
+            out.append(line)
+            continue
+        if stripped in optional and not stripped.startswith(":"):
+            full = posixpath.normpath(posixpath.join(base, stripped))
+            if not _matches(full, found):
+                dropped.append(stripped)
+                continue
+        out.append(line)
+    return "".join(out), dropped
+
+
+def _source_read(app: Sphinx, docname: str, source: list[str]) -> None:
+    optional = app.config.na64_optional_pages
+    if not any(p in source[0] for p in optional) and "na64-if-empty" not in source[0]:
+        return
+    text, dropped = filter_optional(source[0], docname, app.env.found_docs, optional)
+    source[0] = text
+    docs = getattr(app.env, "na64_optional_docs", set())
+    docs.add(docname)
+    app.env.na64_optional_docs = docs
+    if dropped:
+        logger.info(f"na64docs: {docname}: not yet written, left out of the toctree: {', '.join(dropped)}")
+
+
+def _outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """Re-read the pages with optional entries whenever documents appear or disappear."""
+    if added or removed:
+        return sorted(getattr(env, "na64_optional_docs", set()) & env.found_docs)
+    return []
+
+
+def _merge(app: Sphinx, env, docnames, other) -> None:
+    env.na64_optional_docs = getattr(env, "na64_optional_docs", set()) | getattr(
+        other, "na64_optional_docs", set())
+
+
+def _purge(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "na64_optional_docs", set()).discard(docname)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def format_number(value: float) -> str:
+    """Short human form: ``1.98 × 10¹⁰``, ``0.038``, ``160``."""
+    v = float(value)
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        mantissa, exp = f"{v:.5e}".split("e")
+        mant = mantissa.rstrip("0").rstrip(".")
+        e = str(int(exp)).translate(_SUPERSCRIPT)
+        return f"10{e}" if mant == "1" else f"{mant} × 10{e}"
+    return f"{v:.6g}"
+
+
+def _cell(content: str | nodes.Node) -> nodes.entry:
+    entry = nodes.entry()
+    if isinstance(content, nodes.Node):
+        entry += nodes.paragraph("", "", content)
+    else:
+        entry += nodes.paragraph(text=content)
+    return entry
+
+
+def build_table(headers: Sequence[str], rows: Sequence[Sequence[str | nodes.Node]],
+                widths: Sequence[int], classes: Sequence[str] = ()) -> nodes.table:
+    """A docutils table with a header row."""
+    table = nodes.table(classes=["na64-table", *classes])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for w in widths:
+        group += nodes.colspec(colwidth=w)
+    head = nodes.thead()
+    row = nodes.row()
+    for h in headers:
+        row += _cell(h)
+    head += row
+    group += head
+    body = nodes.tbody()
+    for r in rows:
+        row = nodes.row()
+        for c in r:
+            row += _cell(c)
+        body += row
+    group += body
+    return table
+
+
+def setup_rows(setup, section: str) -> tuple[list[str], list[list[str | nodes.Node]], list[int]]:
+    """Header, rows and column widths of the table of one section of a :class:`~na64tools.Setup`."""
+    from na64tools.config import Cuts, Quantity
+
+    obj = getattr(setup, section)
+    if section == "backgrounds":
+        rows = []
+        for f in dataclasses.fields(obj):
+            b = getattr(obj, f.name)
+            value = f"< {b.value:g}" if b.upper_limit else (
+                f"{b.value:g} ± {b.uncertainty:g}" if b.uncertainty else f"{b.value:g}")
+            rows.append([f.metadata.get("doc", f.name), value, b.source])
+        return ["source", "n_b (events)", "reference"], rows, [40, 20, 40]
+    if isinstance(obj, Cuts):
+        rows = [[nodes.literal(text=n), format_number(getattr(obj, n)), Cuts.unit(n), Cuts.doc(n),
+                 Cuts.source(n)] for n in Cuts.names()]
+        return ["cut", "value", "unit", "meaning", "source"], rows, [16, 10, 8, 33, 33]
+    rows = []
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        key = nodes.literal(text=f"{section}.{f.name}")
+        if isinstance(v, Quantity):
+            rows.append([key, format_number(v), v.unit, f.metadata.get("doc", ""), v.source])
+        else:
+            rows.append([key, str(v), "", f.metadata.get("doc", ""), ""])
+    return ["parameter", "value", "unit", "meaning", "source"], rows, [20, 10, 8, 31, 31]
+
+
+class SetupTable(SphinxDirective):
+    """``{na64-setup-table} [section ...]``: tables of a shipped setup description.
+
+    Without arguments, every section of the setup. Option ``:setup:`` names the shipped setup
+    (default ``na64mu_2022``); ``:no-headings:`` leaves out the section headings.
+    """
+
+    optional_arguments = 20
+    option_spec = {"setup": directives.unchanged, "no-headings": directives.flag}
+
+    def run(self) -> list[nodes.Node]:
+        from na64tools.config import Setup, default_setup
+
+        name = self.options.get("setup", "na64mu_2022")
+        setup = default_setup(name)
+        self.env.note_dependency(str(ROOT / "na64tools" / "data" / "setups" / f"{name}.yaml"))
+        self.env.note_dependency(str(ROOT / "na64tools" / "config.py"))
+        sections = [f for f in dataclasses.fields(Setup)
+                    if dataclasses.is_dataclass(getattr(setup, f.name))]
+        known = {f.name: f for f in sections}
+        wanted = self.arguments or list(known)
+        out: list[nodes.Node] = []
+        for s in wanted:
+            if s not in known:
+                raise self.error(f"na64-setup-table: unknown setup section {s!r} "
+                                 f"(expected one of: {', '.join(known)})")
+            if "no-headings" not in self.options:
+                doc = known[s].metadata.get("doc", "")
+                out.append(nodes.rubric(text=f"{s}: {doc}" if doc else s))
+            headers, rows, widths = setup_rows(setup, s)
+            out.append(build_table(headers, rows, widths, classes=[f"na64-setup-{s}"]))
+        return out
+
+
+def benchmark_scripts(root: Path = ROOT) -> list[tuple[str, str, str]]:
+    """``(relative path, description, target)`` of every ``benchmarks/bench_*.py``.
+
+    The description is the first paragraph of the script's docstring, the target the paragraph
+    that starts with ``Target:`` (without a trailing ``Run: ...`` sentence), or ``""``.
+    """
+    out = []
+    for path in sorted((root / "benchmarks").glob("bench_*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        paragraphs = [" ".join(p.split()) for p in doc.strip().split("\n\n") if p.strip()]
+        first = paragraphs[0] if paragraphs else ""
+        target = next((p for p in paragraphs if p.startswith("Target")), "")
+        target = re.sub(r"\s*Run:.*$", "", target.removeprefix("Target:").strip())
+        out.append((path.relative_to(root).as_posix(), first, target))
+    return out
+
+
+class Benchmarks(SphinxDirective):
+    """``{na64-benchmarks}``: the benchmark scripts, their description and command."""
+
+    def run(self) -> list[nodes.Node]:
+        scripts = benchmark_scripts()
+        self.env.note_dependency(str(ROOT / "benchmarks"))
+        for path, _, _ in scripts:
+            self.env.note_dependency(str(ROOT / path))
+        if not scripts:
+            return [nodes.paragraph(text="No benchmark script is in benchmarks/ yet.")]
+        rows = [[nodes.literal(text=f"python {path}"), doc or "(no description)", target or "(not stated)"]
+                for path, doc, target in scripts]
+        return [build_table(["command", "what it measures", "target"], rows, [30, 40, 30],
+                            classes=["na64-benchmarks"])]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("na64_api_package", "na64tools", "env")
+    app.add_config_value("na64_optional_pages", [], "env")
+    app.connect("builder-inited", generate_api)
+    app.connect("source-read", _source_read)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-purge-doc", _purge)
+    app.add_directive("na64-setup-table", SetupTable)
+    app.add_directive("na64-benchmarks", Benchmarks)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -401,3 +401,16 @@ def test_sampler_bad_input():
     hi = x_range(0.1)[1]
     with pytest.raises(ValueError, match="phase space"):
         XThetaSampler(0.1, x_min=0.5 * (hi + 1))
+
+
+def test_massless_limit_reproduces_standard_muon_bremsstrahlung():
+    """m -> 0, eps = 1: the WW formula is ordinary coherent muon bremsstrahlung (NA64MU_FACTS.md
+    section 3). Cross-check against the independent Kelner-Kokoulin-Petrukhin implementation in
+    ``physics.eloss`` (Groom, Mokhov, Striganov 2001; Geant4 PRM), which adds the atomic-electron
+    term (~1/Z) and a different nuclear-size treatment: agreement within a few percent."""
+    eloss = pytest.importorskip("na64tools.physics.eloss")
+    v = np.array([0.05, 0.1, 0.3, 0.5, 0.7, 0.9])
+    ww_pb = dsigma_dx(v, 1e-4, 1.0, model="dark_photon")
+    kkp_pb = np.asarray(eloss.dsigma_dv_brems(E0, v, target="Pb")) * 1e36  # cm^2 -> pb
+    ratio = ww_pb / kkp_pb
+    assert np.all((ratio > 0.94) & (ratio < 1.02)), ratio

@@ -38,7 +38,15 @@ Photon flux :math:`\chi` (:mod:`na64tools.physics.flux`):
   ``DarkZ::TotalCrossSectionCalc_IWW``). DMG4 has no IWW for the scalar; here the scalar IWW uses
   the same :math:`t_{min}` and the scalar :math:`t_{max} = E_0^2` (documented extension).
   Integrating the IWW double-differential over θ in the small-angle limit reproduces DMG4's
-  closed ``CrossSectionDSDX_IWW`` exactly (checked in the tests).
+  closed ``CrossSectionDSDX_IWW`` exactly (checked in the tests). At 160 GeV on Pb (vector,
+  x > 0) IWW/WW = 1.10 (1 MeV), 1.22 (10 MeV), 1.56 (60 MeV), 1.66 (0.1 GeV), 1.96 (0.5 GeV),
+  2.44 (1 GeV): the 1.1-1.6 of NA64MU_FACTS.md holds below ~70 MeV only. The growth is what
+  these formulas give: where the heavy-boson spectrum peaks (1 - x ~ m_mu²/m²) the WW
+  :math:`t_{min} \approx (m^2 + m_\mu^2/(1-x))^2/(4E_0^2)` is well above the IWW
+  :math:`m^4/(4E_0^2)`, so the WW flux is smaller.
+- In the massless limit (vector, ε = 1) the WW dσ/dx agrees with the standard
+  Kelner-Kokoulin-Petrukhin muon bremsstrahlung (:mod:`na64tools.physics.eloss`) to 1-4 % for
+  0.05 < x < 0.9 (test).
 
 Ranges (DMG4): :math:`x \in [m/E_0,\ 1 - m^4/(8 E_0^3 A) - m_\mu/E_0]` (A, the mass number, stands
 for the nuclear mass in GeV in that tiny recoil term), :math:`\theta \in [0, 0.3]`.

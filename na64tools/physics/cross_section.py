@@ -73,6 +73,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import optimize
 
 from .constants import ALPHA, GEV2_TO_PB, M_MU, THETA_MAX
 from .flux import _flux_per_z2, nuclear_size_t, screening_t
@@ -180,9 +181,13 @@ def _config(mass: object, model: str, energy: object, target: object, method: st
         raise ValueError(f"energy must exceed the muon mass {M_MU} GeV, got {energy!r}")
     cfg = _Config(m, e, model, method, material(target))  # type: ignore[arg-type]
     if cfg.x_lo >= cfg.x_hi:
+        a = cfg.target.A
+        m_max = optimize.brentq(
+            lambda mm: mm / e - (1.0 - mm**4 / (8.0 * e**3 * a) - M_MU / e), 0.0, e
+        )
         raise ValueError(
-            f"mass {mass!r} GeV is above the kinematic limit for a {e} GeV muon "
-            f"(need m/E < 1 - m_mu/E - m^4/(8 E^3 A), i.e. m < about {e - M_MU:.4g} GeV)"
+            f"mass {mass!r} GeV is above the kinematic limit for a {e} GeV muon on "
+            f"{cfg.target.name} (need m/E < 1 - m_mu/E - m^4/(8 E^3 A), i.e. m < {m_max:.4g} GeV)"
         )
     return cfg
 

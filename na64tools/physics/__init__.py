@@ -27,6 +27,17 @@ from .cross_section import (
     sample_x_theta,
     x_range,
 )
+from .eloss import (
+    EnergyLossSampler,
+    b_value,
+    dsigma_dv,
+    dsigma_dv_brems,
+    dsigma_dv_pair,
+    dsigma_dv_photonuclear,
+    total_cross_section,
+    v_dsigma_dv,
+    v_limits,
+)
 from .flux import photon_flux, photon_flux_numeric
 from .gminus2 import (
     G2_2021,
@@ -45,18 +56,6 @@ from .widths import (
     width_zprime,
     widths_lmutau,
 )
-
-try:  # SM energy loss lives in its own module, written separately (explicit re-exports)
-    from .eloss import b_value as b_value
-    from .eloss import dsigma_dv_brems as dsigma_dv_brems
-    from .eloss import dsigma_dv_pair as dsigma_dv_pair
-    from .eloss import dsigma_dv_photonuclear as dsigma_dv_photonuclear
-except ModuleNotFoundError as _exc:  # pragma: no cover - only before eloss.py exists
-    if _exc.name != f"{__name__}.eloss":
-        raise
-    _ELOSS_NAMES: list[str] = []
-else:
-    _ELOSS_NAMES = ["b_value", "dsigma_dv_brems", "dsigma_dv_pair", "dsigma_dv_photonuclear"]
 
 __all__ = [
     "ALPHA",
@@ -90,5 +89,13 @@ __all__ = [
     "width_scalar_mumu",
     "width_zprime",
     "widths_lmutau",
-    *_ELOSS_NAMES,
+    "EnergyLossSampler",
+    "b_value",
+    "dsigma_dv",
+    "dsigma_dv_brems",
+    "dsigma_dv_pair",
+    "dsigma_dv_photonuclear",
+    "total_cross_section",
+    "v_dsigma_dv",
+    "v_limits",
 ]

@@ -37,39 +37,63 @@ _MAX_CHUNK = 1 << 26         # events per decomposition (keeps bincount partial 
 class Decomposed:
     """A float64 array split for exact summation: ``w = (hi·2**26 + lo) · 2**q``.
 
-    ``q`` is stored as an index into the sorted distinct exponents ``qs``.
+    ``data`` has rows ``hi``, ``lo`` (exact integers stored as float64) and the index of ``q``
+    into the sorted distinct exponents ``qs``.
     """
 
-    __slots__ = ("hi", "lo", "qidx", "qs", "n")
+    __slots__ = ("data", "qs", "n")
 
-    def __init__(self, hi, lo, qidx, qs):
-        self.hi, self.lo, self.qidx, self.qs = hi, lo, qidx, qs
-        self.n = len(hi)
+    def __init__(self, data: np.ndarray, qs: np.ndarray):
+        self.data, self.qs = data, qs
+        self.n = data.shape[1]
+
+    @property
+    def hi(self) -> np.ndarray:
+        return self.data[0]
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self.data[1]
+
+    @property
+    def qidx(self) -> np.ndarray:
+        return self.data[2].astype(np.int64)
 
     def take(self, mask_or_index) -> Decomposed:
-        return Decomposed(self.hi[mask_or_index], self.lo[mask_or_index],
-                          self.qidx[mask_or_index], self.qs)
+        return Decomposed(self.data[:, mask_or_index], self.qs)
 
 
 def decompose(values) -> Decomposed:
-    """Split finite float64 ``values`` for exact summation (see :class:`Decomposed`)."""
-    v = np.asarray(values, dtype=np.float64)
+    """Split finite float64 ``values`` for exact summation (see :class:`Decomposed`).
+
+    Uses the IEEE-754 binary64 layout: biased exponent ``E`` (11 bits) and fraction ``F``
+    (52 bits); ``|w| = (2**52 + F) · 2**(E - 1075)`` for normal numbers and ``F · 2**-1074``
+    for subnormals.
+    """
+    v = np.ascontiguousarray(values, dtype=np.float64)
     if v.ndim != 1:
         raise ValueError(f"expected a 1-D array of weights, got shape {v.shape}")
     if len(v) >= _MAX_CHUNK:
         raise ValueError(f"too many values for one exact decomposition ({len(v)} >= {_MAX_CHUNK})")
-    if not np.all(np.isfinite(v)):
-        bad = v[~np.isfinite(v)][0]
+    bits = v.view(np.int64)
+    E = (bits >> 52) & 0x7FF
+    if np.any(E == 0x7FF):
+        bad = v[E == 0x7FF][0]
         raise ValueError(f"weight {bad!r} is not finite")
-    m, e = np.frexp(v)                   # v = m * 2**e, 0.5 <= |m| < 1 (m = 0 for v = 0)
-    M = np.ldexp(m, 53)                  # integer-valued, |M| < 2**53
-    hi = np.floor(np.ldexp(M, -26))      # exact
-    lo = M - np.ldexp(hi, 26)            # in [0, 2**26), exact
-    q = e.astype(np.int64) - 53
-    zero = v == 0
-    if zero.any() and not zero.all():
-        q[zero] = q[~zero][0]  # zeros add nothing; do not widen the exponent set
+    F = bits & ((1 << 52) - 1)
+    normal = E > 0
+    M = np.where(normal, F | (1 << 52), F)            # 53-bit integer mantissa
+    q = np.where(normal, E - 1075, -1074)
+    neg = bits < 0
+    hi = M >> 26
+    lo = M & ((1 << 26) - 1)
+    # signed: -(hi·2**26 + lo) = (-hi - 1)·2**26 + (2**26 - lo) when lo > 0
+    hi = np.where(neg, np.where(lo > 0, -hi - 1, -hi), hi)
+    lo = np.where(neg & (lo > 0), (1 << 26) - lo, lo)
     if len(q):
+        zero = M == 0
+        if zero.any() and not zero.all():
+            q[zero] = q[~zero][0]  # zeros add nothing; do not widen the exponent set
         qmin = int(q.min())
         present = np.bincount(q - qmin) > 0
         qs = np.nonzero(present)[0].astype(np.int64) + qmin
@@ -79,7 +103,9 @@ def decompose(values) -> Decomposed:
     else:
         qs = np.zeros(0, np.int64)
         qidx = np.zeros(0, np.int64)
-    return Decomposed(hi, lo, qidx, qs)
+    data = np.empty((3, len(v)), np.float64)
+    data[0], data[1], data[2] = hi, lo, qidx
+    return Decomposed(data, qs)
 
 
 class ExactSums:
@@ -107,8 +133,8 @@ class ExactSums:
             return cls(nbins)
         flat = bins * nq + weights.qidx
         size = nbins * nq
-        s_hi = np.bincount(flat, weights=weights.hi, minlength=size).reshape(nbins, nq)
-        s_lo = np.bincount(flat, weights=weights.lo, minlength=size).reshape(nbins, nq)
+        s_hi = np.bincount(flat, weights=weights.data[0], minlength=size).reshape(nbins, nq)
+        s_lo = np.bincount(flat, weights=weights.data[1], minlength=size).reshape(nbins, nq)
         # terms: integer S (|S| < 2**53) times 2**r, for r = q + 26 (hi) and r = q (lo)
         b_idx, qi = np.nonzero((s_hi != 0) | (s_lo != 0))
         S = np.concatenate([s_hi[b_idx, qi], s_lo[b_idx, qi]]).astype(np.int64)
@@ -141,8 +167,10 @@ class ExactSums:
         bb = np.tile(b, 4)
         k0 = int(limb_of.min())
         nl = int(limb_of.max()) - k0 + 1
-        limbs = np.zeros((nbins, nl), np.int64)
-        np.add.at(limbs, (bb, limb_of - k0), pieces)
+        # every piece is below 2**32 and few land in one cell: float64 bincount is exact
+        flat = bb * nl + (limb_of - k0)
+        limbs = np.rint(np.bincount(flat, weights=pieces.astype(np.float64),
+                                    minlength=nbins * nl)).astype(np.int64).reshape(nbins, nl)
         out = cls(nbins, k0, limbs)
         out._normalise()
         return out

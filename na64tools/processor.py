@@ -91,10 +91,11 @@ class Preselection:
 
     Events enter :class:`CutTable` (and the main-distribution histograms) if the trigger fired,
     the incoming momentum is in ``(p_in_min, p_in_max)``, there are ``1..n_tracks_max``
-    downstream tracks and ``p_out < p_out_max``. The calorimeters are left open, so that the
-    ECAL, HCAL, VETO and VHCAL cuts can be moved freely on the table. Every bound must be looser
-    than the corresponding cut of the selection (checked by the processor); cuts re-evaluated on
-    the table are exact as long as they stay inside the preselection.
+    downstream tracks, ``p_out < p_out_max``, ``ECAL < ecal_max`` and ``HCAL < hcal_max``
+    (ten and five times the MIP-window cuts: showers far from a MIP are dropped). Quality cuts
+    (χ², hits) and the VETO and VHCAL are left open. Every bound must be looser than the
+    corresponding cut of the selection (checked by the processor); cuts re-evaluated on the
+    table are exact as long as they stay inside the preselection.
 
     All values are assumptions chosen to keep the table compact (see docs/processor.md).
     """
@@ -103,6 +104,8 @@ class Preselection:
     p_in_max: float = _pcut(180.0, "GeV", "incoming momentum, upper bound")
     n_tracks_max: float = _pcut(2.0, "tracks", "downstream tracks, upper bound", lo=1.0)
     p_out_max: float = _pcut(100.0, "GeV", "scattered-muon momentum, upper bound")
+    ecal_max: float = _pcut(10.0, "GeV", "ECAL energy, upper bound")
+    hcal_max: float = _pcut(20.0, "GeV", "HCAL energy, upper bound")
 
     def __post_init__(self):
         for f in fields(self):
@@ -119,7 +122,8 @@ class Preselection:
         """Raise :class:`ConfigError` if a preselection bound is tighter than the selection."""
         pairs = [("p_in_min", self.p_in_min <= cuts.p_in_min), ("p_in_max", self.p_in_max >= cuts.p_in_max),
                  ("n_tracks_max", self.n_tracks_max >= cuts.n_tracks_max),
-                 ("p_out_max", self.p_out_max >= cuts.p_out_max)]
+                 ("p_out_max", self.p_out_max >= cuts.p_out_max),
+                 ("ecal_max", self.ecal_max >= cuts.ecal_max), ("hcal_max", self.hcal_max >= cuts.hcal_max)]
         for name, ok in pairs:
             if not ok:
                 raise ConfigError(
@@ -131,7 +135,8 @@ class Preselection:
         return (np.asarray(v["trigger"], dtype=bool)
                 & (v["p_in"] > self.p_in_min) & (v["p_in"] < self.p_in_max)
                 & (v["n_tracks"] >= 1) & (v["n_tracks"] <= self.n_tracks_max)
-                & (v["p_out"] < self.p_out_max))
+                & (v["p_out"] < self.p_out_max) & (v["ecal"] < self.ecal_max)
+                & (v["hcal"] < self.hcal_max))
 
     def to_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -427,16 +432,19 @@ class MissingMomentumProcessor(processor.ProcessorABC):
             last += cum[name]
         out.cutflow.fill(dataset, proc, last, weight=wd, weight2=w2d)
 
-        # N-1 histograms: all cuts but the one the variable belongs to
+        # N-1 histograms: all cuts but the one the variable belongs to. Candidates fail at most
+        # one cut; take them (and their weights) once, then select per variable.
         masks = cut_masks(v, self.cuts)
-        npass = np.zeros(len(w), np.int64)
+        npass = np.zeros(len(w), np.int8)
         for m in masks.values():
             npass += m
         ncuts = len(masks)
+        cand = np.nonzero(npass >= ncuts - 1)[0]
+        wc, w2c, pc, nc = wd.take(cand), w2d.take(cand), proc[cand], npass[cand]
         for var in VARIABLES:
-            sel = np.nonzero((npass - masks[CUT_OF[var]]) == ncuts - 1)[0]
-            out.hists[f"nminus1_{var}"].fill(dataset, proc[sel], v[var][sel],
-                                             weight=wd.take(sel), weight2=w2d.take(sel))
+            sel = (nc - masks[CUT_OF[var]][cand]) == ncuts - 1
+            out.hists[f"nminus1_{var}"].fill(dataset, pc[sel], v[var][cand][sel],
+                                             weight=wc.take(sel), weight2=w2c.take(sel))
 
         # main distributions and the table after the loose preselection
         pre = np.nonzero(self.preselection.mask(v))[0]

@@ -1,0 +1,278 @@
+"""From processor output to physics: efficiency, background by source, limits and projections.
+
+:class:`Analysis` holds what does not depend on the cuts (the processor's cut table, the samples
+and their MOT, the signal yield per MOT before efficiency on a mass grid); :meth:`Analysis.evaluate`
+applies a set of :class:`~na64tools.config.Cuts` to the stored table and returns a :class:`Result`
+in milliseconds. The CLI, the demo and the interactive CutExplorer all go through it, so nothing is
+computed in two places.
+
+Formulas: signal yield N_sig = N_MOT ε(m) BR n_A L_T σ(x > x_min) (:mod:`na64tools.stats.signal`,
+NA64MU_FACTS.md section 3); background n_b = (N_MOT/MOT_sample) Σ_pass w
+(:mod:`na64tools.stats.background`); limits with the CLs counting experiment and
+g_90 = g_ref √(s_up/N_sig(g_ref)) (:mod:`na64tools.stats.limits`, NA64MU_FACTS.md section 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import Cuts, Setup, default_setup
+from .processes import CODES, source_of_codes
+from .selection import passes
+from .stats.background import BackgroundEstimate, background_by_source, total_background
+from .stats.efficiency import Efficiency, EfficiencyCurve, efficiency
+from .stats.limits import CouplingLimit, Projection, coupling_limit, project
+from .stats.signal import yield_per_mot
+
+__all__ = ["Sample", "Analysis", "Result", "analyse", "samples_from_output", "DEFAULT_PROJECTIONS"]
+
+#: exposures for projections [MOT]: 1e11; ≈3.5e11 collected by 2024–2025; 2e13 planned for
+#: LHC Run 4 (seed talk, arXiv:2505.14291)
+DEFAULT_PROJECTIONS: tuple[float, ...] = (1e11, 3.5e11, 2e13)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One dataset of the processor output, described by its files' ``Runs`` trees."""
+
+    dataset: str
+    kind: str  #: "signal" or "background"
+    model: str
+    mass: float  #: GeV
+    coupling: float
+    x_min: float
+    mot: float  #: MOT the dataset stands for (sum over files)
+    n_generated: int
+    setup_hash: str
+
+
+def _records(output) -> dict[str, dict]:
+    try:
+        files = output["files"]
+        mot = output["mot"]
+    except (KeyError, TypeError):
+        raise ValueError("processor output lacks 'files'/'mot' bookkeeping: pass the output of "
+                         "na64tools.run() or MissingMomentumProcessor") from None
+    return files, mot
+
+
+def samples_from_output(output) -> dict[str, Sample]:
+    """The datasets of a processor output; files of one dataset must describe the same sample."""
+    files, mot = _records(output)
+    out = {}
+    for ds, recs in files.items():
+        recs = list(recs.values())
+        if not recs:
+            continue
+        first = recs[0]
+        key = lambda r: (r.sample, r.model, r.mass, r.coupling, getattr(r, "x_min", 0.0), r.setup_hash)  # noqa: E731
+        for r in recs[1:]:
+            if key(r) != key(first):
+                raise ValueError(
+                    f"dataset {ds!r} mixes different samples: {first.filename} is "
+                    f"{key(first)[:5]} (setup {first.setup_hash[:12]}), {r.filename} is "
+                    f"{key(r)[:5]} (setup {r.setup_hash[:12]})")
+        if first.sample not in ("signal", "background"):
+            raise ValueError(f"dataset {ds!r}: unknown sample kind {first.sample!r} in {first.filename}")
+        m = mot[ds]
+        out[ds] = Sample(ds, first.sample, first.model, float(first.mass), float(first.coupling),
+                         float(getattr(first, "x_min", 0.0)), float(m.mot), int(m.n_generated),
+                         first.setup_hash)
+    return out
+
+
+@dataclass
+class Result:
+    """What one set of cuts gives: efficiencies, background by source, limits and projections."""
+
+    cuts: Cuts
+    mot: float
+    model: str
+    efficiencies: dict[float, Efficiency]  #: simulated mass -> efficiency (for ``model``)
+    curve: EfficiencyCurve | None
+    background: dict[str, BackgroundEstimate]
+    total_background: BackgroundEstimate
+    n_obs: int
+    limit: CouplingLimit | None
+    projection: Projection | None
+    signal_yield_ref: np.ndarray | None = None  #: N_sig at g_ref on ``limit.masses``
+    g_ref: float = 1e-4
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """A JSON-serialisable summary."""
+        d = {
+            "mot": self.mot,
+            "model": self.model,
+            "cuts": self.cuts.to_dict(),
+            "n_obs": self.n_obs,
+            "efficiency": [{"mass": m, **e.as_dict()} for m, e in sorted(self.efficiencies.items())],
+            "background": {s: b.as_dict() for s, b in self.background.items()},
+            "background_total": self.total_background.as_dict(),
+        }
+        if self.limit is not None:
+            lim = self.limit
+            d["limits"] = {
+                "cl": lim.cl,
+                "g_ref": self.g_ref,
+                "events_observed": float(lim.events_observed),
+                "events_expected": {k: float(v) for k, v in lim.events_expected.as_dict().items()},
+                "masses": lim.masses.tolist(),
+                "observed": lim.observed.tolist(),
+                "expected": {k: np.asarray(v).tolist() for k, v in lim.expected.as_dict().items()},
+            }
+        if self.projection is not None:
+            p = self.projection
+            d["projections"] = {
+                "mot": np.asarray(p.mot).tolist(),
+                "masses": np.asarray(p.masses).tolist(),
+                "expected_median": np.asarray(p.expected.median).tolist(),
+            }
+        return d
+
+
+class Analysis:
+    """Cut-independent inputs of the physics interpretation, and fast re-evaluation of cuts.
+
+    Parameters
+    ----------
+    output : the processor output (``na64tools.run(...)``), which must contain the cut table.
+    setup : the setup description (default: the shipped 2022 setup).
+    mot : exposure to quote results for (default: the setup's run).
+    n_obs : observed events (default: the setup's ``run.observed_events``).
+    g_ref : reference coupling for the signal yield; limits scale as √ (σ ∝ g²).
+    n_masses : points of the limit curve between the lightest and heaviest simulated mass.
+    signal_uncertainty : relative uncertainty of the signal yield in the limit (assumption: 10 %,
+        the WW accuracy for muon beams, arXiv:2409.12748).
+    projections : exposures [MOT] for the projected expected limits.
+    """
+
+    def __init__(self, output, *, setup: Setup | None = None, mot: float | None = None,
+                 n_obs: int | None = None, g_ref: float = 1e-4, cl: float = 0.9, n_masses: int = 60,
+                 signal_uncertainty: float = 0.1,
+                 projections: Sequence[float] = DEFAULT_PROJECTIONS):
+        table = output.get("table") if isinstance(output, Mapping) else None
+        if table is None:
+            raise ValueError("processor output has no cut table ('table'): run the processor with "
+                             "its table enabled (MissingMomentumProcessor(table=True))")
+        self.setup = setup or default_setup()
+        self.table = table
+        self.samples = samples_from_output(output)
+        self.mot = float(self.setup.run.mot) if mot is None else float(mot)
+        self.n_obs = int(self.setup.run.observed_events) if n_obs is None else int(n_obs)
+        self.g_ref, self.cl, self.signal_uncertainty = g_ref, cl, signal_uncertainty
+        self.projections = tuple(projections)
+        if not np.isfinite(self.mot) or self.mot <= 0:
+            raise ValueError(f"mot={mot!r}: expected a positive number of muons on target")
+
+        cols = table.columns
+        self._vars = table.variables()
+        self._weight = np.asarray(cols["genWeight"], dtype=np.float64)
+        ds_names = np.asarray(table.datasets, dtype=object)
+        self._dataset = ds_names[np.asarray(cols["dataset"], dtype=np.int64)] if len(table) else np.array([], dtype=object)
+        kinds = {ds: s.kind for ds, s in self.samples.items()}
+        self._is_bkg = np.array([kinds.get(d) == "background" for d in self._dataset], dtype=bool)
+        proc = np.asarray(cols["process"], dtype=np.int64)
+        self._source = source_of_codes(proc[self._is_bkg]) if self._is_bkg.any() else np.array([], dtype=object)
+        bad = self._source == "signal"
+        if np.any(bad):
+            raise ValueError(f"background dataset contains events with Gen_process = {CODES['signal']} (signal)")
+        bkg = [s for s in self.samples.values() if s.kind == "background"]
+        self.mot_background = sum(s.mot for s in bkg)
+        hashes = {s.setup_hash for s in bkg}
+        if len(hashes) > 1:
+            raise ValueError(f"background datasets were simulated with different setups: {sorted(hashes)}")
+        self._signal_rows = {ds: np.flatnonzero(self._dataset == ds)
+                             for ds, s in self.samples.items() if s.kind == "signal"}
+        self._grid: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.n_masses = n_masses
+
+    # --- cut-independent, cached -------------------------------------------------------
+    @property
+    def models(self) -> list[str]:
+        return sorted({s.model for s in self.samples.values() if s.kind == "signal"})
+
+    def signal_samples(self, model: str) -> list[Sample]:
+        return sorted((s for s in self.samples.values() if s.kind == "signal" and s.model == model),
+                      key=lambda s: s.mass)
+
+    def yield_grid(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """(masses, signal events per MOT before efficiency at g_ref) for the limit curve."""
+        if model not in self._grid:
+            sig = self.signal_samples(model)
+            if not sig:
+                raise ValueError(f"no signal sample for model {model!r} (have: {self.models})")
+            x_mins = {s.x_min for s in sig}
+            if len(x_mins) > 1:
+                raise ValueError(f"signal samples of model {model!r} were generated with different x_min "
+                                 f"{sorted(x_mins)}: their efficiencies cannot be interpolated")
+            lo, hi = sig[0].mass, sig[-1].mass
+            masses = np.geomspace(lo, hi, self.n_masses) if hi > lo else np.array([lo])
+            per_mot = yield_per_mot(masses, self.g_ref, setup=self.setup, model=model, x_min=x_mins.pop())
+            self._grid[model] = (masses, per_mot)
+        return self._grid[model]
+
+    # --- cut-dependent -----------------------------------------------------------------
+    def check_cuts(self, cuts: Cuts) -> None:
+        """Cuts re-evaluated on the table must stay inside the processor's loose preselection."""
+        from .processor import Preselection
+
+        Preselection(**self.table.preselection).check_looser_than(cuts)
+
+    def passed(self, cuts: Cuts) -> np.ndarray:
+        self.check_cuts(cuts)
+        return passes(self._vars, cuts)
+
+    def efficiencies(self, cuts: Cuts, model: str, passed: np.ndarray | None = None) -> dict[float, Efficiency]:
+        p = self.passed(cuts) if passed is None else passed
+        out = {}
+        for s in self.signal_samples(model):
+            rows = self._signal_rows[s.dataset]
+            w = self._weight[rows][p[rows]]
+            # every generated signal event has the same weight: Σ_gen w = MOT_sample, N_gen events
+            out[s.mass] = efficiency(float(w.sum()), s.mot, s.mot ** 2 / max(s.n_generated, 1),
+                                     n_pass=int(w.size), n_total=s.n_generated)
+        return out
+
+    def background(self, cuts: Cuts, passed: np.ndarray | None = None) -> dict[str, BackgroundEstimate]:
+        if self.mot_background <= 0:
+            raise ValueError("processor output has no background dataset: simulate one "
+                             "(na64tools simulate --sample background) and run the processor on it")
+        p = self.passed(cuts) if passed is None else passed
+        return background_by_source(self._weight[self._is_bkg], self._source, p[self._is_bkg],
+                                    mot_sample=self.mot_background, mot=self.mot)
+
+    def evaluate(self, cuts: Cuts | None = None, *, model: str | None = None,
+                 limits: bool = True) -> Result:
+        """Efficiencies, background by source, observed/expected limits and projections for ``cuts``."""
+        cuts = cuts or self.setup.cuts
+        model = model or (self.models[0] if self.models else "vector")
+        p = self.passed(cuts)
+        effs = self.efficiencies(cuts, model, p) if model in self.models else {}
+        bkg = self.background(cuts, p)
+        total = total_background(bkg)
+        curve = EfficiencyCurve.from_points(effs) if effs else None
+        limit = projection = yref = None
+        if limits and curve is not None:
+            masses, per_mot = self.yield_grid(model)
+            yref = self.mot * curve(masses) * per_mot
+            limit = coupling_limit(masses, yref, self.g_ref, n_obs=self.n_obs, background=total.value,
+                                   background_uncertainty=total.error, cl=self.cl,
+                                   signal_uncertainty=self.signal_uncertainty)
+            if self.projections:
+                projection = project(np.asarray(self.projections), mot_ref=self.mot, masses=masses,
+                                     signal_yield_ref=yref, g_ref=self.g_ref, background_ref=total.value,
+                                     background_uncertainty_ref=total.error, cl=self.cl,
+                                     signal_uncertainty=self.signal_uncertainty)
+        return Result(cuts, self.mot, model, effs, curve, bkg, total, self.n_obs, limit, projection,
+                      yref, self.g_ref)
+
+
+def analyse(output, *, cuts: Cuts | None = None, model: str | None = None, **kwargs) -> Result:
+    """One-shot :class:`Analysis` of a processor output with ``cuts`` (default: the setup's)."""
+    return Analysis(output, **kwargs).evaluate(cuts, model=model)
+
+

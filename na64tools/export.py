@@ -1,0 +1,157 @@
+"""Results users keep: limits and efficiencies as CSV and JSON, and as HEPData YAML (hepdata_lib)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_limits_csv", "write_efficiency_csv", "write_json", "write_hepdata", "export_result"]
+
+_MODEL_COUPLING = {"vector": "g_Z'", "scalar": "g_S", "dark_photon": "epsilon"}
+
+
+def _path(path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_limits_csv(result, path) -> Path:
+    """Observed and expected (median, ±1σ, ±2σ) coupling limits per mass."""
+    lim = result.limit
+    if lim is None:
+        raise ValueError("result has no limit curve to export (no signal sample for its model?)")
+    e = lim.expected
+    path = _path(path)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["mass_GeV", "observed", "expected_minus2", "expected_minus1", "expected_median",
+                    "expected_plus1", "expected_plus2"])
+        for i, m in enumerate(lim.masses):
+            w.writerow([repr(float(m)), repr(float(lim.observed[i]))]
+                       + [repr(float(np.asarray(v)[i])) for v in (e.minus2, e.minus1, e.median, e.plus1, e.plus2)])
+    return path
+
+
+def write_efficiency_csv(result, path) -> Path:
+    """Signal efficiency per simulated mass with its statistical error."""
+    path = _path(path)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["mass_GeV", "efficiency", "error", "n_pass", "n_generated"])
+        for m, e in sorted(result.efficiencies.items()):
+            w.writerow([repr(float(m)), repr(e.value), repr(e.error), e.n_pass, e.n_total])
+    return path
+
+
+def write_json(result, path, **extra) -> Path:
+    """The :meth:`~na64tools.analysis.Result.summary` (plus ``extra`` keys) as JSON."""
+    path = _path(path)
+    data = {**result.summary(), **extra}
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+    return path
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def write_hepdata(result, outdir, *, description: str = "") -> Path:
+    """A HEPData submission (``submission.yaml`` + one YAML per table) made with hepdata_lib.
+
+    Tables: the observed and expected coupling limits versus mass, and the signal efficiency.
+    Requires the ``limits`` extra (``pip install na64tools[limits]``).
+    """
+    try:
+        with warnings.catch_warnings():
+            # hepdata_validator imports a deprecated jsonschema API at import time
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from hepdata_lib import Submission, Table, Uncertainty, Variable
+    except ImportError as err:
+        raise ImportError("HEPData export needs hepdata_lib: pip install 'na64tools[limits]'") from err
+    lim = result.limit
+    if lim is None:
+        raise ValueError("result has no limit curve to export")
+    coupling = _MODEL_COUPLING.get(result.model, "g")
+    sub = Submission()
+    sub.comment = description or (f"NA64mu missing-momentum search, {result.mot:.3g} MOT, reproduced with "
+                                  "the na64tools simulation (not an official NA64 result).")
+    t = Table("Coupling limit")
+    t.description = (f"{int(lim.cl * 100)}% CL upper limit on the coupling {coupling} of the {result.model} "
+                     "model versus its mass, observed and expected (CLs counting experiment).")
+    t.location = "na64tools limits"
+    t.keywords["observables"] = ["COUPLING"]
+    t.keywords["cmenergies"] = [float(np.sqrt(2 * 0.938 * 160.0))]
+    mass = Variable("m_X", is_independent=True, is_binned=False, units="GeV")
+    mass.values = [float(m) for m in lim.masses]
+    obs = Variable(f"{coupling} observed", is_independent=False, is_binned=False)
+    obs.values = [float(v) for v in lim.observed]
+    exp = Variable(f"{coupling} expected", is_independent=False, is_binned=False)
+    e = lim.expected
+    exp.values = [float(v) for v in np.asarray(e.median)]
+    for name, lo, hi in (("1 sigma", e.minus1, e.plus1), ("2 sigma", e.minus2, e.plus2)):
+        u = Uncertainty(name, is_symmetric=False)
+        u.values = [(float(a) - float(m), float(b) - float(m))
+                    for a, b, m in zip(np.asarray(lo), np.asarray(hi), np.asarray(e.median), strict=True)]
+        exp.add_uncertainty(u)
+    for v in (mass, obs, exp):
+        t.add_variable(v)
+    sub.add_table(t)
+
+    te = Table("Signal efficiency")
+    te.description = "Signal efficiency after all cuts versus the X mass (simulation)."
+    te.location = "na64tools limits"
+    te.keywords["observables"] = ["EFF"]
+    em = Variable("m_X", is_independent=True, is_binned=False, units="GeV")
+    ev = Variable("efficiency", is_independent=False, is_binned=False)
+    items = sorted(result.efficiencies.items())
+    em.values = [float(m) for m, _ in items]
+    ev.values = [e.value for _, e in items]
+    ue = Uncertainty("stat", is_symmetric=True)
+    ue.values = [e.error for _, e in items]
+    ev.add_uncertainty(ue)
+    te.add_variable(em)
+    te.add_variable(ev)
+    sub.add_table(te)
+
+    outdir = Path(outdir).resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    # hepdata_lib writes its tarball into the working directory: run it from the parent of
+    # ``outdir`` and move the tarball inside (not thread-safe: os.chdir is process-wide)
+    cwd = os.getcwd()
+    try:
+        os.chdir(outdir.parent)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            sub.create_files(outdir.name, validate=True, remove_old=True)
+        os.replace(outdir.parent / "submission.tar.gz", outdir / "submission.tar.gz")
+    finally:
+        os.chdir(cwd)
+    return outdir / "submission.yaml"
+
+
+def export_result(result, outdir, *, hepdata: bool = True) -> dict[str, Path]:
+    """Write limits.csv, efficiency.csv, result.json and (if hepdata_lib is installed) hepdata/."""
+    outdir = Path(outdir)
+    paths = {
+        "limits_csv": write_limits_csv(result, outdir / "limits.csv") if result.limit is not None else None,
+        "efficiency_csv": write_efficiency_csv(result, outdir / "efficiency.csv"),
+        "json": write_json(result, outdir / "result.json"),
+    }
+    if hepdata and result.limit is not None:
+        try:
+            paths["hepdata"] = write_hepdata(result, outdir / "hepdata")
+        except ImportError:
+            paths["hepdata"] = None
+    return {k: v for k, v in paths.items() if v is not None}

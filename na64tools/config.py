@@ -348,6 +348,7 @@ class Beam(_Section):
     intensity: Quantity = param("1/s", "muon rate during the spill", lo=0.0)
     readout_window: Quantity = param("ns", "time window in which a second beam muon is read out", lo=0.0)
     spot_sigma: Quantity = param("cm", "RMS transverse size of the beam spot", lo=0.0)
+    divergence: Quantity = param("rad", "RMS angular spread of the beam (each transverse plane)", lo=0.0)
 
 
 @dataclass(frozen=True)
@@ -356,6 +357,17 @@ class Target(_Section):
     thickness: Quantity = param("cm", "material-equivalent thickness of the active target (ECAL)",
                                 lo=0.0, lo_open=True)
     radiation_lengths: Quantity = param("X0", "depth of the ECAL in radiation lengths", lo=0.0, lo_open=True)
+    preshower_depth: Quantity = param("X0", "depth of the ECAL preshower section", lo=0.0)
+    pn_leading_power: Quantity = param("1", "photonuclear final state: the leading hadron takes a fraction z "
+                                       "of the virtual-photon energy with density (n+1)(1-z)^n; n = this "
+                                       "(0: flat leading-particle spectrum)", lo=0.0)
+    pn_neutral_fraction: Quantity = param("1", "photonuclear final state: probability that the leading "
+                                          "hadron is a long-lived neutral (n, K_L)", lo=0.0, hi=1.0)
+    pn_wide_fraction: Quantity = param("1", "fraction of the hadronic energy leaking out of the ECAL that "
+                                       "goes at wide angle (into the VHCAL); the rest goes forward (HCAL)",
+                                       lo=0.0, hi=1.0)
+    pn_charged_per_gev: Quantity = param("1/GeV", "charged hadrons crossing the VETO per GeV of hadronic "
+                                         "energy leaking out of the ECAL", lo=0.0)
 
 
 @dataclass(frozen=True)
@@ -363,8 +375,20 @@ class Spectrometer(_Section):
     resolution: Quantity = param("1", "Gaussian core sigma_p/p", lo=0.0, hi=1.0)
     tail_fraction: Quantity = param("1", "probability per track of a non-Gaussian mismeasurement "
                                     "(good-quality track)", lo=0.0, hi=1.0)
-    tail_scale: Quantity = param("1", "scale of the relative momentum error in the tail", lo=0.0)
+    tail_scale: Quantity = param("1", "scale s0 of the relative curvature error dk/k of a mismeasured "
+                                 "track (see tail_power)", lo=0.0, lo_open=True)
     hits: Quantity = param("hits", "number of tracking planes (hits of a clean track)", lo=1.0)
+    plane_efficiency: Quantity = param("1", "probability that a tracking plane records the hit of a track",
+                                       lo=0.0, hi=1.0, lo_open=True)
+    tail_hit_factor: Quantity = param("1", "factor by which each missing hit multiplies the tail "
+                                      "probability (track quality)", lo=1.0)
+    tail_power: Quantity = param("1", "power n of the tail: P(|dk/k| > s) = (1 + s/tail_scale)^-n for the "
+                                 "relative curvature error dk/k of a mismeasured track", lo=0.0, lo_open=True)
+    tail_chi2: Quantity = param("1", "mean extra chi2/ndf of a mismeasured track (exponential)", lo=0.0)
+    position_resolution: Quantity = param("cm", "track position resolution", lo=0.0)
+    angle_resolution: Quantity = param("rad", "track slope resolution", lo=0.0)
+    distance: Quantity = param("cm", "distance along the beam between the ECAL front face and the "
+                               "nearest station of the spectrometer", lo=0.0)
 
 
 @dataclass(frozen=True)
@@ -374,6 +398,10 @@ class Calorimeter(_Section):
     stochastic: Quantity = param("GeV^0.5", "stochastic term a of sigma_E/E = a/sqrt(E)", lo=0.0)
     modules: Quantity = param("modules", "number of modules (longitudinal or lateral)", lo=1.0)
     depth: Quantity = param("lambda_int", "depth in nuclear interaction lengths", lo=0.0)
+    hadron_response: Quantity = param("1", "visible energy per GeV of hadronic energy (hadron/electron "
+                                      "response ratio on the calorimeter's energy scale)", lo=0.0)
+    gap: Quantity = param("1", "probability that a forward hadron leaving the ECAL misses this detector "
+                          "(gaps, dead zones, central hole)", lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)

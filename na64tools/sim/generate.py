@@ -1,0 +1,653 @@
+"""Event generation: one block of events at a time, vectorised with numpy.
+
+A block is generated in two stages (``docs/simulation.md``):
+
+A. *Trigger-relevant truth*, per stratum (random stream ``[seed, sample, block, 1 + stratum]``):
+   the incoming particle and its energy, the process in the target and the outgoing muon energy,
+   the MS2 measurement of the muon (core, tail, missing planes) and the trigger decision.
+B. *Everything else*, for the kept events of the block (stream ``[seed, sample, block, 0]``
+   for triggered events, ``[..., 1]`` for the others when all events are asked for): beam spot
+   and MS1, angles, secondaries, calorimeter deposits, track quality, pile-up, GenPart.
+
+So the events written to a file (triggered only) are exactly the triggered events of
+:func:`generate` with ``triggered_only=False``, and the expensive detector response is computed
+only for the events that are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import awkward as ak
+import numpy as np
+from particle import Particle
+
+from .beam import HADRONS, MUON_MASS, MUON_PDGID
+from .detector import (
+    chi2_per_ndf,
+    em_fraction,
+    highland_angle,
+    landau_quantile,
+    mip_deposit,
+    smear,
+)
+from .plan import BLOCK_SIZE, S_MIN, V_ESC, V_SPLIT, Z_ESC, SamplePlan, make_plan
+from .processes import SM_PROCESSES, V_MIN, X_PDGID, eloss_sampler, signal_sampler
+from .trigger import fire
+
+__all__ = ["generate", "generate_block", "FLAT_BRANCHES", "COLLECTIONS", "Block"]
+
+#: flat Events branches and their dtypes (docs/ntuple_format.md)
+FLAT_BRANCHES: dict[str, type] = {
+    "run": np.int32, "spill": np.int32, "event": np.int64,
+    "Beam_p": np.float32, "Beam_chi2": np.float32, "Beam_nhits": np.int32,
+    "Beam_x": np.float32, "Beam_y": np.float32, "Beam_tx": np.float32, "Beam_ty": np.float32,
+    "ECAL_energy": np.float32, "ECAL_preshower": np.float32, "ECAL_x": np.float32, "ECAL_y": np.float32,
+    "VETO_energy": np.float32, "VHCAL_energy": np.float32, "Trigger_scattered": np.bool_,
+    "Gen_process": np.int32, "Gen_mismeasured": np.bool_, "Gen_x": np.float32, "genWeight": np.float64,
+}
+#: jagged collections: name -> {field: dtype} (counter branch ``n<name>``)
+COLLECTIONS: dict[str, dict[str, type]] = {
+    "Track": {"p": np.float32, "chi2": np.float32, "nhits": np.int32, "x": np.float32,
+              "y": np.float32, "tx": np.float32, "ty": np.float32, "charge": np.int32},
+    "HCAL": {"energy": np.float32, "module": np.int32},
+    "GenPart": {"pdgId": np.int32, "energy": np.float32, "px": np.float32, "py": np.float32,
+                "pz": np.float32, "status": np.int32},
+}
+
+#: masses [GeV] of the leading hadrons written in GenPart (PDG via ``particle``)
+_N_MASS = Particle.from_pdgid(2112).mass / 1000.0
+_PI_MASS = Particle.from_pdgid(211).mass / 1000.0
+
+_CODE = {"none": 0, "signal": 1, **SM_PROCESSES, "escape": 5, "pi": 6, "k": 7}
+_KIND = {"muon": 0, "signal": 1, "k": 2, "pi": 3}
+_PN_MODE = {"natural": 0, "exclude": 1, "force": 2}
+
+
+def _rng(plan: SamplePlan, block: int, stream: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        [plan.seed, plan.sample_id, block, stream])))
+
+
+# ==========================================================================================
+# stage A: trigger-relevant truth of one stratum
+# ==========================================================================================
+def _natural_losses(plan: SamplePlan, rng: np.random.Generator, n: int,
+                    choices: dict[str, float], ranges: dict[str, tuple[float, float | None]]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the SM interaction class (code 0 none, 2-4) with the given probabilities and its v."""
+    names = list(choices)
+    p = np.array([choices[k] for k in names])
+    cum = np.cumsum(p / p.sum())
+    which = np.searchsorted(cum, rng.random(n), side="right")
+    np.minimum(which, len(names) - 1, out=which)
+    code = np.zeros(n, np.int32)
+    v = np.zeros(n)
+    e0 = plan.beam.energy
+    for i, name in enumerate(names):
+        if name == "none":
+            continue
+        sel = np.flatnonzero(which == i)
+        code[sel] = SM_PROCESSES[name]
+        lo, hi = ranges[name]
+        v[sel] = eloss_sampler(name, e0, plan.target.material, lo, hi).sample(sel.size, rng)
+    return code, v
+
+
+def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    st = plan.strata[s]
+    beam, ms2 = plan.beam, plan.ms2
+    e0 = beam.energy
+    mat = plan.target.material
+    lp = plan.extra["loss_probabilities"]
+    t: dict[str, np.ndarray] = {}
+    p_in = beam.draw_momentum(rng, n)
+    t["p_in"] = p_in
+    x_sig = np.zeros(n)
+    cos_star = np.zeros(n)
+    if st.kind == "muon" or st.kind == "signal":
+        e_mu0 = np.sqrt(p_in * p_in + MUON_MASS**2)
+        t["pdg_in"] = np.full(n, MUON_PDGID, np.int32)
+    else:
+        h = HADRONS[st.kind]
+        cos_star = rng.uniform(-1.0, 1.0, n)
+        e_mu0, _ = h.decay(p_in, cos_star)
+        t["pdg_in"] = np.full(n, h.pdgid, np.int32)
+    t["cos_star"] = cos_star
+    theta_x = np.zeros(n)
+    if st.kind == "signal":
+        sampler = signal_sampler(plan.mass, plan.model, e0, mat, plan.x_min)
+        x_sig, theta_x = sampler.sample(n, rng)
+    t["x_sig"], t["theta_x"] = x_sig, theta_x
+
+    # --- SM energy loss in the target
+    loss = st.loss
+    full = {k: (V_MIN, None) for k in SM_PROCESSES}
+    if loss == "bulk":
+        choices = {"none": lp["none"], **{k: lp[f"{k}:soft"] for k in SM_PROCESSES}}
+        code, v = _natural_losses(plan, rng, n, choices, {k: (V_MIN, V_SPLIT) for k in SM_PROCESSES})
+    elif loss == "natural":
+        choices = {"none": lp["none"], **{k: lp[k] for k in SM_PROCESSES}}
+        code, v = _natural_losses(plan, rng, n, choices, full)
+    elif loss == "none":
+        code, v = np.zeros(n, np.int32), np.zeros(n)
+    elif loss == "escape":
+        code = np.full(n, SM_PROCESSES["photonuclear"], np.int32)
+        v = eloss_sampler("photonuclear", e0, mat, V_ESC, None).sample(n, rng)
+    else:
+        kind, proc = loss.split(":")
+        code = np.full(n, SM_PROCESSES[proc], np.int32)
+        lo, hi = (V_MIN, V_SPLIT) if kind == "soft" else (V_SPLIT, None)
+        sampler = eloss_sampler(proc, e0, mat, lo, hi)
+        v = sampler.sample(n, rng)
+        if proc == "photonuclear" and st.pn == "exclude":
+            # remove the escape configuration: accept v >= V_ESC with probability 1 - p_C
+            p_c = plan.extra["escape_configuration"]
+            todo = np.flatnonzero((v >= V_ESC) & (rng.random(n) < p_c))
+            while todo.size:
+                v[todo] = sampler.sample(todo.size, rng)
+                todo = todo[(v[todo] >= V_ESC) & (rng.random(todo.size) < p_c)]
+    t["proc"], t["v"] = code, v
+    e_out = e_mu0 * (1.0 - v) * (1.0 - x_sig)
+    e_out = np.maximum(e_out, MUON_MASS * (1.0 + 1e-9))
+    t["e_mu0"], t["e_out"] = e_mu0, e_out
+    p_out = np.sqrt(e_out * e_out - MUON_MASS**2)
+    t["p_out"] = p_out
+
+    # --- MS2 measurement of the muon and the trigger
+    if st.tail == "forced":
+        missing, d = ms2.draw_forced_tail(rng, n, S_MIN)
+    else:
+        missing = ms2.draw_missing(rng, n)
+        d = ms2.draw_natural_tail(rng, missing, exclude_up_beyond=S_MIN if st.tail == "exclude" else None)
+    p_meas, charge = ms2.measure(p_out, 1, d, ms2.resolution, rng.standard_normal(n))
+    t["missing"], t["tail_d"], t["p_meas"], t["charge"] = missing, d, p_meas, charge
+    t["trigger"] = fire(p_meas, plan.setup.trigger, rng.random(n))
+    t["stratum"] = np.full(n, s, np.int16)
+    return t
+
+
+# ==========================================================================================
+# stage B: the rest of the event, for a subset of a block
+# ==========================================================================================
+class _Jagged:
+    """Collects the entries of one jagged collection as (row, priority, fields) parts."""
+
+    def __init__(self, fields: dict[str, type]):
+        self.fields = fields
+        self.rows: list[np.ndarray] = []
+        self.prio: list[np.ndarray] = []
+        self.data: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+
+    def add(self, rows: np.ndarray, priority: int, **values) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        self.rows.append(rows)
+        self.prio.append(np.full(rows.size, priority, np.int64))
+        for f in self.fields:
+            self.data[f].append(np.broadcast_to(np.asarray(values[f]), rows.shape))
+
+    def build(self, n_rows: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        if not self.rows:
+            return np.zeros(n_rows, np.int32), {f: np.zeros(0, t) for f, t in self.fields.items()}
+        rows = np.concatenate(self.rows)
+        key = rows * 16 + np.concatenate(self.prio)
+        order = np.argsort(key, kind="stable")
+        counts = np.bincount(rows, minlength=n_rows).astype(np.int32)
+        content = {f: np.concatenate(self.data[f]).astype(t, copy=False)[order]
+                   for f, t in self.fields.items()}
+        return counts, content
+
+
+def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: np.random.Generator,
+             out: dict[str, np.ndarray], jag: dict[str, _Jagged]) -> None:
+    """Fill ``out`` (flat branches, at ``rows``) and ``jag`` for the events of truth ``t``."""
+    setup = plan.setup
+    beam, ms1, ms2, tgt = plan.beam, plan.ms1, plan.ms2, plan.target
+    ecal, hcal, veto, vhcal = setup.ecal, setup.hcal, setup.veto, setup.vhcal
+    n = rows.size
+    if n == 0:
+        return
+    L = tgt.thickness
+    x0cm = tgt.x0_cm
+    T = tgt.radiation_lengths
+    f_ps = tgt.preshower_depth / T
+    n_hcal = int(round(float(hcal.modules)))
+    strata = t["stratum"]
+    kind = np.array([_KIND[st.kind] for st in plan.strata], np.int8)[strata]
+    pn_mode = np.array([_PN_MODE[st.pn] for st in plan.strata], np.int8)[strata]
+    is_hadron = (kind == _KIND["k"]) | (kind == _KIND["pi"])
+
+    # --- incoming particle: spot, divergence, MS1
+    g = rng.standard_normal((8, n))
+    x0 = beam.spot * g[0]
+    y0 = beam.spot * g[1]
+    tx0 = beam.divergence * g[2]
+    ty0 = beam.divergence * g[3]
+    miss1 = ms1.draw_missing(rng, n)
+    d1 = ms1.draw_natural_tail(rng, miss1)
+    p_in = t["p_in"]
+    beam_p, _ = ms1.measure(p_in, 1, d1, ms1.resolution, g[4])
+    hits1 = ms1.planes - miss1
+    out["Beam_p"][rows] = beam_p
+    out["Beam_nhits"][rows] = hits1
+    out["Beam_chi2"][rows] = chi2_per_ndf(rng, hits1, d1 != 0.0, ms1)
+    out["Beam_x"][rows] = x0 + ms1.position_resolution * g[5]
+    out["Beam_y"][rows] = y0 + ms1.position_resolution * g[6]
+    g2 = rng.standard_normal((2, n))
+    out["Beam_tx"][rows] = tx0 + ms1.angle_resolution * g2[0]
+    out["Beam_ty"][rows] = ty0 + ms1.angle_resolution * g2[1]
+
+    # --- the muon entering the target (kink of hadron decays)
+    x, y, tx, ty = x0.copy(), y0.copy(), tx0.copy(), ty0.copy()
+    e_mu0 = t["e_mu0"]
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    cphi, sphi = np.cos(phi), np.sin(phi)
+    gen_x = t["v"].copy()
+    idx_h = np.flatnonzero(is_hadron)
+    nu_px = np.zeros(n)
+    nu_py = np.zeros(n)
+    nu_pz = np.zeros(n)
+    nu_e = np.zeros(n)
+    e_in = np.sqrt(p_in * p_in + MUON_MASS**2)
+    if idx_h.size:
+        for key in ("k", "pi"):
+            sel = idx_h[kind[idx_h] == _KIND[key]]
+            if not sel.size:
+                continue
+            h = HADRONS[key]
+            e_in[sel] = np.sqrt(p_in[sel] ** 2 + h.mass**2)
+            _, pt = h.decay(p_in[sel], t["cos_star"][sel])
+            p_mu = np.sqrt(np.maximum(e_mu0[sel] ** 2 - MUON_MASS**2, 1e-12))
+            ang = pt / p_mu
+            dist = beam.draw_decay_position(rng, key, p_in[sel])
+            tx[sel] += ang * cphi[sel]
+            ty[sel] += ang * sphi[sel]
+            x[sel] += ang * cphi[sel] * dist
+            y[sel] += ang * sphi[sel] * dist
+            nu_e[sel] = e_in[sel] - e_mu0[sel]
+            nu_px[sel] = -pt * cphi[sel]
+            nu_py[sel] = -pt * sphi[sel]
+            nu_pz[sel] = p_in[sel] - np.sqrt(np.maximum(p_mu**2 - pt**2, 0.0))
+            gen_x[sel] = 1.0 - e_mu0[sel] / e_in[sel]
+    out["ECAL_x"][rows] = x
+    out["ECAL_y"][rows] = y
+
+    # --- signal: X emission and muon recoil
+    p_out = t["p_out"]
+    rtx = np.zeros(n)
+    rty = np.zeros(n)
+    is_sig = kind == _KIND["signal"]
+    idx_s = np.flatnonzero(is_sig)
+    psi = rng.uniform(0.0, 2.0 * np.pi, n)
+    if idx_s.size:
+        xs, th = t["x_sig"][idx_s], t["theta_x"][idx_s]
+        e_x = xs * e_mu0[idx_s]
+        pt_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0)) * np.sin(th)
+        rtx[idx_s] = -pt_x * np.cos(psi[idx_s]) / p_out[idx_s]
+        rty[idx_s] = -pt_x * np.sin(psi[idx_s]) / p_out[idx_s]
+        gen_x[idx_s] = xs
+
+    # --- muon after the target: multiple scattering in the ECAL, MS2 track
+    g = rng.standard_normal((6, n))
+    theta_ms = highland_angle(p_out, T)
+    mtx = tx + rtx + theta_ms * g[0]
+    mty = ty + rty + theta_ms * g[1]
+    hits2 = ms2.planes - t["missing"]
+    tail2 = t["tail_d"] != 0.0
+    jag["Track"].add(
+        rows, 0, p=t["p_meas"], chi2=chi2_per_ndf(rng, hits2, tail2, ms2), nhits=hits2,
+        x=x + mtx * ms2.distance + ms2.position_resolution * g[2],
+        y=y + mty * ms2.distance + ms2.position_resolution * g[3],
+        tx=mtx + ms2.angle_resolution * g[4], ty=mty + ms2.angle_resolution * g[5],
+        charge=t["charge"])
+
+    # --- calorimeters: the muon's MIP deposits
+    e_ps = mip_deposit(rng, n, ecal, f_ps)
+    e_ecal = e_ps + mip_deposit(rng, n, ecal, 1.0 - f_ps)
+    e_hcal = np.empty((n, n_hcal))
+    for m in range(n_hcal):
+        e_hcal[:, m] = mip_deposit(rng, n, hcal)
+    e_veto = mip_deposit(rng, n, veto)
+    e_vhcal = mip_deposit(rng, n, vhcal) if float(vhcal.mip) > 0 else np.zeros(n)
+
+    proc = t["proc"]
+    code = np.where(proc > 0, proc, 0).astype(np.int32)
+    code[is_sig] = _CODE["signal"]
+    for key in ("k", "pi"):
+        code[kind == _KIND[key]] = _CODE[key]
+    z_int = rng.uniform(0.0, L, n)
+
+    # --- EM showers of brems photons and pairs
+    idx_em = np.flatnonzero((proc == SM_PROCESSES["brems"]) | (proc == SM_PROCESSES["pair"]))
+    if idx_em.size:
+        e_em = t["v"][idx_em] * e_mu0[idx_em]
+        photon = proc[idx_em] == SM_PROCESSES["brems"]
+        t0 = z_int[idx_em] / x0cm + np.where(photon, rng.standard_exponential(idx_em.size) * 9.0 / 7.0, 0.0)
+        cont = np.where(photon, em_fraction(e_em, t0, 0.0, T, material=tgt.material, photon=True),
+                        em_fraction(e_em, t0, 0.0, T, material=tgt.material, photon=False))
+        ps = np.where(photon,
+                      em_fraction(e_em, t0, 0.0, tgt.preshower_depth, material=tgt.material, photon=True),
+                      em_fraction(e_em, t0, 0.0, tgt.preshower_depth, material=tgt.material, photon=False))
+        vis = smear(e_em * cont, float(ecal.stochastic), rng.standard_normal(idx_em.size))
+        scale = np.where(cont > 0, vis / np.maximum(e_em * cont, 1e-12), 0.0)
+        e_ecal[idx_em] += vis
+        e_ps[idx_em] += e_em * ps * scale
+        e_hcal[idx_em, 0] += e_em * (1.0 - cont)
+        # GenPart: the photon, or the e-/e+ of the pair
+        iph = idx_em[photon]
+        ipa = idx_em[~photon]
+        eph = e_em[photon]
+        _add_gen(jag, rows[iph], 2, 22, eph, eph * tx[iph], eph * ty[iph], eph, 1)
+        if ipa.size:
+            epa = e_em[~photon]
+            share = rng.random(ipa.size)
+            for pdg, f, prio in ((11, share, 2), (-11, 1.0 - share, 3)):
+                e = epa * f
+                _add_gen(jag, rows[ipa], prio, pdg, e, e * tx[ipa], e * ty[ipa], e, 1)
+
+    # --- photonuclear final state
+    idx_pn = np.flatnonzero(proc == SM_PROCESSES["photonuclear"])
+    if idx_pn.size:
+        _photonuclear(plan, rng, t, idx_pn, pn_mode[idx_pn], z_int, e_mu0, x, y, tx, ty, rows,
+                      e_ecal, e_ps, e_hcal, e_veto, e_vhcal, code, jag)
+
+    # --- pile-up: extra beam muons in the readout window
+    n_pu = rng.poisson(beam.pileup_mean, n) if beam.pileup_mean > 0 else np.zeros(n, np.int64)
+    tot = int(n_pu.sum())
+    if tot:
+        ev = np.repeat(np.arange(n), n_pu)
+        p_pu = beam.draw_momentum(rng, tot)
+        miss = ms2.draw_missing(rng, tot)
+        gp = rng.standard_normal((7, tot))
+        pm, ch = ms2.measure(p_pu, 1, np.zeros(tot), ms2.resolution, gp[0])
+        xp, yp = beam.spot * gp[1], beam.spot * gp[2]
+        txp, typ = beam.divergence * gp[3], beam.divergence * gp[4]
+        jag["Track"].add(rows[ev], 2, p=pm, chi2=chi2_per_ndf(rng, ms2.planes - miss, np.zeros(tot, bool), ms2),
+                         nhits=ms2.planes - miss, x=xp + txp * ms2.distance, y=yp + typ * ms2.distance,
+                         tx=txp + ms2.angle_resolution * gp[5], ty=typ + ms2.angle_resolution * gp[6],
+                         charge=ch)
+        e_ecal += np.bincount(ev, mip_deposit(rng, tot, ecal), minlength=n)
+        for m in range(n_hcal):
+            e_hcal[:, m] += np.bincount(ev, mip_deposit(rng, tot, hcal), minlength=n)
+        e_veto += np.bincount(ev, mip_deposit(rng, tot, veto), minlength=n)
+
+    out["ECAL_energy"][rows] = e_ecal
+    out["ECAL_preshower"][rows] = e_ps
+    out["VETO_energy"][rows] = e_veto
+    out["VHCAL_energy"][rows] = e_vhcal
+    mods = np.arange(n_hcal, dtype=np.int32)
+    jag["HCAL"].add(np.repeat(rows, n_hcal), 0, energy=e_hcal.ravel(), module=np.tile(mods, n))
+    out["Gen_process"][rows] = code
+    out["Gen_mismeasured"][rows] = tail2
+    out["Gen_x"][rows] = gen_x
+
+    # --- GenPart: incoming particle, outgoing muon, X, neutrino
+    _add_gen(jag, rows, 0, t["pdg_in"], e_in, p_in * tx0, p_in * ty0, p_in, 0)
+    _add_gen(jag, rows, 1, MUON_PDGID, t["e_out"], p_out * mtx, p_out * mty, p_out, 1)
+    if idx_s.size:
+        e_x = t["x_sig"][idx_s] * e_mu0[idx_s]
+        p_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0))
+        th = t["theta_x"][idx_s]
+        _add_gen(jag, rows[idx_s], 4, X_PDGID[plan.model], e_x,
+                 p_x * np.sin(th) * np.cos(psi[idx_s]), p_x * np.sin(th) * np.sin(psi[idx_s]),
+                 p_x * np.cos(th), 2)
+    if idx_h.size:
+        _add_gen(jag, rows[idx_h], 5, 14, nu_e[idx_h], nu_px[idx_h], nu_py[idx_h], nu_pz[idx_h], 2)
+
+
+def _add_gen(jag, rows, prio, pdg, e, px, py, pz, status) -> None:
+    jag["GenPart"].add(rows, prio, pdgId=pdg, energy=e, px=px, py=py, pz=pz, status=status)
+
+
+def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty, rows,
+                  e_ecal, e_ps, e_hcal, e_veto, e_vhcal, code, jag) -> None:
+    """Hadronic final state of the photonuclear interactions ``idx`` (see PhotonuclearModel)."""
+    pn, tgt, setup = plan.pn, plan.target, plan.setup
+    ecal, hcal, vhcal, veto = setup.ecal, setup.hcal, setup.vhcal, setup.veto
+    L, lam = tgt.thickness, tgt.lambda_int
+    n = idx.size
+    nu = t["v"][idx] * e_mu0[idx]
+    zi = z_int[idx]
+    forced = mode == 2
+    z = pn.draw_z(rng, n)
+    neutral = rng.random(n) < pn.neutral_fraction
+    survive = rng.random(n) < np.exp(-(L - zi) / lam)
+    escaped = neutral & survive & (rng.random(n) < pn.escape_probability)
+    # exclude the escape configuration where asked (v >= V_ESC of the photonuclear_hard stratum)
+    excl = (mode == 1) & (t["v"][idx] >= V_ESC)
+    todo = np.flatnonzero(excl & escaped & (z > Z_ESC))
+    while todo.size:
+        k = todo.size
+        z[todo] = pn.draw_z(rng, k)
+        zi[todo] = rng.uniform(0.0, L, k)
+        neutral[todo] = rng.random(k) < pn.neutral_fraction
+        survive[todo] = rng.random(k) < np.exp(-(L - zi[todo]) / lam)
+        escaped[todo] = neutral[todo] & survive[todo] & (rng.random(k) < pn.escape_probability)
+        todo = todo[escaped[todo] & (z[todo] > Z_ESC)]
+    fi = np.flatnonzero(forced)
+    if fi.size:
+        z[fi] = pn.draw_z(rng, fi.size, Z_ESC)
+        zi[fi] = pn.draw_depth_surviving(rng, fi.size, tgt)
+        neutral[fi] = survive[fi] = escaped[fi] = True
+    z_int[idx] = zi
+    e_lead = z * nu
+    # soft hadronic system (+ the leading hadron if it interacted in the ECAL)
+    e_soft = (1.0 - z) * nu + np.where(survive, 0.0, e_lead)
+    t_rem = (L - zi) / lam
+    leak = np.exp(-t_rem * rng.standard_exponential(n))
+    e_in_ecal = e_soft * (1.0 - leak)
+    e_leak = e_soft * leak
+    vis = smear(e_in_ecal * float(ecal.hadron_response), float(ecal.stochastic), rng.standard_normal(n))
+    z_ps = tgt.preshower_depth * tgt.x0_cm
+    f_ps = np.where(zi < z_ps, -np.expm1(-(z_ps - zi) / lam), 0.0)
+    e_ecal[idx] += vis
+    e_ps[idx] += vis * f_ps
+    wide = pn.wide_fraction
+    e_vhcal[idx] += smear(e_leak * wide * float(vhcal.hadron_response), float(vhcal.stochastic),
+                          rng.standard_normal(n))
+    fwd = e_leak * (1.0 - wide) * (1.0 - pn.hcal_gap) * float(hcal.hadron_response)
+    # charged hadrons leaking through the VETO
+    n_ch = rng.poisson(pn.charged_per_gev * e_leak)
+    # the leading hadron leaving the ECAL
+    charged_out = survive & ~neutral
+    n_ch = n_ch + charged_out
+    u = rng.random(n)
+    has = n_ch > 0
+    e_veto[idx[has]] += landau_quantile(u[has], n_ch[has] * float(veto.mip), n_ch[has] * float(veto.mip_width))
+    # HCAL: forward leakage in module 0; the leading hadron where it interacts
+    e_hcal[idx, 0] += smear(fwd, float(hcal.stochastic), rng.standard_normal(n))
+    n_mod = e_hcal.shape[1]
+    depth = pn.hcal_depth
+    # a leading hadron that left the ECAL and was not lost (gap or punch-through, the escape
+    # probability; drawn above for neutrals, here for charged ones) interacts in HCAL module m
+    # with P(m) ~ exp(-m D)(1 - exp(-D)), normalised over the modules
+    u2 = rng.random(n)
+    p_int = np.exp(-depth * np.arange(n_mod)) * -np.expm1(-depth)
+    p_int = p_int / p_int.sum()
+    module = np.minimum(np.searchsorted(np.cumsum(p_int), u2, side="right"), n_mod - 1)
+    lead_vis = smear(e_lead * float(hcal.hadron_response), float(hcal.stochastic), rng.standard_normal(n))
+    charged_lost = charged_out & (rng.random(n) < pn.escape_probability)
+    deposit = survive & ~escaped & ~charged_lost
+    for m in range(n_mod):
+        sel = deposit & (module == m)
+        e_hcal[idx[sel], m] += lead_vis[sel]
+    # an MS2 track for a charged leading hadron
+    ci = np.flatnonzero(charged_out)
+    if ci.size:
+        # the hadron goes along the incoming direction (its transverse momentum is neglected)
+        g = rng.standard_normal((5, ci.size))
+        ms2 = plan.ms2
+        p_h = np.sqrt(np.maximum(e_lead[ci] ** 2 - _PI_MASS**2, 1e-6))
+        pm, ch = ms2.measure(p_h, 1, np.zeros(ci.size), ms2.resolution, g[0])
+        r = idx[ci]
+        hits = ms2.planes - ms2.draw_missing(rng, ci.size)
+        jag["Track"].add(
+            rows[r], 1, p=pm, chi2=chi2_per_ndf(rng, hits, np.zeros(ci.size, bool), ms2), nhits=hits,
+            x=x_ecal[r] + tx[r] * ms2.distance + ms2.position_resolution * g[1],
+            y=y_ecal[r] + ty[r] * ms2.distance + ms2.position_resolution * g[2],
+            tx=tx[r] + ms2.angle_resolution * g[3], ty=ty[r] + ms2.angle_resolution * g[4], charge=ch)
+    code[idx[escaped]] = _CODE["escape"]
+    pdg = np.where(neutral, 2112, 211)
+    mass = np.where(neutral, _N_MASS, _PI_MASS)
+    e_h = np.maximum(e_lead, mass)
+    p_h = np.sqrt(e_h**2 - mass**2)
+    _add_gen(jag, rows[idx], 2, pdg, e_h, p_h * tx[idx], p_h * ty[idx], p_h, 1)
+
+
+# ==========================================================================================
+# a block
+# ==========================================================================================
+class Block(dict):
+    """The Events branches of the kept events of one block (flat numpy arrays and, for each
+    collection, ``(counts, {field: content})``)."""
+
+
+def generate_block(plan: SamplePlan, block: int, *, triggered_only: bool = True) -> Block:
+    """Generate block ``block`` of ``plan``; keep the triggered events (or all)."""
+    _prepare(plan)
+    lo, hi = plan.block_range(block)
+    lay = plan.layout_of(block)
+    # stage A per stratum; split into triggered (stream 0 of stage B) and other events (stream 1)
+    groups: dict[bool, list[tuple[np.ndarray, dict[str, np.ndarray]]]] = {True: [], False: []}
+    for s in range(len(plan.strata)):
+        pos = np.flatnonzero(lay == s)
+        if not pos.size:
+            continue
+        ts = _stage_a(plan, s, _rng(plan, block, 1 + s), pos.size)
+        trig = ts["trigger"]
+        for flag in ((True,) if triggered_only else (True, False)):
+            sel = np.flatnonzero(trig == flag)
+            if sel.size:
+                groups[flag].append((pos[sel], {k: a[sel] for k, a in ts.items()}))
+    merged = {}
+    for flag, parts in groups.items():
+        if parts:
+            merged[flag] = (np.concatenate([p for p, _ in parts]),
+                            {k: np.concatenate([t[k] for _, t in parts]) for k in parts[0][1]})
+    all_pos = np.concatenate([m[0] for m in merged.values()]) if merged else np.zeros(0, np.int64)
+    n = all_pos.size
+    order = np.argsort(all_pos, kind="stable")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    out = {k: np.zeros(n, t) for k, t in FLAT_BRANCHES.items()}
+    jag = {c: _Jagged(f) for c, f in COLLECTIONS.items()}
+    stratum = np.zeros(n, np.int16)
+    trig_out = np.zeros(n, bool)
+    offset = 0
+    for flag, (pos, truth) in merged.items():
+        rows = rank[offset:offset + pos.size]
+        offset += pos.size
+        _stage_b(plan, truth, rows, _rng(plan, block, 0 if flag else 1), out, jag)
+        stratum[rows] = truth["stratum"]
+        trig_out[rows] = flag
+    out["event"][:] = lo + all_pos[order]
+    out["spill"][:] = block + 1
+    out["run"][:] = 1
+    out["Trigger_scattered"][:] = trig_out
+    out["genWeight"][:] = plan.weights[stratum]
+    blk = Block(out)
+    for c, j in jag.items():
+        blk[c] = j.build(n)
+    return blk
+
+
+def _prepare(plan: SamplePlan) -> None:
+    """Fill ``plan.extra`` with the derived numbers stage A needs (once per plan)."""
+    if "loss_probabilities" in plan.extra:
+        return
+    from .plan import loss_probabilities
+
+    plan.extra["loss_probabilities"] = loss_probabilities(plan.setup)
+    plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_ESC)
+
+
+# ==========================================================================================
+# concatenation and the public generate()
+# ==========================================================================================
+def concat_blocks(blocks: list[Block]) -> Block:
+    """Concatenate blocks (in order) into one."""
+    out = Block()
+    for k in FLAT_BRANCHES:
+        out[k] = np.concatenate([b[k] for b in blocks]) if blocks else np.zeros(0, FLAT_BRANCHES[k])
+    for c, fields in COLLECTIONS.items():
+        counts = np.concatenate([b[c][0] for b in blocks]) if blocks else np.zeros(0, np.int32)
+        content = {f: (np.concatenate([b[c][1][f] for b in blocks]) if blocks else np.zeros(0, t))
+                   for f, t in fields.items()}
+        out[c] = (counts, content)
+    return out
+
+
+def slice_block(b: Block, start_event: int, stop_event: int) -> Block:
+    """Events of ``b`` with event number in ``[start_event, stop_event)``."""
+    ev = b["event"]
+    i0, i1 = np.searchsorted(ev, [start_event, stop_event])
+    out = Block({k: b[k][i0:i1] for k in FLAT_BRANCHES})
+    for c in COLLECTIONS:
+        counts, content = b[c]
+        off = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        out[c] = (counts[i0:i1], {f: a[off[i0]:off[i1]] for f, a in content.items()})
+    return out
+
+
+def events_range(plan: SamplePlan, start: int, stop: int, *, triggered_only: bool = True,
+                 progress: Callable[[int], None] | None = None) -> Block:
+    """The events with numbers in ``[start, stop)``, generated block by block."""
+    blocks = []
+    if stop > start:
+        for b in range(start // BLOCK_SIZE, (stop - 1) // BLOCK_SIZE + 1):
+            blk = generate_block(plan, b, triggered_only=triggered_only)
+            lo, hi = plan.block_range(b)
+            if lo < start or hi > stop:
+                blk = slice_block(blk, start, stop)
+            blocks.append(blk)
+            if progress is not None:
+                progress(min(hi, stop) - max(lo, start))
+    return concat_blocks(blocks)
+
+
+def to_arrays(b: Block) -> dict[str, object]:
+    """Branch dict as uproot would read it: flat numpy arrays, jagged awkward arrays and
+    ``n<Coll>`` counters."""
+    out: dict[str, object] = {k: b[k] for k in FLAT_BRANCHES}
+    for c in COLLECTIONS:
+        counts, content = b[c]
+        out[f"n{c}"] = counts.astype(np.int32)
+        for f, a in content.items():
+            out[f"{c}_{f}"] = ak.unflatten(a, counts)
+    return out
+
+
+def generate(
+    sample: str,
+    *,
+    setup=None,
+    model: str = "vector",
+    mass: float | None = None,
+    coupling: float | None = None,
+    mot: float | None = None,
+    events: int | None = None,
+    seed: int = 0,
+    x_min: float = 0.0,
+    triggered_only: bool = False,
+    start: int = 0,
+    stop: int | None = None,
+) -> dict[str, object]:
+    """Generate events without writing them: a dict of ``Events`` branches.
+
+    Parameters are those of :func:`na64tools.sim.simulate`; ``start``/``stop`` select a range of
+    event numbers of the sample (default: all), ``triggered_only`` keeps only the events the
+    scattered-muon trigger writes (default: all generated events, with ``Trigger_scattered``
+    telling which fire).
+
+    Returns
+    -------
+    dict
+        Branch name -> numpy array (flat branches, ``n<Coll>`` counters) or awkward array
+        (``Coll_field``), as ``uproot`` reads them from a written file; ``run`` is 1. The
+        triggered events are identical to those :func:`~na64tools.sim.simulate` writes.
+    """
+    plan = make_plan(sample, setup=setup, model=model, mass=mass, coupling=coupling, mot=mot,
+                     events=events, seed=seed, x_min=x_min)
+    stop = plan.n_events if stop is None else min(int(stop), plan.n_events)
+    start = max(int(start), 0)
+    return to_arrays(events_range(plan, start, stop, triggered_only=triggered_only))

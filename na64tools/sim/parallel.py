@@ -1,0 +1,187 @@
+"""Write a sample as K files, serially or on Dask workers.
+
+Files are the unit of work: file ``i`` of ``K`` holds the generated events with numbers in
+``[N i // K, N (i+1) // K)`` (:meth:`SamplePlan.file_range`) and its bytes depend only on the
+plan and ``(i, K)``, not on the worker that writes it. The ``Runs`` entry of each file holds the
+MOT it represents, ``mot * n_file / N``, so that summing ``Runs.mot`` over the files gives the
+requested exposure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from .generate import events_range
+from .plan import BLOCK_SIZE, SamplePlan, layout, make_plan
+from .writer import check_output_dir, write_file
+
+__all__ = ["simulate", "file_name", "write_sample_file", "runs_entry"]
+
+
+def file_name(plan: SamplePlan, index: int) -> str:
+    """File name of file ``index`` of a sample, e.g. ``background_seed0_0003.root``."""
+    if plan.sample == "signal":
+        tag = f"signal_{plan.model}_m{plan.mass:g}_g{plan.coupling:g}"
+        if plan.x_min:
+            tag += f"_x{plan.x_min:g}"
+    else:
+        tag = plan.sample
+    return f"{tag}_seed{plan.seed}_{index:04d}.root"
+
+
+def _stratum_counts(plan: SamplePlan, start: int, stop: int) -> np.ndarray:
+    """Generated events of each stratum with event number in ``[start, stop)``."""
+    k = len(plan.strata)
+    full = np.bincount(plan.block_layout, minlength=k).astype(np.int64)
+
+    def upto(n: int) -> np.ndarray:  # events 0..n-1
+        q, r = divmod(n, BLOCK_SIZE)
+        c = q * full
+        if r:
+            c = c + np.bincount(layout(r, plan.shares), minlength=k)
+        return c
+
+    return upto(stop) - upto(start)
+
+
+def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
+    """The ``Runs`` entry of file ``index`` (without the written-event sums)."""
+    start, stop = plan.file_range(index, files)
+    n = stop - start
+    counts = _stratum_counts(plan, start, stop)
+    setup = plan.setup
+    return {
+        "run": index + 1,
+        "mot": plan.mot * n / plan.n_events,
+        "nGenerated": n,
+        "genEventSumw": float(np.dot(counts, plan.weights)),
+        "sample": plan.sample,
+        "model": plan.model,
+        "mass": plan.mass,
+        "coupling": plan.coupling,
+        "xMin": plan.x_min,
+        "sigma": plan.sigma_pb,
+        "brInvisible": plan.br_invisible,
+        "setup": setup.name,
+        "setupHash": setup.hash,
+        "setupFile": setup.source_file,
+        "generator": f"na64tools {__version__}",
+        "seed": plan.seed,
+        "firstEvent": start,
+    }
+
+
+def write_sample_file(plan: SamplePlan, index: int, files: int, out: str | os.PathLike,
+                      progress=None) -> Path:
+    """Generate and write file ``index`` of ``files`` of ``plan`` into directory ``out``."""
+    start, stop = plan.file_range(index, files)
+    path = Path(out) / file_name(plan, index)
+
+    def chunks():
+        # one chunk (TBasket) per block
+        for b in range(start // BLOCK_SIZE, (stop - 1) // BLOCK_SIZE + 1) if stop > start else ():
+            lo, hi = max(start, b * BLOCK_SIZE), min(stop, (b + 1) * BLOCK_SIZE)
+            blk = events_range(plan, lo, hi)
+            blk["run"] = np.full(blk["event"].size, index + 1, np.int32)
+            if progress is not None:
+                progress(hi - lo)
+            yield blk
+
+    key = f"{plan.setup.hash}:{plan.sample}:{plan.model}:{plan.mass!r}:{plan.coupling!r}:{plan.seed}:{index}:{files}"
+    return write_file(path, chunks(), runs_entry(plan, index, files), uuid_key=key)
+
+
+def simulate(
+    sample: str,
+    *,
+    setup=None,
+    model: str = "vector",
+    mass: float | None = None,
+    coupling: float | None = None,
+    mot: float | None = None,
+    events: int | None = None,
+    seed: int = 0,
+    out: str | os.PathLike = ".",
+    files: int = 1,
+    x_min: float = 0.0,
+    client=None,
+    progress: bool = False,
+) -> list[Path]:
+    """Generate a sample and write it as ``files`` ROOT files in ``out``.
+
+    Parameters
+    ----------
+    sample : {"signal", "background"}
+    setup : Setup, optional
+        Setup description (default: the shipped 2022 setup).
+    model, mass, coupling : signal only
+        X model (``vector``, ``dark_photon``, ``scalar``), mass [GeV] and coupling (default 1e-4).
+    mot : float, optional
+        Muons on target the sample stands for (background default: the setup's run MOT).
+    events : int, optional
+        Generated events (before the trigger). For the signal, give ``mot`` or ``events``.
+    seed : int
+        Random seed (>= 0). Same seed and setup give the same events whatever ``files``/workers.
+    out : path
+        Output directory (created if needed).
+    files : int
+        Number of files (the unit of parallel work).
+    x_min : float
+        Signal only: generate X with ``x = E_X/E_0 > x_min``.
+    client : distributed.Client, optional
+        Write the files on these Dask workers (they must see ``out``).
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    list of Path
+        The files, in order.
+
+    Raises
+    ------
+    ValueError
+        For invalid inputs (naming the value) or an unwritable output directory.
+    """
+    files = int(files) if not isinstance(files, bool) and float(files) == int(files) else files
+    if not isinstance(files, int) or files < 1:
+        raise ValueError(f"files: value {files!r} must be a positive integer")
+    plan = make_plan(sample, setup=setup, model=model, mass=mass, coupling=coupling, mot=mot,
+                     events=events, seed=seed, x_min=x_min)
+    if files > plan.n_events:
+        raise ValueError(f"files: value {files!r} exceeds the number of generated events {plan.n_events}")
+    outdir = check_output_dir(out)
+    if client is None:
+        bar = _bar(progress, plan.n_events, "events")
+        try:
+            update = bar.update if bar is not None else None
+            return [write_sample_file(plan, i, files, outdir, update) for i in range(files)]
+        finally:
+            if bar is not None:
+                bar.close()
+    from distributed import as_completed
+
+    futures = [client.submit(write_sample_file, plan, i, files, str(outdir), pure=False)
+               for i in range(files)]
+    bar = _bar(progress, files, "files")
+    try:
+        for fut in as_completed(futures):
+            fut.result()
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [Path(f.result()) for f in futures]
+
+
+def _bar(enabled: bool, total: int, unit: str):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, unit_scale=True, desc="na64tools simulate")

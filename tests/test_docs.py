@@ -154,6 +154,17 @@ def test_public_names_follow_all_or_the_definitions(na64docs, tmp_path, monkeypa
     assert na64docs.public_names(probe) == ["f", "pi"]
 
 
+def test_reexported_names_resolve_to_where_they_are_documented(na64docs):
+    import na64tools.config
+
+    assert na64docs.import_dotted("na64tools.default_setup") is na64tools.config.default_setup
+    assert na64docs.canonical_name(na64docs.import_dotted("na64tools.Setup")) == "na64tools.config.Setup"
+    assert na64docs.canonical_name(na64tools.config) == "na64tools.config"
+    assert na64docs.import_dotted("na64tools.no_such_name") is None
+    assert na64docs.import_dotted("na64tools.config.Setup.no_such_attribute") is None
+    assert na64docs.canonical_name(1.5) is None
+
+
 def test_setup_tables_cover_every_parameter(na64docs):
     import dataclasses
 
@@ -276,6 +287,16 @@ def test_every_public_name_is_in_the_api_reference(site):
             if canonical and canonical not in anchors and f"{modname}.{name}" not in anchors:
                 missing.append(f"{canonical} (documented nowhere)")
     assert not missing, "missing from the API reference:\n" + "\n".join(missing)
+
+
+@pytest.mark.slow
+def test_references_on_the_pages_resolve(site):
+    # an unresolved cross-reference renders as a bare <code class="xref ...">, outside a link
+    for page in ["physics", "limits_method", "setup", "technique", "getting_started", "index"]:
+        content = (site / f"{page}.html").read_text()
+        xrefs = content.count('<code class="xref py')
+        linked = len(re.findall(r'<a class="reference internal"[^>]*><code class="xref py', content))
+        assert xrefs == linked, f"{page}: {xrefs - linked} unresolved Python references"
 
 
 @pytest.mark.slow

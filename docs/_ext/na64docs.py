@@ -260,6 +260,68 @@ def generate_api(app: Sphinx) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# References to re-exported names
+# --------------------------------------------------------------------------------------------
+
+
+def import_dotted(name: str) -> Any:
+    """The object named by a dotted path (``pkg.mod.attr.attr``); ``None`` if there is none."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except Exception:  # noqa: BLE001 - AttributeError, or a lazy import that fails
+            return None
+        return obj
+    return None
+
+
+def canonical_name(obj: Any) -> str | None:
+    """Where a module, class or function is documented: its module and qualified name."""
+    if inspect.ismodule(obj):
+        return obj.__name__
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qualname, str) and "<" not in qualname:
+        return f"{module}.{qualname}"
+    return None
+
+
+def _missing_reference(app: Sphinx, env, node, contnode):
+    """Resolve ``na64tools.X`` to where X is documented; warn about a broken one in the pages.
+
+    ``{py:func}`na64tools.default_setup``` names the function as users import it, while the API
+    reference documents it once, as ``na64tools.config.default_setup``. A reference to the
+    package that resolves to nothing at all is a warning on the narrative pages (not in the
+    docstrings of the API pages, whose type annotations are not all documented objects).
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    package = app.config.na64_api_package
+    if not (target == package or target.startswith(package + ".")):
+        return None
+    obj = import_dotted(target)
+    canonical = canonical_name(obj) if obj is not None else None
+    if canonical and canonical != target:
+        domain = env.get_domain("py")
+        new = node.deepcopy()
+        new["reftarget"] = canonical
+        ref = domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], canonical, new,
+                                  contnode)
+        if ref is not None:
+            return ref
+    if not node["refdoc"].startswith(GENERATED + "/"):
+        logger.warning(f"na64docs: reference to {target!r} does not resolve to a documented object",
+                       location=node, type="na64docs", subtype="ref")
+    return None
+
+
+# --------------------------------------------------------------------------------------------
 # Optional toctree entries
 # --------------------------------------------------------------------------------------------
 
@@ -372,7 +434,7 @@ def _cell(content: str | nodes.Node) -> nodes.entry:
 def build_table(headers: Sequence[str], rows: Sequence[Sequence[str | nodes.Node]],
                 widths: Sequence[int], classes: Sequence[str] = ()) -> nodes.table:
     """A docutils table with a header row."""
-    table = nodes.table(classes=["na64-table", *classes])
+    table = nodes.table(classes=["na64-table", "colwidths-given", *classes])
     group = nodes.tgroup(cols=len(headers))
     table += group
     for w in widths:
@@ -409,7 +471,7 @@ def setup_rows(setup, section: str) -> tuple[list[str], list[list[str | nodes.No
     if isinstance(obj, Cuts):
         rows = [[nodes.literal(text=n), format_number(getattr(obj, n)), Cuts.unit(n), Cuts.doc(n),
                  Cuts.source(n)] for n in Cuts.names()]
-        return ["cut", "value", "unit", "meaning", "source"], rows, [16, 10, 8, 33, 33]
+        return ["cut", "value", "unit", "meaning", "source"], rows, [19, 9, 10, 31, 31]
     rows = []
     for f in dataclasses.fields(obj):
         v = getattr(obj, f.name)
@@ -418,7 +480,7 @@ def setup_rows(setup, section: str) -> tuple[list[str], list[list[str | nodes.No
             rows.append([key, format_number(v), v.unit, f.metadata.get("doc", ""), v.source])
         else:
             rows.append([key, str(v), "", f.metadata.get("doc", ""), ""])
-    return ["parameter", "value", "unit", "meaning", "source"], rows, [20, 10, 8, 31, 31]
+    return ["parameter", "value", "unit", "meaning", "source"], rows, [26, 11, 10, 27, 26]
 
 
 class SetupTable(SphinxDirective):
@@ -496,6 +558,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("na64_optional_pages", [], "env")
     app.connect("builder-inited", generate_api)
     app.connect("source-read", _source_read)
+    app.connect("missing-reference", _missing_reference)
     app.connect("env-get-outdated", _outdated)
     app.connect("env-merge-info", _merge)
     app.connect("env-purge-doc", _purge)

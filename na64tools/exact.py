@@ -171,11 +171,15 @@ class ExactSums:
         flat = bb * nl + (limb_of - k0)
         limbs = np.rint(np.bincount(flat, weights=pieces.astype(np.float64),
                                     minlength=nbins * nl)).astype(np.int64).reshape(nbins, nl)
-        out = cls(nbins, k0, limbs)
-        out._normalise()
-        return out
+        return cls(nbins, k0, limbs)
 
     # --- arithmetic -----------------------------------------------------------------------
+    def _maybe_normalise(self) -> None:
+        """Carry only when limbs could overflow int64 in further additions (limbs need not be
+        normalised to represent the value exactly)."""
+        if self.limbs.size and int(np.abs(self.limbs).max()) >= (1 << 60):
+            self._normalise()
+
     def _normalise(self) -> None:
         """Carry so that every limb but the top one is in [0, 2**16); trim zero limbs."""
         L = self.limbs
@@ -214,13 +218,13 @@ class ExactSums:
     def __add__(self, other: ExactSums) -> ExactSums:
         k0, a, b = self._aligned(other)
         out = ExactSums(self.nbins, k0, a + b)
-        out._normalise()
+        out._maybe_normalise()
         return out
 
     def __sub__(self, other: ExactSums) -> ExactSums:
         k0, a, b = self._aligned(other)
         out = ExactSums(self.nbins, k0, a - b)
-        out._normalise()
+        out._maybe_normalise()
         return out
 
     __iadd__ = __add__
@@ -232,7 +236,7 @@ class ExactSums:
         L = self.limbs.reshape(*shape, nl)
         L = np.flip(np.cumsum(np.flip(L, axis=axis), axis=axis), axis=axis)
         out = ExactSums(self.nbins, self.k0, np.ascontiguousarray(L.reshape(self.nbins, nl)))
-        out._normalise()
+        out._maybe_normalise()
         return out
 
     # --- results --------------------------------------------------------------------------

@@ -539,7 +539,7 @@ def _sum_processes(es: ExactSums, nproc: int, nst: int) -> ExactSums:
     nl = es.limbs.shape[1]
     limbs = es.limbs.reshape(nproc, nst, nl).sum(axis=0)
     out = ExactSums(nst, es.k0, np.ascontiguousarray(limbs))
-    out._normalise()
+    out._maybe_normalise()
     return out
 
 

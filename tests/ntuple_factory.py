@@ -134,7 +134,8 @@ def make_events(n: int, seed: int, *, sample: str = "background", run: int = 1,
 
 def write_ntuple(path: str | Path, n: int = 1000, seed: int = 1, *, sample: str = "background",
                  model: str = "", mass: float = 0.0, coupling: float = 0.0, run: int = 1,
-                 mot: float | None = None, n_generated: int | None = None, basket: int = 2000,
+                 mot: float | None = None, n_generated: int | None = None, n_written: int | None = None,
+                 basket: int = 2000,
                  weight_scale: float = 1.0, drop: tuple[str, ...] = (),
                  retype: dict[str, object] | None = None, events: dict | None = None,
                  extra: dict[str, np.ndarray] | None = None, compression=None) -> dict[str, object]:
@@ -179,7 +180,7 @@ def write_ntuple(path: str | Path, n: int = 1000, seed: int = 1, *, sample: str 
             "run": np.array([run], np.int32),
             "mot": np.array([float(w.sum()) * 3.0 if mot is None else mot]),
             "nGenerated": np.array([3 * n if n_generated is None else n_generated], np.int64),
-            "nWritten": np.array([n], np.int64),
+            "nWritten": np.array([n if n_written is None else n_written], np.int64),
             "sumw": np.array([float(w.sum())]),
             "sumw2": np.array([float((w * w).sum())]),
             "sample": np.array([sample]),

@@ -57,6 +57,14 @@ def test_subtraction_and_extreme_magnitudes():
     assert (1.0 + 2.0**-53) + 2.0**-53 == 1.0  # naive left-to-right loses both
 
 
+def test_carries_keep_large_sums_exact():
+    s = _sums(np.array([1.5, 2.0**-40]), np.zeros(2, int), 1)
+    for _ in range(90):  # limbs pass 2**60 and are carried
+        s = s + s
+    assert s.to_float()[0] == 1.5 * 2.0**90 + 2.0**50
+    assert (s - s).to_float()[0] == 0.0
+
+
 def test_rejects_non_finite_weights():
     with pytest.raises(ValueError, match="not finite"):
         decompose(np.array([1.0, np.nan]))

@@ -1,0 +1,143 @@
+"""Dask clients for every computing facility, in the style of the Analysis Grand Challenge.
+
+One function, :func:`make_client`, returns a ``distributed.Client`` for:
+
+==============  ==============================================================================
+``local``       a :class:`distributed.LocalCluster` on this machine (default; ``n_workers``
+                processes with ``threads_per_worker`` threads)
+``address``     an existing scheduler, e.g. ``tcp://127.0.0.1:8786`` (started with
+                ``dask scheduler``) or a scheduler file
+``htcondor``    an HTCondor pool through :mod:`dask_jobqueue` (``HTCondorCluster``)
+``slurm``       a SLURM cluster through :mod:`dask_jobqueue` (``SLURMCluster``)
+``lxplus``      CERN lxplus HTCondor through :mod:`dask_lxplus` (``CernCluster``)
+``gateway``     a Dask Gateway (e.g. a coffea-casa or EAF analysis facility)
+==============  ==============================================================================
+
+A string that looks like an address (``tcp://…``, ``tls://…``, ``host:port``) selects
+``address``. Batch clusters need the ``cluster`` extra: ``pip install "na64tools[cluster]"``.
+
+Scripts that start a ``LocalCluster`` must protect their entry point with
+``if __name__ == "__main__":`` (the worker processes re-import the main module).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+__all__ = ["make_client", "FACILITIES", "is_address"]
+
+FACILITIES = ("local", "address", "htcondor", "slurm", "lxplus", "gateway")
+
+
+def is_address(text: str) -> bool:
+    """True for a scheduler address such as ``tcp://10.0.0.1:8786`` or ``host:8786``."""
+    if "://" in text:
+        return True
+    host, sep, port = text.rpartition(":")
+    return bool(sep and host and port.isdigit())
+
+
+def _require(module: str, extra: str = "cluster"):
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"{module} is needed for this facility: pip install {module.replace('_', '-')} "
+            f"(or pip install \"na64tools[{extra}]\")") from err
+
+
+def make_client(facility: str = "local", *, address: str | None = None, n_workers: int = 2,
+                threads_per_worker: int = 1, memory: str = "2GB", cores: int = 1,
+                disk: str = "2GB", walltime: str = "01:00:00", queue: str | None = None,
+                scheduler_file: str | None = None, dashboard_address: str | None = ":0",
+                cluster_options: dict[str, Any] | None = None):
+    """Create a ``distributed.Client`` for ``facility``.
+
+    Parameters
+    ----------
+    facility
+        One of :data:`FACILITIES`, or directly a scheduler address (``tcp://host:port``).
+    address
+        Scheduler address for ``address`` (or the gateway address for ``gateway``).
+    n_workers
+        Workers of a local cluster, or batch jobs / gateway workers to request.
+    threads_per_worker, memory, cores, disk, walltime, queue
+        Per-worker (per-job) resources; ``memory`` is the memory limit of each worker.
+    scheduler_file
+        For ``address``: connect with a scheduler file written by ``dask scheduler
+        --scheduler-file``.
+    cluster_options
+        Extra keyword arguments for the cluster class (``LocalCluster``, ``HTCondorCluster``,
+        ``SLURMCluster``, ``CernCluster``, ``Gateway.new_cluster``).
+
+    Returns
+    -------
+    distributed.Client
+        The client; ``client.cluster`` is the cluster it owns (``None`` for ``address``).
+        Close both with ``client.close()`` and ``client.cluster.close()`` (or use
+        ``with make_client(...) as client:``, which closes the client).
+    """
+    from distributed import Client, LocalCluster
+
+    opts = dict(cluster_options or {})
+    if facility not in FACILITIES and is_address(facility):
+        facility, address = "address", facility
+    if facility == "local":
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                               memory_limit=memory, processes=opts.pop("processes", True),
+                               dashboard_address=dashboard_address, **opts)
+        client = Client(cluster)
+        client._na64_owns_cluster = True
+        return client
+    if facility == "address":
+        if scheduler_file:
+            return Client(scheduler_file=os.fspath(scheduler_file))
+        if not address:
+            raise ValueError("facility 'address' needs address='tcp://host:port' or scheduler_file=")
+        return Client(address)
+    if facility in ("htcondor", "slurm"):
+        jq = _require("dask_jobqueue")
+        cls = jq.HTCondorCluster if facility == "htcondor" else jq.SLURMCluster
+        kw: dict[str, Any] = {"cores": cores, "memory": memory, "processes": 1}
+        if facility == "htcondor":
+            kw["disk"] = disk
+        else:
+            kw["walltime"] = walltime
+            if queue:
+                kw["queue"] = queue
+        kw.update(opts)
+        cluster = cls(**kw)
+        cluster.scale(jobs=n_workers)
+        client = Client(cluster)
+        client._na64_owns_cluster = True
+        return client
+    if facility == "lxplus":
+        lx = _require("dask_lxplus")
+        kw = {"cores": cores, "memory": memory, "disk": disk,
+              "container_runtime": "none", "lcg": True, **opts}
+        cluster = lx.CernCluster(**kw)
+        cluster.scale(n_workers)
+        client = Client(cluster)
+        client._na64_owns_cluster = True
+        return client
+    if facility == "gateway":
+        gw = _require("dask_gateway")
+        gateway = gw.Gateway(address) if address else gw.Gateway()
+        cluster = gateway.new_cluster(**opts)
+        cluster.scale(n_workers)
+        client = cluster.get_client()
+        client._na64_owns_cluster = True
+        return client
+    raise ValueError(f"unknown facility {facility!r} (expected one of {', '.join(FACILITIES)}, "
+                     "or a scheduler address tcp://host:port)")
+
+
+def close_client(client) -> None:
+    """Close a client made by :func:`make_client`, and its cluster if the client owns it."""
+    cluster = getattr(client, "cluster", None)
+    owns = getattr(client, "_na64_owns_cluster", False)
+    client.close()
+    if owns and cluster is not None:
+        cluster.close()

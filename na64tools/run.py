@@ -1,0 +1,498 @@
+"""Run the missing-momentum processor on a fileset: iteratively, on local processes, or on Dask.
+
+::
+
+    import na64tools
+    out = na64tools.run({"background": ["bkg_0.root", "bkg_1.root"]}, executor="futures", workers=2)
+    out["cutflow"]["background"]["p_out"]          # (events, sum of weights) after the p_out cut
+    out["hists"]["p_out"]                          # hist.Hist with dataset and process axes
+
+:func:`run` builds the coffea ``Runner`` and executor, inspects every file first (readable, the
+``Events`` branches of the format, baskets inside the file, the ``Runs`` tree), processes the
+chunks, and finalises the output. Results are bit-identical for every executor, number of
+workers and chunk size (exact sums, :mod:`na64tools.exact`).
+
+Bad files: by default an unreadable, truncated or corrupt file raises :class:`BadFileError`
+naming it. With ``skip_bad_files=True`` the run completes without it; ``out["skipped"]`` lists
+each skipped file with the reason and its MOT (``None`` when its ``Runs`` tree is unreadable),
+and the contribution of its chunks that were read before the error is removed exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import os
+import re
+import sys
+import types
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import uproot
+from coffea import processor as cproc
+from coffea.processor.executor import FileMeta
+
+from .processor import (
+    BadFileError,
+    FileRecord,
+    MissingMomentumProcessor,
+    MMAccumulator,
+    finalise,
+    read_runs,
+)
+from .schema import NA64Schema, NA64SchemaError
+
+__all__ = ["run", "save_output", "make_fileset", "inspect_file", "SkippedFile", "BadFileError",
+           "DEFAULT_CHUNKSIZE", "EXECUTORS"]
+
+#: default number of events per chunk (see benchmarks/bench_processor.py and docs/processor.md)
+DEFAULT_CHUNKSIZE = 500_000
+
+EXECUTORS = ("iterative", "futures", "dask")
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file left out of a run with ``skip_bad_files=True``.
+
+    ``mot`` is the MOT of its ``Runs`` tree, or ``None`` if that tree could not be read (then
+    the exposure of the dataset is unknown by that amount: check ``reason``).
+    """
+
+    dataset: str
+    filename: str
+    reason: str
+    mot: float | None
+    n_written: int | None
+
+
+@dataclass(frozen=True)
+class _FileInfo:
+    dataset: str
+    filename: str
+    treename: str
+    numentries: int
+    uuid: bytes
+    record: FileRecord | None
+    error: str | None
+    usermeta: dict | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# filesets
+# --------------------------------------------------------------------------------------------
+def _expand(paths: str | os.PathLike | Iterable) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[str] = []
+    for p in paths:
+        p = os.fspath(p)
+        if "://" in p:
+            out.append(p)
+        elif os.path.isdir(p):
+            out.extend(sorted(glob.glob(os.path.join(p, "*.root"))))
+        elif any(c in p for c in "*?["):
+            found = sorted(glob.glob(p))
+            if not found:
+                raise FileNotFoundError(f"{p}: no file matches")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def make_fileset(paths, *, treename: str = "Events") -> dict[str, dict]:
+    """Group ntuples into datasets by the ``sample``, ``model`` and ``mass`` of their ``Runs`` tree.
+
+    ``paths``: files, directories (their ``*.root``) or glob patterns. Dataset names are
+    ``background`` or ``signal_<model>_m<mass>`` (e.g. ``signal_vector_m0.1``); a file whose
+    ``Runs`` tree cannot be read goes to the dataset ``unreadable`` (and :func:`run` reports it).
+    """
+    fileset: dict[str, dict] = {}
+    for path in _expand(paths):
+        try:
+            rec = read_runs(path)
+            if rec.sample == "signal":
+                name = f"signal_{rec.model or 'unknown'}_m{rec.mass:g}"
+            else:
+                name = rec.sample or "unknown"
+        except (BadFileError, OSError):
+            name = "unreadable"
+        fileset.setdefault(name, {"files": {}, "treename": treename})["files"][path] = treename
+    return dict(sorted(fileset.items()))
+
+
+_RESERVED = {"dataset", "filename", "treename", "entrystart", "entrystop", "fileuuid",
+             "numentries", "uuid", "clusters", "preload"}
+
+
+def _normalise_fileset(fileset) -> list[tuple[str, str, str, dict | None]]:
+    """(dataset, file, tree, user metadata) in canonical order (datasets sorted, files as given)."""
+    if isinstance(fileset, (str, os.PathLike)) or (isinstance(fileset, Iterable) and not isinstance(fileset, Mapping)):
+        fileset = make_fileset(fileset)
+    if not isinstance(fileset, Mapping) or not fileset:
+        raise ValueError(f"fileset: expected a non-empty mapping {{dataset: files}}, got {fileset!r}")
+    items = []
+    for dataset in sorted(fileset):
+        spec = fileset[dataset]
+        meta, tree = None, "Events"
+        if isinstance(spec, Mapping):
+            if "files" not in spec:
+                raise ValueError(f"fileset[{dataset!r}]: expected a 'files' entry")
+            meta = dict(spec.get("metadata") or {}) or None
+            if meta and _RESERVED & set(meta):
+                raise ValueError(f"fileset[{dataset!r}].metadata: reserved key {sorted(_RESERVED & set(meta))[0]!r}")
+            tree = spec.get("treename", tree)
+            files = spec["files"]
+        else:
+            files = spec
+        if isinstance(files, Mapping):
+            pairs = [(os.fspath(f), t or tree) for f, t in files.items()]
+        elif isinstance(files, (str, os.PathLike)):
+            pairs = [(f, tree) for f in _expand(files)]
+        else:
+            pairs = [(f, tree) for f in _expand(list(files))]
+        if not pairs:
+            raise ValueError(f"fileset[{dataset!r}]: no files")
+        seen = set()
+        for f, t in pairs:
+            if f in seen:
+                raise ValueError(f"fileset[{dataset!r}]: file {f} listed twice")
+            seen.add(f)
+            items.append((str(dataset), f, t, meta))
+    return items
+
+
+# --------------------------------------------------------------------------------------------
+# file inspection (runs on the executor)
+# --------------------------------------------------------------------------------------------
+def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str], _FileInfo]:
+    """Check one file before processing: readable, the Events branches of the format (through
+    :class:`NA64Schema`), every basket inside the file, a consistent ``Runs`` tree.
+
+    Returns ``{(dataset, file): info}``; a problem is recorded in ``info.error`` (never raised),
+    so that all bad files are reported together.
+    """
+    dataset, filename, treename, meta = item
+    record, n, uuid = None, -1, b""
+    try:
+        try:
+            record = read_runs(filename, dataset)
+        except BadFileError as err:
+            raise BadFileError(str(err)) from None
+        with uproot.open(filename) as f:
+            if treename not in f:
+                raise BadFileError(f"{filename}: no {treename!r} tree (docs/ntuple_format.md)")
+            tree = f[treename]
+            n = int(tree.num_entries)
+            uuid = f.file.fUUID
+            size = f.file.source.num_bytes if hasattr(f.file.source, "num_bytes") else None
+            if size is None:
+                size = os.path.getsize(filename) if os.path.exists(filename) else None
+            if size is not None:
+                for br in tree.itervalues(recursive=True):
+                    seeks = br.member("fBasketSeek")[: br.num_baskets]
+                    nbytes = br.member("fBasketBytes")[: br.num_baskets]
+                    if len(seeks) and int(np.max(np.asarray(seeks) + np.asarray(nbytes))) > size:
+                        raise BadFileError(f"{filename}: branch {br.name!r} has baskets beyond the "
+                                           f"end of the file ({size} bytes): the file is truncated")
+            from coffea.nanoevents import NanoEventsFactory
+
+            NanoEventsFactory.from_root(f, treepath=treename, schemaclass=NA64Schema,
+                                        metadata={"filename": filename, "dataset": dataset},
+                                        entry_start=0, entry_stop=0, mode="virtual")
+        if record.n_written != n:
+            raise BadFileError(f"{filename}: Runs.nWritten = {record.n_written} but {treename} has "
+                               f"{n} entries: the file is incomplete or inconsistent")
+        error = None
+    except NA64SchemaError as err:
+        error = str(err)
+    except BadFileError as err:
+        error = str(err)
+    except Exception as err:
+        error = f"{filename}: cannot read: {type(err).__name__}: {err}"
+    return {(dataset, filename): _FileInfo(dataset, filename, treename, n, uuid, record, error, meta)}
+
+
+# --------------------------------------------------------------------------------------------
+# executors
+# --------------------------------------------------------------------------------------------
+class _Executors:
+    """The coffea executor for ``executor`` with the resources it owns (pool, Dask client)."""
+
+    def __init__(self, executor: str, *, client, workers: int, progress: bool, retries: int):
+        self.owned_pool = None
+        self.owned_client = None
+        if executor == "iterative":
+            self.executor = cproc.IterativeExecutor(status=progress, retries=retries)
+        elif executor == "futures":
+            import concurrent.futures
+
+            if isinstance(client, concurrent.futures.Executor):
+                pool = client  # a pool the caller keeps (and shuts down)
+            else:
+                from loky import ProcessPoolExecutor
+
+                pool = self.owned_pool = ProcessPoolExecutor(max_workers=workers)
+            self.executor = cproc.FuturesExecutor(pool=pool, workers=workers,
+                                                  status=progress, retries=retries)
+        elif executor == "dask":
+            if client is None:
+                from .clients import make_client
+
+                client = self.owned_client = make_client("local", n_workers=workers)
+            elif isinstance(client, str):
+                from .clients import make_client
+
+                client = self.owned_client = make_client(client)
+            self.executor = cproc.DaskExecutor(client=client, status=progress, retries=retries)
+        else:
+            raise ValueError(f"executor: unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
+
+    def map(self, items: list, function, *, desc: str, unit: str) -> dict:
+        ex = self.executor.copy(desc=desc, unit=unit)
+        if isinstance(ex, cproc.DaskExecutor):
+            ex.heavy_input = None
+        out = ex(items, function, {})
+        return out[0] if isinstance(out, tuple) else out
+
+    def close(self) -> None:
+        if self.owned_pool is not None:
+            self.owned_pool.shutdown(wait=True)
+        if self.owned_client is not None:
+            from .clients import close_client
+
+            close_client(self.owned_client)
+
+
+def _chunks(infos: list[_FileInfo], chunksize: int, maxchunks: int | None):
+    items = []
+    per_dataset: dict[str, int] = {}
+    for info in infos:
+        meta = {"numentries": info.numentries, "uuid": info.uuid, **(info.usermeta or {})}
+        fm = FileMeta(info.dataset, info.filename, info.treename, meta)
+        for wi in fm.chunks(chunksize, False):
+            if maxchunks is not None and per_dataset.get(info.dataset, 0) >= maxchunks:
+                break
+            per_dataset[info.dataset] = per_dataset.get(info.dataset, 0) + 1
+            items.append(wi)
+    return items
+
+
+def _bad_file_message(err: BaseException) -> str:
+    """The message of the BadFileError inside ``err`` (coffea wraps worker exceptions)."""
+    e: BaseException | None = err
+    while e is not None:
+        if isinstance(e, (BadFileError, NA64SchemaError)):
+            return str(e)
+        e = e.__cause__ or e.__context__
+    text = str(err)
+    m = re.search(r"BadFileError\((['\"])(.*?)\1\)", text, flags=re.S)
+    return m.group(2) if m else text
+
+
+def _process(runner_executor, items, proc) -> MMAccumulator:
+    runner = cproc.Runner(executor=runner_executor, schema=NA64Schema, skipbadfiles=False,
+                          savemetrics=False)
+    try:
+        wrapped = runner.run(items, proc)
+    except (BadFileError, NA64SchemaError):
+        raise
+    except Exception as err:
+        raise BadFileError(_bad_file_message(err)) from err
+    return wrapped["out"]
+
+
+# --------------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------------
+def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor: str = "futures",
+        client=None, chunksize: int = DEFAULT_CHUNKSIZE, workers: int = 2,
+        skip_bad_files: bool = False, progress: bool = True, save: str | os.PathLike | None = None,
+        maxchunks: int | None = None, retries: int = 0) -> dict[str, Any]:
+    """Run ``processor`` (default: :class:`MissingMomentumProcessor` with the published cuts).
+
+    Parameters
+    ----------
+    fileset
+        ``{dataset: {"files": {path: "Events"}, "metadata": {...}}}``, ``{dataset: [paths]}``, or
+        paths / directories / globs (grouped into datasets by :func:`make_fileset`).
+    executor
+        ``"iterative"`` (one process), ``"futures"`` (``workers`` local processes) or ``"dask"``.
+    client
+        For ``"dask"``: a ``distributed.Client``, a scheduler address (``tcp://host:port``), or
+        ``None`` for a new local cluster of ``workers`` processes (closed at the end). Clients for
+        batch systems and gateways: :func:`na64tools.clients.make_client`. For ``"futures"``:
+        optionally a ``concurrent.futures`` process pool to reuse across runs.
+    chunksize
+        Events per chunk. Results do not depend on it.
+    skip_bad_files
+        Leave out unreadable or corrupt files and list them in ``out["skipped"]`` (with their
+        MOT) instead of raising :class:`BadFileError`.
+    progress
+        Show progress bars.
+    save
+        Save the output with :func:`save_output` to this path (``.coffea`` and ``.root`` added).
+    maxchunks
+        Process at most this many chunks per dataset (quick looks; MOT then covers whole files).
+    retries
+        Retries of a failed chunk (useful on clusters with flaky storage).
+
+    Returns
+    -------
+    dict
+        ``hists``, ``cutflow``, ``cutflow_by_process``, ``table``, ``mot``, ``files``,
+        ``skipped``, ``cuts``, ``preselection``, ``run`` (how it ran); see docs/processor.md.
+    """
+    if processor is None:
+        processor = MissingMomentumProcessor()
+    if not isinstance(processor, MissingMomentumProcessor):
+        raise TypeError(f"processor: expected a MissingMomentumProcessor, got {type(processor).__name__}")
+    if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
+        raise ValueError(f"chunksize: expected a positive integer, got {chunksize!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    items = _normalise_fileset(fileset)
+    proc = copy.copy(processor)
+    proc._finalise = False
+    proc._catch_errors = bool(skip_bad_files)
+
+    from coffea.util import coffea_console
+
+    quiet = coffea_console.quiet
+    coffea_console.quiet = quiet or not progress
+    ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=retries)
+    try:
+        infos_map = ex.map(items, inspect_file, desc="Inspecting files", unit="file")
+        infos = [infos_map[(d, f)] for d, f, _, _ in items]
+        bad = [i for i in infos if i.error]
+        if bad and not skip_bad_files:
+            more = f" (and {len(bad) - 1} more bad files)" if len(bad) > 1 else ""
+            raise BadFileError(bad[0].error + more)
+        skipped = [SkippedFile(i.dataset, i.filename, i.error,
+                               i.record.mot if i.record else None,
+                               i.record.n_written if i.record else None) for i in bad]
+        good = [i for i in infos if not i.error]
+        if not good:
+            raise BadFileError("no readable input file: " + "; ".join(s.reason for s in skipped))
+        work = _chunks(good, chunksize, maxchunks)
+        acc = _process(ex.executor, work, proc)
+        if acc.failed:
+            acc, more_skipped = _drop_failed_files(acc, work, proc, ex.executor, infos_map)
+            skipped.extend(more_skipped)
+        _check_complete(acc, work)
+    finally:
+        ex.close()
+        coffea_console.quiet = quiet
+    out = finalise(acc, processor, skipped=skipped)
+    out.pop("failed", None)
+    out["run"] = {"executor": executor, "chunksize": chunksize, "workers": workers,
+                  "n_files": len(items), "n_chunks": len(work)}
+    if save is not None:
+        save_output(out, save)
+    return out
+
+
+def _drop_failed_files(acc: MMAccumulator, work, proc, executor, infos_map):
+    """Remove every file with a failed chunk: re-run its good chunks and subtract them exactly."""
+    bad_files = sorted({(k[0], k[1]) for k in acc.failed})
+    reasons: dict[tuple, str] = {}
+    for (d, f, a, b), msg in sorted(acc.failed.items()):
+        reasons.setdefault((d, f), f"{f}: entries {a}-{b}: {msg}")
+    redo = [wi for wi in work if (wi.dataset, wi.filename) in bad_files
+            and (wi.dataset, wi.filename, wi.entrystart, wi.entrystop) not in acc.failed]
+    if redo:
+        again = _process(executor, redo, proc)
+        acc = acc - again
+    acc.failed = {}
+    skipped = []
+    for key in bad_files:
+        rec = infos_map[key].record
+        skipped.append(SkippedFile(key[0], key[1], reasons[key], rec.mot if rec else None,
+                                   rec.n_written if rec else None))
+    return acc, skipped
+
+
+def _check_complete(acc: MMAccumulator, work) -> None:
+    expected = {(wi.dataset, wi.filename, wi.entrystart, wi.entrystop) for wi in work}
+    files_done = {(k[0], k[1]) for k in acc.chunks}
+    missing = [k for k in sorted(expected) if k not in acc.chunks and (k[0], k[1]) in files_done]
+    if missing:
+        d, f, a, b = missing[0]
+        raise RuntimeError(f"{f}: chunk {a}-{b} of dataset {d!r} did not come back from the executor")
+
+
+# --------------------------------------------------------------------------------------------
+# saving
+# --------------------------------------------------------------------------------------------
+def save_output(out: Mapping[str, Any], path: str | os.PathLike) -> tuple[Path, Path]:
+    """Save ``out`` as ``<path>.coffea`` (coffea ``util.save``) and ``<path>.root`` (uproot).
+
+    The ROOT file holds every histogram as ``<name>/<dataset>/<process>`` (TH1D/TH2D with
+    sums of squared weights), and TTrees ``cutflow``, ``mot``, ``skipped`` and ``CutTable``.
+    Returns the two paths.
+    """
+    from coffea.util import save
+
+    path = Path(path)
+    if path.suffix in (".coffea", ".root"):
+        path = path.with_suffix("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pkl, root = path.with_suffix(".coffea"), path.with_suffix(".root")
+    save(dict(out), os.fspath(pkl))
+    with uproot.recreate(root) as f:
+        for name, h in out.get("hists", {}).items():
+            for ds in h.axes["dataset"]:
+                for pr in h.axes["process"]:
+                    f[f"{name}/{_safe(ds)}/{_safe(pr)}"] = h[{"dataset": ds, "process": pr}]
+        rows = [(ds, st, r.events, r.sumw, r.sumw2, r.per_mot)
+                for ds, flow in out.get("cutflow", {}).items() for st, r in flow.items()]
+        if rows:
+            f["cutflow"] = {
+                "dataset": np.array([r[0] for r in rows]), "stage": np.array([r[1] for r in rows]),
+                "events": np.array([r[2] for r in rows], np.int64),
+                "sumw": np.array([r[3] for r in rows]), "sumw2": np.array([r[4] for r in rows]),
+                "per_mot": np.array([r[5] for r in rows]),
+            }
+        mot = out.get("mot", {})
+        if mot:
+            f["mot"] = {
+                "dataset": np.array(list(mot)), "mot": np.array([m.mot for m in mot.values()]),
+                "n_files": np.array([m.n_files for m in mot.values()], np.int64),
+                "n_generated": np.array([m.n_generated for m in mot.values()], np.int64),
+                "n_written": np.array([m.n_written for m in mot.values()], np.int64),
+                "n_processed": np.array([m.n_processed for m in mot.values()], np.int64),
+            }
+        skipped = out.get("skipped", [])
+        if skipped:
+            f["skipped"] = {
+                "dataset": np.array([s.dataset for s in skipped]),
+                "filename": np.array([s.filename for s in skipped]),
+                "reason": np.array([s.reason[:500] for s in skipped]),
+                "mot": np.array([np.nan if s.mot is None else s.mot for s in skipped]),
+            }
+        table = out.get("table")
+        if table is not None and len(table):
+            f["CutTable"] = {k: v.astype(np.int32) if v.dtype == np.int8 or v.dtype == np.int16 else v
+                             for k, v in table.columns.items()}
+    return pkl, root
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(name))
+
+
+# --------------------------------------------------------------------------------------------
+# ``na64tools.run`` is both this module and the function: make the module callable, so that
+# ``na64tools.run(fileset)`` works even after ``import na64tools.run`` bound the module there.
+# --------------------------------------------------------------------------------------------
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return run(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

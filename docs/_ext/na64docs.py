@@ -193,6 +193,12 @@ def _data_lines(modname: str, name: str) -> list[str]:
     return lines
 
 
+def _first_paragraph(modname: str) -> str:
+    """The first paragraph of a module's docstring, on one line."""
+    doc = inspect.getdoc(importlib.import_module(modname)) or ""
+    return " ".join(doc.strip().split("\n\n", 1)[0].split()) or "(no description)"
+
+
 def _summary_item(target: str, modname: str) -> str:
     """An autosummary item: relative inside the current module, else the full name shown short."""
     if target.startswith(modname + "."):
@@ -206,8 +212,13 @@ def module_page(modname: str, entries: Sequence[Entry], submodules: Sequence[str
     title = f"``{modname}``"
     lines = [f".. _api-{modname}:", "", title, "=" * len(title), "", f".. automodule:: {modname}", ""]
     if submodules:
-        lines += [".. rubric:: Modules", "", ".. autosummary::", ""]
-        lines += [f"   {_summary_item(m, modname)}" for m in submodules] + [""]
+        # not an autosummary: a package attribute can shadow its submodule of the same name
+        # (na64tools.physics.cross_section is the function), and autosummary would list that
+        lines += [".. rubric:: Modules", "", ".. list-table::", "   :widths: 30 70",
+                  "   :class: autosummary longtable", ""]
+        for m in submodules:
+            lines += [f"   * - :py:mod:`~{m}`", f"     - {_first_paragraph(m)}"]
+        lines += [""]
     if entries:
         lines += [".. rubric:: Public names", "", ".. autosummary::", "   :nosignatures:", ""]
         # a data name without a doc comment would show the docstring of its type (dict, tuple):

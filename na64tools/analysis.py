@@ -20,9 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import Cuts, Setup, default_setup
-from .processes import CODES, source_of_codes
+from .processes import CODES, SOURCES, source_of_codes
 from .selection import passes
-from .stats.background import BackgroundEstimate, background_by_source, total_background
+from .stats.background import (
+    SYSTEMATICS,
+    ZERO_EVENT_UPPER,
+    BackgroundEstimate,
+    total_background,
+)
 from .stats.efficiency import Efficiency, EfficiencyCurve, efficiency
 from .stats.limits import CouplingLimit, Projection, coupling_limit, project
 from .stats.signal import yield_per_mot
@@ -172,9 +177,12 @@ class Analysis:
         self._vars = table.variables()
         self._weight = np.asarray(cols["genWeight"], dtype=np.float64)
         ds_names = np.asarray(table.datasets, dtype=object)
-        self._dataset = ds_names[np.asarray(cols["dataset"], dtype=np.int64)] if len(table) else np.array([], dtype=object)
+        ds_index = np.asarray(cols["dataset"], dtype=np.int64) if len(table) else np.zeros(0, dtype=np.int64)
+        self._dataset = ds_names[ds_index] if len(table) else np.array([], dtype=object)
         kinds = {ds: s.kind for ds, s in self.samples.items()}
-        self._is_bkg = np.array([kinds.get(d) == "background" for d in self._dataset], dtype=bool)
+        # per-dataset lookups indexed by the table's dataset column (no per-event Python loop)
+        bkg_of_ds = np.array([kinds.get(d) == "background" for d in table.datasets] + [False], dtype=bool)
+        self._is_bkg = bkg_of_ds[ds_index]
         proc = np.asarray(cols["process"], dtype=np.int64)
         self._source = source_of_codes(proc[self._is_bkg]) if self._is_bkg.any() else np.array([], dtype=object)
         bad = self._source == "signal"
@@ -185,8 +193,24 @@ class Analysis:
         hashes = {s.setup_hash for s in bkg}
         if len(hashes) > 1:
             raise ValueError(f"background datasets were simulated with different setups: {sorted(hashes)}")
-        self._signal_rows = {ds: np.flatnonzero(self._dataset == ds)
+        self._signal_rows = {ds: np.flatnonzero(ds_index == list(table.datasets).index(ds))
                              for ds, s in self.samples.items() if s.kind == "signal"}
+        # background rows of each source (ascending) and their weights: background() sums them
+        # exactly as background_by_source does, without per-event string comparisons
+        bkg_rows = np.flatnonzero(self._is_bkg)
+        self._source_rows = {src: bkg_rows[self._source == src] for src in SOURCES}
+        self._source_weights = {src: self._weight[rows] for src, rows in self._source_rows.items()}
+        w_bkg = self._weight[bkg_rows]
+        if w_bkg.size and (not np.all(np.isfinite(w_bkg)) or np.any(w_bkg < 0)):
+            raise ValueError(f"background genWeight {w_bkg[~np.isfinite(w_bkg) | (w_bkg < 0)][0]!r}: "
+                             "expected finite and non-negative")
+        for ds, rows in self._signal_rows.items():
+            w = self._weight[rows]
+            if w.size and np.ptp(w) != 0:
+                raise ValueError(f"signal dataset {ds!r} has unequal genWeight ({w.min()!r} .. {w.max()!r}): "
+                                 "expected one weight per signal sample")
+            if self.samples[ds].n_generated <= 0:
+                raise ValueError(f"signal dataset {ds!r} has no generated events (Runs.nGenerated = 0)")
         self._grid: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.n_masses = n_masses
 
@@ -231,10 +255,10 @@ class Analysis:
         out = {}
         for s in self.signal_samples(model):
             rows = self._signal_rows[s.dataset]
-            w = self._weight[rows][p[rows]]
-            # every generated signal event has the same weight: Σ_gen w = MOT_sample, N_gen events
-            out[s.mass] = efficiency(float(w.sum()), s.mot, s.mot ** 2 / max(s.n_generated, 1),
-                                     n_pass=int(w.size), n_total=s.n_generated)
+            # simulated signal events of one sample share one weight (docs/ntuple_format.md), so
+            # the efficiency is N_pass / N_generated, a binomial proportion
+            n_pass = int(np.count_nonzero(p[rows]))
+            out[s.mass] = efficiency(float(n_pass), float(s.n_generated), n_pass=n_pass, n_total=s.n_generated)
         return out
 
     def background(self, cuts: Cuts, passed: np.ndarray | None = None) -> dict[str, BackgroundEstimate]:
@@ -242,15 +266,43 @@ class Analysis:
             raise ValueError("processor output has no background dataset: simulate one "
                              "(na64tools simulate --sample background) and run the processor on it")
         p = self.passed(cuts) if passed is None else passed
-        return background_by_source(self._weight[self._is_bkg], self._source, p[self._is_bkg],
-                                    mot_sample=self.mot_background, mot=self.mot)
+        return self._background_fast(p)
+
+    def _background_fast(self, p: np.ndarray) -> dict[str, BackgroundEstimate]:
+        """:func:`~na64tools.stats.background.background_by_source` on the stored background,
+        with the rows of each source found once in ``__init__``: the same sums of the same weights
+        in the same order, so the same numbers to the last bit (tested), in O(passing events)."""
+        scale = self.mot / self.mot_background
+        out = {}
+        for src in SOURCES:
+            y = self._source_weights[src]
+            sel = p[self._source_rows[src]]
+            ys = y[sel]
+            value = float(ys.sum()) * scale
+            stat = float(np.sqrt(np.square(ys).sum())) * scale
+            upper = None
+            if not ys.size and y.size:
+                upper = ZERO_EVENT_UPPER * float(y.max()) * scale
+            out[src] = BackgroundEstimate(src, value, stat, SYSTEMATICS[src] * value, int(ys.size), upper)
+        return out
 
     def evaluate(self, cuts: Cuts | None = None, *, model: str | None = None,
-                 limits: bool = True) -> Result:
-        """Efficiencies, background by source, observed/expected limits and projections for ``cuts``."""
+                 limits: bool = True, passed: np.ndarray | None = None) -> Result:
+        """Efficiencies, background by source, observed/expected limits and projections for ``cuts``.
+
+        ``passed``: the pass mask of ``cuts`` on the table if the caller already has it (e.g. the
+        last of :func:`~na64tools.selection.cumulative_masks`); the cuts are still checked
+        against the preselection.
+        """
         cuts = cuts or self.setup.cuts
         model = model or (self.models[0] if self.models else "vector")
-        p = self.passed(cuts)
+        if passed is None:
+            p = self.passed(cuts)
+        else:
+            self.check_cuts(cuts)
+            p = np.asarray(passed, dtype=bool)
+            if p.shape != (len(self.table),):
+                raise ValueError(f"passed has shape {p.shape}, expected ({len(self.table)},): one entry per table row")
         effs = self.efficiencies(cuts, model, p) if model in self.models else {}
         bkg = self.background(cuts, p)
         total = total_background(bkg)

@@ -64,3 +64,66 @@ def format_physics_table(setup: Setup, rows: list[PhysicsRow], *, coupling: floa
     lines.append("N_sig = N_MOT * BR(inv) * n_A * L_T * sigma(x > x_cut), before detector efficiency "
                  "(NA64MU_FACTS.md section 3).")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# the whole chain
+# --------------------------------------------------------------------------------------------
+
+#: embedded default of the demo: X masses [GeV] of the signal samples, sample sizes, seed
+DEMO_MASSES: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+DEMO_SIGNAL_EVENTS = 20_000
+DEMO_BACKGROUND_EVENTS = 400_000
+DEMO_SEED = 2022
+
+
+def run_demo(out="na64-demo", *, setup: Setup | None = None, model: str = "vector",
+             masses=DEMO_MASSES, signal_events: int = DEMO_SIGNAL_EVENTS,
+             background_events: int = DEMO_BACKGROUND_EVENTS, seed: int = DEMO_SEED,
+             executor: str = "dask", workers: int = 2, coupling: float = 1e-4,
+             progress: bool = True, log=print) -> dict:
+    """Simulate, process on a local Dask cluster, estimate, compute limits, plot and report.
+
+    Writes into ``out``: ``data/`` (the ROOT ntuples), ``output.coffea`` and ``output.root`` (the
+    processor output), ``summary.json``, ``report.md``, the plots (PNG) and the exports
+    (``limits.csv``, ``efficiency.csv``, ``result.json``, ``hepdata/``). Returns a dict of the paths.
+    """
+    from pathlib import Path
+
+    from .analysis import Analysis
+    from .config import default_setup
+    from .report import write_results
+    from .run import run, save_output
+    from .sim import simulate
+
+    setup = setup or default_setup()
+    out = Path(out)
+    data = out / "data"
+    out.mkdir(parents=True, exist_ok=True)
+    n_steps = 5
+    masses = tuple(sorted(float(m) for m in masses))
+
+    log(f"[1/{n_steps}] simulating {len(masses)} signal samples ({model}, {signal_events} events each)")
+    fileset = {}
+    for i, m in enumerate(masses):
+        files = simulate("signal", setup=setup, model=model, mass=m, coupling=coupling,
+                         events=signal_events, seed=seed + 1 + i, out=data / f"signal_m{m:g}")
+        fileset[f"signal_{model}_m{m:g}"] = [str(f) for f in files]
+    log(f"[2/{n_steps}] simulating the background: {background_events} events for "
+        f"{float(setup.run.mot):.3g} MOT")
+    files = simulate("background", setup=setup, events=background_events, mot=float(setup.run.mot),
+                     seed=seed, out=data / "background", files=2, progress=progress)
+    fileset["background"] = [str(f) for f in files]
+
+    log(f"[3/{n_steps}] running the missing-momentum processor ({executor}, {workers} workers)")
+    output = run(fileset, executor=executor, workers=workers, progress=progress)
+    pkl, root = save_output(output, out / "output")
+
+    log(f"[4/{n_steps}] estimating efficiency, background and limits")
+    analysis = Analysis(output, setup=setup)
+    result = analysis.evaluate(model=model)
+
+    log(f"[5/{n_steps}] plotting, exporting, writing summary.json and report.md")
+    paths = {"data": data, "output_coffea": pkl, "output_root": root}
+    paths.update(write_results(result, output, setup, out))
+    return paths

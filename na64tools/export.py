@@ -134,6 +134,8 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
         os.chdir(outdir.parent)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
+            # hepdata_validator leaves the YAML files it validates open (third-party ResourceWarning)
+            warnings.simplefilter("ignore", ResourceWarning)
             sub.create_files(outdir.name, validate=True, remove_old=True)
         os.replace(outdir.parent / "submission.tar.gz", outdir / "submission.tar.gz")
     finally:

@@ -21,7 +21,53 @@ def test_physics_table_yield_formula():
 
 
 def test_demo_prints_table(capsys):
-    assert main(["demo", "--masses", "0.1", "0.5"]) == 0
+    assert main(["demo", "--masses", "0.1", "0.5", "--physics-only"]) == 0
     out = capsys.readouterr().out
     assert "sigma(x>0.50) [pb]" in out and "N_sig / 1e10 MOT" in out
     assert "1.98e+10 MOT" in out
+
+
+@pytest.mark.slow
+def test_demo_whole_chain_on_dask(tmp_path, capsys):
+    """`na64tools demo` end to end on a real local Dask cluster, with small samples."""
+    import json
+
+    out = tmp_path / "demo"
+    argv = ["demo", "--out", str(out), "--masses", "0.01", "0.1", "0.5", "--signal-events", "3000",
+            "--background-events", "60000", "--executor", "dask", "--workers", "2", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    for name in ("summary.json", "report.md", "exclusion.png", "efficiency.png", "background.png",
+                 "cutflow.png", "ldm.png", "limits.csv", "efficiency.csv", "output.coffea", "output.root"):
+        assert (out / name).is_file(), name
+        assert name in printed
+    s = json.loads((out / "summary.json").read_text())
+    assert s["mot"] == 1.98e10 and s["n_obs"] == 0
+    assert [e["mass"] for e in s["efficiency"]] == [0.01, 0.1, 0.5]
+    assert set(s["background"]) == {"misreconstruction", "decays_in_flight", "non_hermeticity", "other"}
+    total = sum(b["value"] for b in s["background"].values())
+    assert s["background_total"]["value"] == pytest.approx(total, rel=1e-12)
+    # the background flow of the summary accounts for every generated MOT
+    assert s["mot_samples"]["background"] == pytest.approx(1.98e10, rel=1e-12)
+    assert len(s["limits"]["observed"]) == len(s["limits"]["masses"]) > 10
+    assert s["limits"]["events_observed"] == pytest.approx(2.33, abs=0.03)
+    assert "published (PRL 132 (2024) 211803)" in (out / "report.md").read_text()
+
+    # the limits command over the saved output with tighter cuts gives a tighter background
+    cuts = tmp_path / "cuts.yaml"
+    cuts.write_text("cuts:\n  p_out_max: {value: 60.0, unit: GeV}\n")
+    assert main(["limits", str(out / "output.coffea"), "--cuts", str(cuts), "--out", str(tmp_path / "lim")]) == 0
+    s2 = json.loads((tmp_path / "lim" / "summary.json").read_text())
+    assert s2["cuts"]["p_out_max"] == 60.0
+    assert s2["background_total"]["value"] <= s["background_total"]["value"]
+
+
+def test_limits_cli_bad_input(tmp_path, capsys):
+    assert main(["limits", str(tmp_path / "missing.coffea")]) == 1
+    assert "no such processor output" in capsys.readouterr().err
+    bad = tmp_path / "bad.coffea"
+    bad.write_bytes(b"not a pickle")
+    assert main(["limits", str(bad)]) == 1
+    assert "cannot read a processor output" in capsys.readouterr().err
+    assert main(["limits", str(bad), "--cl", "1.5"]) == 1
+    assert "--cl 1.5" in capsys.readouterr().err

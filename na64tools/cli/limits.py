@@ -1,0 +1,61 @@
+"""``na64tools limits``: efficiency, background and limits from saved processor outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "limits", help="efficiency, background by source and coupling limits from processor outputs",
+        description="Read processor outputs saved by `na64tools run --out` (.coffea), apply the cuts, "
+                    "and write plots, CSV/JSON/HEPData exports, summary.json and report.md.")
+    p.add_argument("output", metavar="OUTPUT.coffea",
+                   help="processor output saved by `na64tools run --out` (run the processor once over "
+                        "all signal and background files)")
+    p.add_argument("--setup", metavar="YAML", help="setup file (default: the shipped NA64mu 2022 setup)")
+    p.add_argument("--cuts", metavar="FILE", help="cuts (YAML/TOML) to apply on the stored table")
+    p.add_argument("--model", choices=["vector", "dark_photon", "scalar"], help="signal model (default: first found)")
+    p.add_argument("--mot", type=float, help="exposure in MOT (default: the setup's run)")
+    p.add_argument("--n-obs", type=int, help="observed events (default: the setup's run)")
+    p.add_argument("--cl", type=float, default=0.9, help="confidence level (default 0.9)")
+    p.add_argument("--out", default="na64-limits", metavar="DIR", help="output directory (default ./na64-limits)")
+    p.set_defaults(func=main)
+
+
+def load_output(path) -> dict:
+    """Load a saved processor output (coffea ``util.load``), with a clear error for anything else."""
+    from coffea.util import load
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such processor output (expected a .coffea file from `na64tools run --out`)")
+    try:
+        out = load(str(path))
+    except Exception as err:
+        raise ValueError(f"{path}: cannot read a processor output ({type(err).__name__}: {err})") from None
+    if not isinstance(out, dict) or out.get("table") is None or "mot" not in out:
+        raise ValueError(f"{path}: not a na64tools processor output with its cut table (missing 'table'/'mot')")
+    return out
+
+
+def main(args) -> int:
+    from ..analysis import Analysis
+    from ..config import Cuts, default_setup, load_setup
+    from ..report import write_results
+
+    if not 0 < args.cl < 1:
+        raise ValueError(f"--cl {args.cl!r}: expected a confidence level in (0, 1)")
+    setup = load_setup(args.setup) if args.setup else default_setup()
+    cuts = Cuts.from_file(args.cuts) if args.cuts else setup.cuts
+    output = load_output(args.output)
+    result = Analysis(output, setup=setup, mot=args.mot, n_obs=args.n_obs, cl=args.cl).evaluate(cuts, model=args.model)
+    paths = write_results(result, output, setup, args.out)
+    t = result.total_background
+    print(f"background: {t.value:.3g} ± {t.error:.2g} events for {result.mot:.3g} MOT")
+    if result.limit is not None:
+        print(f"signal upper limit: {float(result.limit.events_observed):.3f} events ({int(args.cl * 100)}% CL)")
+    print("written:")
+    for name, path in paths.items():
+        print(f"  {name:<16} {path}")
+    return 0

@@ -1,0 +1,43 @@
+"""Exports: CSV, JSON and HEPData YAML agree with the result they were written from."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from na64tools.analysis import analyse
+from na64tools.export import export_result, write_hepdata
+
+
+@pytest.fixture(scope="module")
+def result(small_output):
+    return analyse(small_output)
+
+
+def test_csv_and_json_round_trip(result, tmp_path):
+    paths = export_result(result, tmp_path, hepdata=False)
+    rows = list(csv.DictReader(paths["limits_csv"].read_text().splitlines()))
+    assert len(rows) == len(result.limit.masses)
+    np.testing.assert_array_equal([float(r["observed"]) for r in rows], result.limit.observed)
+    np.testing.assert_array_equal([float(r["expected_median"]) for r in rows], result.limit.expected.median)
+    effs = list(csv.DictReader(paths["efficiency_csv"].read_text().splitlines()))
+    assert [float(r["efficiency"]) for r in effs] == [e.value for _, e in sorted(result.efficiencies.items())]
+    data = json.loads(paths["json"].read_text())
+    assert data["limits"]["observed"] == result.limit.observed.tolist()
+    assert data["background_total"]["value"] == result.total_background.value
+
+
+def test_hepdata_submission(result, tmp_path, monkeypatch):
+    pytest.importorskip("hepdata_lib")
+    monkeypatch.chdir(tmp_path)
+    sub = write_hepdata(result, tmp_path / "hepdata")
+    assert sub.exists() and (tmp_path / "hepdata" / "submission.tar.gz").exists()
+    assert not (tmp_path / "submission.tar.gz").exists(), "tarball must not be left in the working directory"
+    docs = list(yaml.safe_load_all(sub.read_text()))
+    tables = [d for d in docs if d and "data_file" in d]
+    assert len(tables) == 2
+    limit = yaml.safe_load((tmp_path / "hepdata" / tables[0]["data_file"]).read_text())
+    np.testing.assert_allclose([v["value"] for v in limit["dependent_variables"][0]["values"]],
+                               result.limit.observed, rtol=1e-4)  # hepdata_lib keeps 5 digits

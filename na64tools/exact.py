@@ -60,7 +60,10 @@ class Decomposed:
         return self.data[2].astype(np.int64)
 
     def take(self, mask_or_index) -> Decomposed:
-        return Decomposed(self.data[:, mask_or_index], self.qs)
+        idx = np.asarray(mask_or_index)
+        if idx.dtype == bool:
+            return Decomposed(np.compress(idx, self.data, axis=1), self.qs)
+        return Decomposed(np.take(self.data, idx, axis=1), self.qs)
 
 
 def decompose(values) -> Decomposed:
@@ -80,16 +83,21 @@ def decompose(values) -> Decomposed:
     if np.any(E == 0x7FF):
         bad = v[E == 0x7FF][0]
         raise ValueError(f"weight {bad!r} is not finite")
-    F = bits & ((1 << 52) - 1)
-    normal = E > 0
-    M = np.where(normal, F | (1 << 52), F)            # 53-bit integer mantissa
-    q = np.where(normal, E - 1075, -1074)
-    neg = bits < 0
+    M = bits & ((1 << 52) - 1)
+    if np.all(E > 0):                                  # fast path: only normal numbers
+        M |= 1 << 52                                   # 53-bit integer mantissa
+        q = E - 1075
+    else:
+        normal = E > 0
+        M = np.where(normal, M | (1 << 52), M)
+        q = np.where(normal, E - 1075, -1074)
     hi = M >> 26
     lo = M & ((1 << 26) - 1)
-    # signed: -(hi·2**26 + lo) = (-hi - 1)·2**26 + (2**26 - lo) when lo > 0
-    hi = np.where(neg, np.where(lo > 0, -hi - 1, -hi), hi)
-    lo = np.where(neg & (lo > 0), (1 << 26) - lo, lo)
+    neg = bits < 0
+    if neg.any():
+        # -(hi·2**26 + lo) = (-hi - 1)·2**26 + (2**26 - lo) when lo > 0
+        hi = np.where(neg, np.where(lo > 0, -hi - 1, -hi), hi)
+        lo = np.where(neg & (lo > 0), (1 << 26) - lo, lo)
     if len(q):
         zero = M == 0
         if zero.any() and not zero.all():

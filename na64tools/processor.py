@@ -439,7 +439,7 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         for m in masks.values():
             npass += m
         ncuts = len(masks)
-        cand = np.nonzero(npass >= ncuts - 1)[0]
+        cand = npass >= ncuts - 1
         wc, w2c, pc, nc = wd.take(cand), w2d.take(cand), proc[cand], npass[cand]
         for var in VARIABLES:
             sel = (nc - masks[CUT_OF[var]][cand]) == ncuts - 1
@@ -447,7 +447,7 @@ class MissingMomentumProcessor(processor.ProcessorABC):
                                              weight=wc.take(sel), weight2=w2c.take(sel))
 
         # main distributions and the table after the loose preselection
-        pre = np.nonzero(self.preselection.mask(v))[0]
+        pre = self.preselection.mask(v)
         wp, w2p, pp = wd.take(pre), w2d.take(pre), proc[pre]
         for name, vars_ in MAIN_HISTS.items():
             out.hists[name].fill(dataset, pp, *(v[x][pre] for x in vars_), weight=wp, weight2=w2p)
@@ -455,7 +455,7 @@ class MissingMomentumProcessor(processor.ProcessorABC):
             cols = {k: v[k][pre] for k in VARIABLES}
             cols["genWeight"] = w[pre]
             cols["process"] = pp.astype(np.int8)
-            cols["entry"] = pre.astype(np.int64) + start
+            cols["entry"] = np.nonzero(pre)[0].astype(np.int64) + start
             out.table[(dataset, filename, start)] = cols
         return out
 

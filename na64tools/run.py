@@ -238,8 +238,10 @@ class _Executors:
                 from loky import ProcessPoolExecutor
 
                 pool = self.owned_pool = ProcessPoolExecutor(max_workers=workers)
-            self.executor = cproc.FuturesExecutor(pool=pool, workers=workers,
-                                                  status=progress, retries=retries)
+            # compression=None: coffea's futures executor would otherwise re-pickle and
+            # re-compress the whole merged output after every batch of chunks (quadratic)
+            self.executor = cproc.FuturesExecutor(pool=pool, workers=workers, status=progress,
+                                                  retries=retries, compression=None)
         elif executor == "dask":
             if client is None:
                 from .clients import make_client

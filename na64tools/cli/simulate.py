@@ -68,24 +68,21 @@ def main(args: argparse.Namespace) -> int:
     plan = make_plan(args.sample, **kw)  # validates before any cluster starts
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers: value {args.workers!r} must be >= 1")
-    client = cluster = None
+    client = None
     try:
         if args.dask or args.workers:
-            from distributed import Client, LocalCluster
+            from ..clients import make_client
 
-            if args.dask:
-                client = Client(args.dask)
-            else:
-                cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True)
-                client = Client(cluster)
+            client = (make_client("address", address=args.dask) if args.dask
+                      else make_client("local", n_workers=args.workers, threads_per_worker=1))
             print(f"Dask dashboard: {client.dashboard_link}")
         paths = simulate(args.sample, out=args.out, files=args.files, client=client,
                          progress=not args.no_progress, **kw)
     finally:
         if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+            from ..clients import close_client
+
+            close_client(client)
     print(f"{plan.sample}: {plan.n_events} events generated for {plan.mot:.4g} MOT "
           f"(seed {plan.seed}), {len(paths)} file(s):")
     for path in paths:

@@ -486,7 +486,8 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
             x=x_ecal[r] + tx[r] * ms2.distance + ms2.position_resolution * g[1],
             y=y_ecal[r] + ty[r] * ms2.distance + ms2.position_resolution * g[2],
             tx=tx[r] + ms2.angle_resolution * g[3], ty=ty[r] + ms2.angle_resolution * g[4], charge=ch)
-    code[idx[escaped]] = _CODE["escape"]
+    esc = idx[escaped]
+    code[esc[code[esc] == _CODE["photonuclear"]]] = _CODE["escape"]  # not for signal or decays
     pdg = np.where(neutral, 2112, 211)
     mass = np.where(neutral, _N_MASS, _PI_MASS)
     e_h = np.maximum(e_lead, mass)

@@ -5,9 +5,9 @@ TBasket per branch and chunk), NanoAOD style: jagged collections become ``Coll_f
 with a counter ``nColl``. (Assigning a dict, ``file["Events"] = {...}``, would write an RNTuple
 with uproot >= 5.7, which NanoAOD readers do not expect.)
 
-A file is written under a temporary name in its final directory and renamed at the end
-(``os.replace``, atomic on POSIX), so an interrupted or failed job never leaves a half-written
-file under the final name.
+A file is written in a private temporary directory inside its final directory and renamed at the
+end (``os.replace``, atomic on POSIX), so an interrupted or failed job never leaves a
+half-written file under the final name; the temporary directory is removed.
 """
 
 from __future__ import annotations
@@ -65,12 +65,12 @@ def check_output_dir(out: str | os.PathLike) -> Path:
         Naming the directory when it cannot be created or written.
     """
     path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output directory {str(path)!r} is not a directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValueError(f"output directory {str(path)!r} cannot be created ({err.strerror})") from None
-    if not path.is_dir():
-        raise ValueError(f"output directory {str(path)!r} is not a directory")
     try:
         fd, probe = tempfile.mkstemp(prefix=".na64tools-probe-", dir=path)
     except OSError as err:
@@ -104,7 +104,10 @@ def write_file(path: str | os.PathLike, chunks: Iterable[Block], runs: Mapping[s
     only bytes that differ between two writes of the same content.
     """
     path = Path(path)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
+    # a private temporary directory next to the final file, so that the file keeps its final
+    # name inside the ROOT header and the rename stays on one file system
+    tmpdir = Path(tempfile.mkdtemp(prefix=".na64tools-tmp-", dir=path.parent))
+    tmp = tmpdir / path.name
     try:
         n_written, sumw, sumw2 = 0, 0.0, 0.0
         opts = {"uuid_function": _uuids(uuid_key)} if uuid_key is not None else {}
@@ -131,6 +134,11 @@ def write_file(path: str | os.PathLike, chunks: Iterable[Block], runs: Mapping[s
         except OSError:
             pass
         raise
+    finally:
+        try:
+            tmpdir.rmdir()
+        except OSError:
+            pass
     return path
 
 

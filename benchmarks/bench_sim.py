@@ -1,0 +1,107 @@
+"""Benchmark: speed of the NA64mu fast simulation, and of writing its output with uproot.
+
+Figures (background sample of the 2022 setup, what ``na64tools simulate`` does per file):
+
+1. generated events per second per core, *before writing* (block generation, trigger emulation,
+   detector response of the triggered events, in memory), measured in CPU time of this process
+   (so that other processes on a shared machine do not count); best of several repeats;
+2. the ratio of the time uproot needs to write the same (triggered) events, ``mktree`` +
+   ``extend`` with the package's compression, to the generation time: writing must not
+   dominate by more than 2x;
+3. for information: the cost per generated event in units of one ``rng.random()`` draw
+   (a machine-independent figure), the signal-sample rate, and other compressions.
+
+Targets (the issue): >= 1e6 generated events / s / core; write/generate <= 2.
+Run: ``python benchmarks/bench_sim.py [--events N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+import uproot
+
+from na64tools.sim.generate import generate_block
+from na64tools.sim.plan import BLOCK_SIZE, make_plan
+from na64tools.sim.writer import COMPRESSION, _chunk_dict, events_tree_types
+
+RATE_TARGET = 1.0e6
+WRITE_RATIO_TARGET = 2.0
+REPEATS = 3
+
+
+def _cpu(fn):
+    """(CPU seconds, wall seconds, result) of one call."""
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return time.process_time() - c0, time.perf_counter() - w0, out
+
+
+def _generate(plan, blocks):
+    return [generate_block(plan, b) for b in blocks]
+
+
+def _write(path, chunks, compression):
+    with uproot.recreate(path, compression=compression) as f:
+        tree = f.mktree("Events", events_tree_types())
+        for c in chunks:
+            tree.extend(c)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=float, default=16 * BLOCK_SIZE, help="generated events per repeat")
+    args = ap.parse_args(argv)
+    n_blocks = max(1, int(args.events) // BLOCK_SIZE)
+    n = n_blocks * BLOCK_SIZE
+
+    rng = np.random.default_rng(1)
+    base = min(_cpu(lambda: rng.random(1_000_000))[0] for _ in range(5)) / 1e6
+
+    plan = make_plan("background", events=n * (REPEATS + 1), seed=1)
+    generate_block(plan, 0)  # build the samplers (once per process)
+    best = None
+    for r in range(REPEATS):
+        blocks = range(1 + r * n_blocks, 1 + (r + 1) * n_blocks)
+        cpu, wall, out = _cpu(lambda blocks=blocks: _generate(plan, blocks))
+        if best is None or cpu < best[0]:
+            best = (cpu, wall, out)
+    cpu, wall, out = best
+    written = sum(len(b["event"]) for b in out)
+    rate = n / cpu
+    print(f"background: {n} events generated, {written} triggered ({written / n:.1%}), "
+          f"CPU {cpu:.3f} s (wall {wall:.3f} s)")
+    print(f"  {rate:,.0f} generated events / s / core; {cpu / n * 1e9:.0f} ns per event "
+          f"= {cpu / n / base:.0f} rng.random() draws")
+
+    chunks = [_chunk_dict(b) for b in out]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {}
+        for name, comp in (("package", COMPRESSION), ("lz4-1", uproot.LZ4(1)), ("zlib-1", uproot.ZLIB(1)),
+                           ("none", None)):
+            path = os.path.join(tmp, f"{name}.root")
+            tw = min(_cpu(lambda p=path, c=comp: _write(p, chunks, c))[0] for _ in range(2))
+            results[name] = tw
+            print(f"  uproot write ({name:7s}, {comp!r}): CPU {tw:.3f} s, "
+                  f"{os.path.getsize(path) / written:.0f} bytes/event, write/generate = {tw / cpu:.2f}")
+    ratio = results["package"] / cpu
+
+    splan = make_plan("signal", mass=0.1, coupling=1e-4, events=4 * BLOCK_SIZE, seed=1)
+    generate_block(splan, 0)
+    scpu, _, sout = _cpu(lambda: _generate(splan, range(1, 4)))
+    print(f"signal (vector, 0.1 GeV): {3 * BLOCK_SIZE / scpu:,.0f} generated events / s / core "
+          f"({sum(len(b['event']) for b in sout) / (3 * BLOCK_SIZE):.0%} triggered)")
+
+    ok_rate = rate >= RATE_TARGET
+    ok_ratio = ratio <= WRITE_RATIO_TARGET
+    print(f"RESULT sim_write_over_generate {ratio:.2f} {WRITE_RATIO_TARGET:g} {'PASS' if ok_ratio else 'FAIL'}")
+    print(f"RESULT sim_generated_events_per_s_per_core {rate:.3g} {RATE_TARGET:g} {'PASS' if ok_rate else 'FAIL'}")
+    return 0 if (ok_rate and ok_ratio) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

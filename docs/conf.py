@@ -95,7 +95,6 @@ autosummary_generate = False  # the API pages are written by na64docs, from __al
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
-napoleon_use_ivar = True
 
 # -- MyST / myst-nb ----------------------------------------------------------------------------
 myst_enable_extensions = ["amsmath", "dollarmath", "colon_fence", "deflist", "attrs_inline"]

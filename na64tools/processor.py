@@ -532,7 +532,12 @@ def _cutflow(acc: MMAccumulator, mot: dict[str, MOTRecord]):
                                for i, s in enumerate(STAGES)}
             for p in range(nproc) if c[p, 0] > 0
         }
-    return total, by_proc
+    for ds in sorted(set(mot) - set(total)):  # datasets without events (empty Events trees)
+        m = mot[ds].mot
+        zero = 0.0 if m > 0 else float("nan")
+        total[ds] = {s: CutflowRow(0, 0.0, 0.0, zero) for s in STAGES}
+        by_proc[ds] = {}
+    return dict(sorted(total.items())), dict(sorted(by_proc.items()))
 
 
 def _sum_processes(es: ExactSums, nproc: int, nst: int) -> ExactSums:

@@ -199,7 +199,8 @@ def test_empty_events_tree_counts_mot(tmp_path):
     out = _run({"empty": [str(path)]})
     assert out["mot"]["empty"].mot == 1234.5
     assert out["mot"]["empty"].n_generated == 1000
-    assert out["cutflow"] == {}
+    assert out["cutflow"]["empty"]["all"] == (0, 0.0)
+    assert out["cutflow"]["empty"]["vhcal"].per_mot == 0.0
     assert len(out["table"]) == 0
 
 

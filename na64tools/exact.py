@@ -383,7 +383,7 @@ class ExactHist:
         return self._combine(other, -1)
 
     def sample_arrays(self, sample: str):
-        """(counts, sumw, sumw2) of one sample, shaped (process, *dense axes with flow)."""
+        """``(counts, sumw, sumw2)`` of one sample, shaped ``(process, *dense_axes_with_flow)``."""
         c, w, w2 = self.samples[sample]
         shape = (max(len(self.processes), 1), *self.shape)
         return c.reshape(shape), w.to_float().reshape(shape), w2.to_float().reshape(shape)

@@ -497,7 +497,7 @@ class XThetaSampler:
       shifted to continue η), density linear in W inside each bin; the inverse CDF is stored at
       ``n_levels`` probabilities p_k = (1 - cos(π k/n))/2, dense in both tails (exact inversion
       of the linear density).
-    - θ given x: the conditional density in ρ = r/R(x), r = ln(1 + x E_0²θ²/|ũ_0|), tabulated at
+    - θ given x: the conditional density in ρ = r/R(x), r = ln(1 + x E_0²θ²/abs(ũ_0)), tabulated at
       every x grid edge and stored as an inverse CDF at ``n_theta_levels`` such probabilities.
 
     Sampling (vectorised, no search): x by linear interpolation of the stored inverse CDF in the

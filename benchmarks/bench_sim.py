@@ -25,7 +25,7 @@ import time
 import numpy as np
 import uproot
 
-from na64tools.sim.generate import generate_block
+from na64tools.sim.generator import generate_block
 from na64tools.sim.plan import BLOCK_SIZE, make_plan
 from na64tools.sim.writer import COMPRESSION, _chunk_dict, events_tree_types
 

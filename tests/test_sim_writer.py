@@ -118,7 +118,7 @@ def test_files_are_read_by_the_schema(files):
 
 def test_failure_leaves_no_file(tmp_path):
     plan = make_plan("background", events=5000, seed=1)
-    from na64tools.sim.generate import events_range
+    from na64tools.sim.generator import events_range
     from na64tools.sim.parallel import runs_entry
 
     def chunks():

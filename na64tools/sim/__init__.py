@@ -19,13 +19,13 @@ A scattered-muon trigger emulation decides which events are written. Public API:
 - :func:`make_plan`: the validated sample description (strata, probabilities, weights).
 
 Modules: :mod:`~.plan` (strata, weights, blocks), :mod:`~.beam`, :mod:`~.processes`,
-:mod:`~.detector`, :mod:`~.trigger`, :mod:`~.generate`, :mod:`~.writer`, :mod:`~.parallel`.
+:mod:`~.detector`, :mod:`~.trigger`, :mod:`~.generator`, :mod:`~.writer`, :mod:`~.parallel`.
 See docs/simulation.md for the physics and the calibration.
 """
 
 from __future__ import annotations
 
-from .generate import generate
+from .generator import generate
 from .parallel import simulate
 from .plan import BLOCK_SIZE, MODELS, SAMPLES, SamplePlan, make_plan
 

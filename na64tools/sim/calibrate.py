@@ -32,7 +32,7 @@ def background_by_source(setup: Setup | None = None, *, events: int = 1_000_000,
     run's MOT): ``{source: (events, statistical error, generated events passing)}``."""
     from ..processes import source_of_codes
     from ..selection import passes, variables_from_branches
-    from .generate import generate
+    from .generator import generate
 
     setup = default_setup() if setup is None else setup
     a = generate("background", setup=setup, events=events, seed=seed, mot=mot, triggered_only=True)

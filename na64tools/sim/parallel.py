@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from .generate import events_range
+from .generator import events_range
 from .plan import BLOCK_SIZE, SamplePlan, layout, make_plan
 from .writer import check_output_dir, write_file
 

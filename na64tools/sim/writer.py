@@ -23,7 +23,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from .generate import COLLECTIONS, FLAT_BRANCHES, Block
+from .generator import COLLECTIONS, FLAT_BRANCHES, Block
 
 __all__ = ["RUNS_BRANCHES", "COMPRESSION", "check_output_dir", "write_file", "events_tree_types",
            "content_hash"]

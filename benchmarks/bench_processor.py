@@ -128,7 +128,6 @@ def main() -> int:
     args = ap.parse_args()
     n = int(args.events)
     import uproot
-    from loky import ProcessPoolExecutor
 
     import na64tools.run as na64run
 
@@ -148,7 +147,7 @@ def main() -> int:
         chunksizes.append(default)
 
     t0 = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=args.workers)
+    pool = na64run.make_pool(args.workers)
     list(pool.map(_warm, range(4 * args.workers)))
     startup = time.perf_counter() - t0
     print(f"process pool start-up (once per session, not in the ratios): {startup:.2f} s")

@@ -46,8 +46,8 @@ from .processor import (
 )
 from .schema import NA64Schema, NA64SchemaError
 
-__all__ = ["run", "save_output", "make_fileset", "inspect_file", "SkippedFile", "BadFileError",
-           "DEFAULT_CHUNKSIZE", "EXECUTORS"]
+__all__ = ["run", "save_output", "make_fileset", "inspect_file", "make_pool", "SkippedFile",
+           "BadFileError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
 
 #: default number of events per chunk (see benchmarks/bench_processor.py and docs/processor.md)
 DEFAULT_CHUNKSIZE = 500_000
@@ -221,6 +221,30 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
 # --------------------------------------------------------------------------------------------
 # executors
 # --------------------------------------------------------------------------------------------
+#: memory growth (bytes) above which loky restarts a worker; its default (300 MB) is below the
+#: transient memory of one chunk, and restarts (re-importing coffea) cost seconds each
+WORKER_MEMORY_GROWTH = int(4e9)
+
+
+def _worker_init(limit: int) -> None:
+    import loky.process_executor
+
+    loky.process_executor._MAX_MEMORY_LEAK_SIZE = limit
+
+
+def make_pool(workers: int = 2):
+    """A loky process pool for ``executor="futures"`` (pass it as ``client=`` to reuse it).
+
+    Workers are not restarted by loky's memory-leak heuristic below
+    :data:`WORKER_MEMORY_GROWTH`: processing a chunk legitimately grows a worker by a few
+    hundred MB. Shut it down with ``pool.shutdown()``.
+    """
+    from loky import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                               initargs=(WORKER_MEMORY_GROWTH,))
+
+
 class _Executors:
     """The coffea executor for ``executor`` with the resources it owns (pool, Dask client)."""
 
@@ -235,9 +259,7 @@ class _Executors:
             if isinstance(client, concurrent.futures.Executor):
                 pool = client  # a pool the caller keeps (and shuts down)
             else:
-                from loky import ProcessPoolExecutor
-
-                pool = self.owned_pool = ProcessPoolExecutor(max_workers=workers)
+                pool = self.owned_pool = make_pool(workers)
             # compression=None: coffea's futures executor would otherwise re-pickle and
             # re-compress the whole merged output after every batch of chunks (quadratic)
             self.executor = cproc.FuturesExecutor(pool=pool, workers=workers, status=progress,
@@ -498,3 +520,8 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+# and the helpers are reachable from the function too: ``na64tools.run.save_output(...)``
+for _helper in (save_output, make_fileset, make_pool, inspect_file):
+    setattr(run, _helper.__name__, _helper)
+run.DEFAULT_CHUNKSIZE = DEFAULT_CHUNKSIZE

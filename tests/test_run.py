@@ -36,9 +36,7 @@ def reference(data):
 
 @pytest.fixture(scope="module")
 def pool():
-    from loky import ProcessPoolExecutor
-
-    p = ProcessPoolExecutor(max_workers=2)
+    p = na64run.make_pool(2)
     yield p
     p.shutdown(wait=True)
 
@@ -103,6 +101,9 @@ def test_module_is_callable_and_exports():
 
     assert callable(na64run)
     assert callable(na64tools.run)
+    assert na64tools.run.save_output is na64run.save_output
+    assert na64tools.run.make_fileset is na64run.make_fileset
+    assert na64tools.run.make_pool is na64run.make_pool
     for name in ("NA64Schema", "MissingMomentumProcessor", "run", "Cuts"):
         assert getattr(na64tools, name) is not None
     from na64tools.processor import Cuts

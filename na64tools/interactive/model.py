@@ -1,0 +1,627 @@
+"""The CutExplorer model: re-evaluate the selection on the processor's stored cut table, live.
+
+:class:`CutExplorerModel` is the numpy core of :class:`~na64tools.interactive.CutExplorer`
+(the ipywidgets view) and of the Voilà dashboard. It needs no browser and no widget:
+``model.set_cuts(p_out_max=70) -> Summary``.
+
+Everything physical goes through :class:`na64tools.analysis.Analysis` (efficiency per simulated
+mass, background by source, CLs limits and projections) and :mod:`na64tools.selection` (the cut
+definitions): the model adds only what a display needs on top of them, computed from the same
+per-cut masks in one pass (the cutflow, the N−1 distribution of p_out) and the bookkeeping of
+slider ranges, "cut off" toggles and messages.
+
+A cut can only be re-evaluated exactly inside the processor's loose preselection (the table holds
+no event outside it): a cut looser than the preselection raises :class:`CutRangeError`. A cut
+beyond the stored data (e.g. ``veto_max`` above every stored VETO energy) is valid and reported
+in :attr:`Summary.messages`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import Analysis, Result
+from ..config import ConfigError, Cuts
+from ..processes import SOURCES, source_of_codes
+from ..selection import CUT_VARIABLES, CUTFLOW, cut_masks
+from ..stats.background import BackgroundEstimate
+from ..stats.efficiency import Efficiency
+from ..stats.limits import CouplingLimit, Projection
+
+__all__ = [
+    "CUT_GROUPS",
+    "CutRange",
+    "CutRangeError",
+    "CutflowRow",
+    "PoutHistogram",
+    "Summary",
+    "CutExplorerModel",
+]
+
+#: the Cuts fields behind each cut of :data:`na64tools.selection.CUTFLOW` (the trigger has none:
+#: the stored table holds triggered events only)
+CUT_GROUPS: dict[str, tuple[str, ...]] = {
+    "beam": ("p_in_min", "p_in_max", "beam_chi2_max"),
+    "n_tracks": ("n_tracks_max",),
+    "track_quality": ("track_chi2_max", "track_hits_min"),
+    "p_out": ("p_out_max",),
+    "ecal": ("ecal_min", "ecal_max"),
+    "hcal": ("hcal_max",),
+    "veto": ("veto_max",),
+    "vhcal": ("vhcal_max",),
+}
+
+#: cut field -> (cut variable of the table, "min" or "max" side)
+_FIELD_VARIABLE: dict[str, tuple[str, str]] = {
+    "p_in_min": ("p_in", "min"),
+    "p_in_max": ("p_in", "max"),
+    "beam_chi2_max": ("beam_chi2", "max"),
+    "n_tracks_max": ("n_tracks", "max"),
+    "track_chi2_max": ("track_chi2", "max"),
+    "track_hits_min": ("track_hits", "min"),
+    "p_out_max": ("p_out", "max"),
+    "ecal_min": ("ecal", "min"),
+    "ecal_max": ("ecal", "max"),
+    "hcal_max": ("hcal", "max"),
+    "veto_max": ("veto", "max"),
+    "vhcal_max": ("vhcal", "max"),
+}
+
+_GROUP_OF: dict[str, str] = {name: g for g, names in CUT_GROUPS.items() for name in names}
+
+_INTEGER_FIELDS = frozenset({"n_tracks_max", "track_hits_min"})
+
+#: human names of the cutflow stages
+STAGE_LABELS: dict[str, str] = {
+    "stored": "stored (loose preselection)",
+    "trigger": "trigger",
+    "beam": "incoming muon (MS1)",
+    "n_tracks": "single outgoing track",
+    "track_quality": "track quality",
+    "p_out": "p_out cut",
+    "ecal": "ECAL MIP window",
+    "hcal": "HCAL MIP window",
+    "veto": "no VETO activity",
+    "vhcal": "no VHCAL activity",
+}
+
+
+class CutRangeError(ValueError):
+    """A cut value the stored table cannot evaluate (looser than the preselection, not a number)."""
+
+
+def _nice_ceil(x: float) -> float:
+    """The smallest 1-2-5 × 10^k number >= x (x > 0)."""
+    if x <= 0 or not math.isfinite(x):
+        return 1.0
+    k = math.floor(math.log10(x))
+    for f in (1.0, 2.0, 5.0, 10.0):
+        v = f * 10.0 ** k
+        if v >= x * (1 - 1e-12):
+            return float(f"{v:.12g}")
+    return 10.0 ** (k + 1)  # pragma: no cover
+
+
+def _nice_step(span: float, n: int = 200) -> float:
+    """A 1-2-5 step giving about ``n`` slider positions over ``span``."""
+    raw = span / n
+    k = math.floor(math.log10(raw))
+    for f in (1.0, 2.0, 5.0, 10.0):
+        if f * 10.0 ** k >= raw:
+            return float(f"{f * 10.0 ** k:.12g}")
+    return 10.0 ** (k + 1)  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class CutRange:
+    """What a slider for one cut may do.
+
+    ``lo``/``hi`` span the slider (the preselection bound, or the stored data); ``hard_lo`` and
+    ``hard_hi`` are what the table can evaluate at all (beyond, :class:`CutRangeError`);
+    ``off`` is the value that switches the cut off on the stored table (its loosest value);
+    ``data_lo``/``data_hi`` the smallest and largest finite stored value of the variable.
+    """
+
+    name: str
+    variable: str
+    side: str  #: "min" (events >= / > value pass) or "max" (events < / <= value pass)
+    unit: str
+    doc: str
+    published: float
+    lo: float
+    hi: float
+    step: float
+    hard_lo: float
+    hard_hi: float
+    off: float
+    data_lo: float
+    data_hi: float
+    integer: bool
+    preselection: str | None = None  #: the preselection field that bounds it, if any
+
+    def check(self, value: float) -> float:
+        """``value`` as a float, or :class:`CutRangeError` saying what range is allowed."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise CutRangeError(f"{self.name}: {value!r} is not a number")
+        v = float(value)
+        if not math.isfinite(v):
+            raise CutRangeError(f"{self.name}: {value!r} is not a finite number")
+        if v < self.hard_lo or v > self.hard_hi:
+            why = (f"the processor stored only events with {self.preselection} "
+                   f"{'>' if self.side == 'min' else '<'} {self.hard_lo if self.side == 'min' else self.hard_hi:g}"
+                   f" {self.unit} (its loose preselection), so a looser cut cannot be evaluated"
+                   if self.preselection and (v < self.hard_lo if self.side == "min" else v > self.hard_hi)
+                   else f"a cut must lie in [{self.hard_lo:g}, {self.hard_hi:g}] {self.unit}")
+            raise CutRangeError(f"{self.name} = {v:g} {self.unit} is outside what the stored table can "
+                                f"evaluate: {why}. Allowed: {self.hard_lo:g} .. {self.hard_hi:g} {self.unit}.")
+        return v
+
+
+@dataclass(frozen=True)
+class CutflowRow:
+    """Selected fraction/expected events after one stage of the cutflow."""
+
+    stage: str
+    label: str
+    signal: dict[float, float]  #: simulated mass -> fraction of generated events passing
+    background: float  #: expected background events for the exposure
+    background_entries: int  #: simulated background events passing
+
+
+@dataclass(frozen=True)
+class PoutHistogram:
+    """p_out after every cut except the p_out cut (N−1), expected events for the exposure.
+
+    ``signal`` is for the reference coupling ``g_ref`` of the analysis.
+    """
+
+    edges: np.ndarray
+    signal: dict[float, np.ndarray]
+    background: dict[str, np.ndarray]
+    cut: float
+
+
+@dataclass
+class Summary:
+    """What one set of cuts gives (the model's answer to :meth:`CutExplorerModel.set_cuts`)."""
+
+    cuts: Cuts
+    result: Result
+    cutflow: tuple[CutflowRow, ...]
+    pout: PoutHistogram
+    messages: tuple[str, ...] = ()
+    off: frozenset[str] = field(default_factory=frozenset)  #: cut groups switched off
+
+    # --- shortcuts to the Analysis result ---------------------------------------------
+    @property
+    def model(self) -> str:
+        return self.result.model
+
+    @property
+    def mot(self) -> float:
+        return self.result.mot
+
+    @property
+    def efficiencies(self) -> dict[float, Efficiency]:
+        return self.result.efficiencies
+
+    @property
+    def background(self) -> dict[str, BackgroundEstimate]:
+        return self.result.background
+
+    @property
+    def total_background(self) -> BackgroundEstimate:
+        return self.result.total_background
+
+    @property
+    def limit(self) -> CouplingLimit | None:
+        return self.result.limit
+
+    @property
+    def projection(self) -> Projection | None:
+        return self.result.projection
+
+    def efficiency(self, mass: float) -> float:
+        """Signal efficiency at ``mass`` (GeV), interpolated in log(mass) between simulated masses."""
+        if self.result.curve is None:
+            raise ValueError(f"no signal sample of model {self.model!r}: no efficiency")
+        return float(self.result.curve(mass))
+
+    def expected_limit(self, mass: float | Sequence[float]) -> float | np.ndarray:
+        """Median expected 90 % CL coupling limit at ``mass`` (log-log interpolation of the curve)."""
+        return _interp_limit(self.limit, mass, "median")
+
+    def observed_limit(self, mass: float | Sequence[float]) -> float | np.ndarray:
+        return _interp_limit(self.limit, mass, "observed")
+
+    def as_dict(self) -> dict:
+        """A JSON-serialisable summary (the Analysis summary plus cutflow and messages)."""
+        d = self.result.summary()
+        d["cutflow"] = [{"stage": r.stage, "label": r.label,
+                         "signal": [{"mass": m, "fraction": f} for m, f in sorted(r.signal.items())],
+                         "background": r.background, "background_entries": r.background_entries}
+                        for r in self.cutflow]
+        d["messages"] = list(self.messages)
+        d["off"] = sorted(self.off)
+        return d
+
+
+def _interp_limit(limit: CouplingLimit | None, mass, which: str):
+    if limit is None:
+        raise ValueError("no limit: no signal sample, or limits were not computed")
+    m = np.atleast_1d(np.asarray(mass, dtype=float))
+    grid = np.asarray(limit.masses)
+    lo, hi = grid[0], grid[-1]
+    if np.any(~np.isfinite(m)) or np.any(m < lo * (1 - 1e-9)) or np.any(m > hi * (1 + 1e-9)):
+        raise ValueError(f"mass {mass!r} GeV is outside the limit curve [{lo:g}, {hi:g}] GeV "
+                         "(the simulated signal masses)")
+    g = np.asarray(limit.observed if which == "observed" else getattr(limit.expected, which), dtype=float)
+    if grid.size == 1:
+        out = np.full(m.shape, g[0])
+    else:
+        with np.errstate(divide="ignore"):
+            out = np.exp(np.interp(np.log(m), np.log(grid), np.log(g)))
+    return out if np.ndim(mass) else float(out[0])
+
+
+class CutExplorerModel:
+    """Live re-evaluation of the selection on the stored cut table (no widgets).
+
+    Parameters
+    ----------
+    source
+        The processor output (``na64tools.run(...)``, which must hold the cut table ``"table"``)
+        or an :class:`~na64tools.analysis.Analysis` built from one.
+    model
+        Signal model (default: the first one of the signal samples).
+    projection_mot
+        Exposure [MOT] of the projected expected limit drawn with the observed one
+        (default 3.5e11, about what NA64μ collected by 2024–2025; seed talk).
+    pout_bins
+        Bins of the p_out histogram between 0 and the preselection bound.
+    **analysis_kwargs
+        Passed to :class:`~na64tools.analysis.Analysis` (``setup``, ``mot``, ``n_obs``, ...).
+    """
+
+    def __init__(self, source, *, model: str | None = None, projection_mot: float | None = 3.5e11,
+                 pout_bins: int = 50, **analysis_kwargs):
+        if isinstance(source, Analysis):
+            if analysis_kwargs:
+                raise TypeError(f"analysis options {sorted(analysis_kwargs)} need a processor output, "
+                                "not an Analysis")
+            self.analysis = source
+        else:
+            if not isinstance(source, Mapping):
+                raise ValueError(f"CutExplorer needs the processor output (a dict from na64tools.run) "
+                                 f"or an Analysis, got {type(source).__name__}")
+            if source.get("table") is None:
+                raise ValueError(
+                    "this processor output has no cached cut table ('table'), so the cuts cannot be "
+                    "re-evaluated: run the processor again with its table enabled (the default of "
+                    "na64tools.run / MissingMomentumProcessor(table=True)) and load that output")
+            if projection_mot is not None:
+                analysis_kwargs.setdefault("projections", (float(projection_mot),))
+            else:
+                analysis_kwargs.setdefault("projections", ())
+            self.analysis = Analysis(source, **analysis_kwargs)
+        a = self.analysis
+        #: the processor output (None when built from an Analysis): the optimiser splits it
+        self.output = source if isinstance(source, Mapping) else None
+        #: how the Analysis was configured, to build the same one on parts of the output
+        self.analysis_kwargs = dict(setup=a.setup, mot=a.mot, n_obs=a.n_obs, g_ref=a.g_ref, cl=a.cl,
+                                    n_masses=a.n_masses, signal_uncertainty=a.signal_uncertainty)
+        self.setup = a.setup
+        self.table = a.table
+        if len(self.table) == 0:
+            raise ValueError("the cut table is empty: no stored event passed the loose preselection")
+        models = a.models
+        if not models:
+            raise ValueError("the processor output has no signal sample: simulate signal at a few masses "
+                             "(na64tools simulate --sample signal --mass ...) and process it too")
+        self.model = model or models[0]
+        if self.model not in models:
+            raise ValueError(f"no signal sample for model {self.model!r} (have: {models})")
+        if a.mot_background <= 0:
+            raise ValueError("the processor output has no background sample: simulate one "
+                             "(na64tools simulate --sample background) and process it too")
+        self.published: Cuts = self.setup.cuts
+        self._vars = self.table.variables()
+        self.ranges: dict[str, CutRange] = self._ranges()
+        self._index()
+        self.pout_edges = np.linspace(0.0, self.ranges["p_out_max"].hard_hi, int(pout_bins) + 1)
+        self._pout_bin = np.clip(np.searchsorted(self.pout_edges, self._vars["p_out"], side="right") - 1,
+                                 0, int(pout_bins) - 1)
+        self._signal_scale = self._signal_event_scale()
+        n_sig = len(self._sig)
+        scale = np.array([self._signal_scale[m] for m, _ in self._sig] + [0.0] * len(SOURCES))
+        safe_cat = np.maximum(self._cat, 0)
+        self._w_pout = np.where(self._cat >= n_sig, self._w_flow, scale[safe_cat]) * self._shown
+        self._pout_index = safe_cat * int(pout_bins) + self._pout_bin
+        self.cuts: Cuts = self.published  #: the cuts applied
+        self.slider_cuts: Cuts = self.published  #: the values set by hand (kept while a cut is off)
+        self.off: frozenset[str] = frozenset()  #: cut groups switched off
+        self.summary: Summary = self.evaluate(self.published)
+
+    # --- set-up --------------------------------------------------------------------------
+    @property
+    def masses(self) -> list[float]:
+        """Simulated signal masses of the model (GeV)."""
+        return [s.mass for s in self.analysis.signal_samples(self.model)]
+
+    def _ranges(self) -> dict[str, CutRange]:
+        pres = dict(self.table.preselection)
+        pub = self.published
+        # preselection field bounding each cut field (Preselection.check_looser_than)
+        bound = {"p_in_min": "p_in_min", "p_in_max": "p_in_max", "n_tracks_max": "n_tracks_max",
+                 "p_out_max": "p_out_max", "ecal_max": "ecal_max", "hcal_max": "hcal_max"}
+        out = {}
+        for f in fields(Cuts):
+            name = f.name
+            var, side = _FIELD_VARIABLE[name]
+            x = np.asarray(self._vars[var], dtype=float)
+            x = x[np.isfinite(x)]
+            data_lo = float(x.min()) if x.size else 0.0
+            data_hi = float(x.max()) if x.size else 0.0
+            field_lo = f.metadata.get("lo")
+            field_lo = 0.0 if field_lo is None else float(field_lo)
+            published = float(getattr(pub, name))
+            pb = bound.get(name)
+            integer = name in _INTEGER_FIELDS
+            if pb is not None and pb in pres:
+                if side == "min":  # p_in_min
+                    hard_lo, hard_hi = float(pres[pb]), math.inf
+                    lo, hi = float(pres[pb]), float(pres.get("p_in_max", data_hi))
+                    off = hard_lo
+                else:
+                    hard_lo, hard_hi = field_lo, float(pres[pb])
+                    lo = float(pres.get("p_in_min", field_lo)) if name == "p_in_max" else field_lo
+                    hi = hard_hi
+                    off = hard_hi
+            else:
+                hard_lo, hard_hi = field_lo, math.inf
+                if side == "min":  # track_hits_min, ecal_min: loosest is the field's lower bound
+                    lo, off = field_lo, field_lo
+                    hi = float(pres.get("ecal_max", data_hi)) if name == "ecal_min" else max(data_hi, published)
+                else:  # chi2, VETO, VHCAL: open in the preselection, span the bulk of the data
+                    lo = field_lo
+                    bulk = float(np.quantile(x, 0.995)) if x.size else 0.0
+                    hi = _nice_ceil(max(4.0 * published, bulk, 1e-3))
+                    # strictly above every stored value: the cut is then off on the table
+                    off = max(hi, _nice_ceil(data_hi * 1.0001 + 1e-12))
+            if integer:
+                lo, hi, step = math.floor(lo), math.ceil(hi), 1.0
+            else:
+                step = _nice_step(hi - lo) if hi > lo else 1.0
+            out[name] = CutRange(name, var, side, Cuts.unit(name), Cuts.doc(name), published,
+                                 float(lo), float(hi), step, hard_lo, hard_hi, float(off),
+                                 data_lo, data_hi, integer, var if pb else None)
+        return out
+
+    def _index(self) -> None:
+        """Row categories (signal sample of the model, background source) and per-row weights,
+        found once: the cutflow and the p_out histogram are then one ``bincount`` each."""
+        cols = self.table.columns
+        ds_index = np.asarray(cols["dataset"], dtype=np.int64)
+        names = list(self.table.datasets)
+        w = np.asarray(cols["genWeight"], dtype=np.float64)
+        n = len(self.table)
+        self._cat = np.full(n, -1, dtype=np.int64)  # -1: not displayed (e.g. another model)
+        self._sig: list[tuple[float, int]] = []  # (mass, n_generated), category = position
+        for k, smp in enumerate(self.analysis.signal_samples(self.model)):
+            self._cat[ds_index == names.index(smp.dataset)] = k
+            self._sig.append((smp.mass, smp.n_generated))
+        n_sig = len(self._sig)
+        bkg_ds = [i for i, d in enumerate(names)
+                  if d in self.analysis.samples and self.analysis.samples[d].kind == "background"]
+        bkg_rows = np.flatnonzero(np.isin(ds_index, bkg_ds))
+        src = source_of_codes(np.asarray(cols["process"], dtype=np.int64)[bkg_rows])
+        for j, name in enumerate(SOURCES):
+            self._cat[bkg_rows[src == name]] = n_sig + j
+        self._n_cat = n_sig + len(SOURCES)
+        self._bkg_scale = self.analysis.mot / self.analysis.mot_background
+        # cutflow weight: 1 per signal event (fractions of generated events), expected background
+        # events for the exposure per background event
+        self._w_flow = np.where(self._cat >= n_sig, w * self._bkg_scale, 1.0) * (self._cat >= 0)
+        self._shown = self._cat >= 0
+        self._shown_f = self._shown.astype(np.float64)
+        self._cat_k = np.maximum(self._cat, 0) * (len(CUTFLOW) + 1)
+        self._mask_cache: tuple[Cuts, dict[str, np.ndarray]] | None = None
+
+    def _signal_event_scale(self) -> dict[float, float]:
+        """Expected signal events per generated event at g_ref: MOT · (N_sig/MOT)(m) / N_gen.
+
+        N_sig/MOT before efficiency from :func:`na64tools.stats.signal.yield_per_mot` (the same
+        function :meth:`Analysis.yield_grid` uses; NA64MU_FACTS.md section 3).
+        """
+        from ..stats.signal import yield_per_mot
+
+        samples = self.analysis.signal_samples(self.model)
+        per_mot = yield_per_mot([s.mass for s in samples], self.analysis.g_ref, setup=self.setup,
+                                model=self.model, x_min=samples[0].x_min)
+        return {s.mass: self.analysis.mot * float(y) / max(s.n_generated, 1)
+                for s, y in zip(samples, per_mot, strict=True)}
+
+    # --- cuts ----------------------------------------------------------------------------
+    def make_cuts(self, **values) -> tuple[Cuts, Cuts, frozenset[str], list[str]]:
+        """Resolve a change of the sliders/toggles without applying it.
+
+        Returns ``(slider cuts, effective cuts, groups switched off, messages)``: the slider cuts
+        are the values set by hand (kept while a cut is switched off), the effective cuts those
+        values with every switched-off group at its loosest value on the table. Raises
+        :class:`CutRangeError` (a ``ValueError``) for anything the table cannot evaluate.
+        """
+        off = set(self.off)
+        changes: dict[str, float] = {}
+        for name, value in values.items():
+            if name in CUT_GROUPS:
+                if value is None or value is False:
+                    off.add(name)
+                elif value is True:
+                    off.discard(name)
+                else:
+                    raise CutRangeError(f"{name}: a cut group takes True (on) or False/None (off), "
+                                        f"got {value!r}")
+                continue
+            if name not in self.ranges:
+                raise CutRangeError(f"unknown cut {name!r}: expected one of {', '.join(self.ranges)} "
+                                    f"(or a cut group {', '.join(CUT_GROUPS)} with True/False)")
+            group = _GROUP_OF[name]
+            if value is None:
+                off.add(group)
+                continue
+            r = self.ranges[name]
+            v = r.check(value)
+            if r.integer and v != round(v):
+                raise CutRangeError(f"{name} = {v:g}: expected a whole number of {r.unit}")
+            changes[name] = v
+            off.discard(group)
+        try:
+            slider = self.slider_cuts.replace(**changes)
+        except ConfigError as err:
+            raise CutRangeError(str(err)) from None
+        effective = {name: self.ranges[name].off for g in off for name in CUT_GROUPS[g]}
+        try:
+            cuts = slider.replace(**effective)
+        except ConfigError as err:  # pragma: no cover - off values are the loosest, always valid
+            raise CutRangeError(str(err)) from None
+        messages: list[str] = []
+        for name, v in cuts.to_dict().items():
+            if _GROUP_OF[name] in off:
+                continue
+            r = self.ranges[name]
+            r.check(v)
+            if (r.side == "max" and v < r.data_lo) or (r.side == "min" and v > r.data_hi):
+                messages.append(f"{name} = {v:g} {r.unit} removes every stored event "
+                                f"(stored {r.variable}: {r.data_lo:.4g} .. {r.data_hi:.4g} {r.unit})")
+            elif not (r.lo - 1e-12 <= v <= r.hi + 1e-12):
+                messages.append(f"{name} = {v:g} {r.unit} is outside the range of the stored data "
+                                f"shown by the slider ({r.lo:g} .. {r.hi:g} {r.unit})")
+        return slider, cuts, frozenset(off), messages
+
+    def set_cuts(self, **values) -> Summary:
+        """Change some cuts (keyword = Cuts field, in its unit) and re-evaluate everything.
+
+        ``None`` as a value, or ``<group>=False`` with a group of :data:`CUT_GROUPS`, switches a
+        cut off (its loosest value on the stored table); ``<group>=True`` switches it back on
+        with the values it had. Raises :class:`CutRangeError` (a ``ValueError``) for a value the
+        table cannot evaluate; the state is then unchanged.
+        """
+        slider, cuts, off, messages = self.make_cuts(**values)
+        summary = self.evaluate(cuts, off=off, messages=messages)
+        self.slider_cuts, self.cuts, self.off, self.summary = slider, cuts, off, summary
+        return summary
+
+    def reset(self) -> Summary:
+        """Back to the published selection (all cuts on)."""
+        self.cuts = self.slider_cuts = self.published
+        self.off = frozenset()
+        self.summary = self.evaluate(self.published)
+        return self.summary
+
+    def to_yaml(self, cuts: Cuts | None = None) -> str:
+        """The cuts (default: the current ones) as a cut file readable by ``Cuts.from_file``."""
+        return (cuts or self.cuts).to_yaml()
+
+    def export_yaml(self, path, cuts: Cuts | None = None) -> Path:
+        """Write :meth:`to_yaml` to ``path`` (``.yaml``); returns the path."""
+        path = Path(path)
+        if path.suffix not in (".yaml", ".yml"):
+            raise ValueError(f"{path}: a cut file must end in .yaml or .yml")
+        path.write_text(self.to_yaml(cuts))
+        return path
+
+    # --- evaluation ------------------------------------------------------------------------
+    def _masks(self, cuts: Cuts) -> dict[str, np.ndarray]:
+        """:func:`~na64tools.selection.cut_masks` of ``cuts``, recomputing only the cuts whose
+        thresholds changed since the last call.
+
+        The cuts that did not change get empty arrays for their variables
+        (:data:`~na64tools.selection.CUT_VARIABLES` says which cut reads which variable), so
+        ``cut_masks`` computes full masks only for the changed ones; any inconsistency (a cut
+        reading an undeclared variable) shows as a shape mismatch and falls back to all masks.
+        """
+        n = len(self.table)
+        prev = self._mask_cache
+        if prev is not None:
+            old, masks = prev
+            changed = [g for g, names in CUT_GROUPS.items()
+                       if any(getattr(cuts, f) != getattr(old, f) for f in names)]
+            try:
+                need = {v for g in changed for v in CUT_VARIABLES[g]}
+                sub = {k: (v if k in need else v[:0]) for k, v in self._vars.items()}
+                fresh = cut_masks(sub, cuts)
+                if all(fresh[g].shape == (n,) for g in changed):
+                    masks = {**masks, **{g: fresh[g] for g in changed}}
+                    self._mask_cache = (cuts, masks)
+                    return masks
+            except (ValueError, KeyError):  # pragma: no cover - selection changed its structure
+                pass
+        masks = cut_masks(self._vars, cuts)
+        self._mask_cache = (cuts, masks)
+        return masks
+
+    def evaluate(self, cuts: Cuts, *, off: frozenset[str] = frozenset(),
+                 messages: Sequence[str] = (), limits: bool = True) -> Summary:
+        """Everything for ``cuts`` (no state change): one pass over the per-cut masks."""
+        masks = self._masks(cuts)
+        n = len(self.table)
+        # stage[i] = number of consecutive cuts of CUTFLOW event i passes
+        stage = np.zeros(n, dtype=np.uint8)
+        acc = np.ones(n, dtype=bool)
+        before_pout = acc
+        for name in CUTFLOW:
+            if name == "p_out":
+                before_pout = acc.copy()
+            acc &= masks[name]
+            stage += acc
+        passed = acc
+        nm1 = before_pout  # every cut but p_out
+        for name in CUTFLOW[CUTFLOW.index("p_out") + 1:]:
+            nm1 &= masks[name]
+        result = self.analysis.evaluate(cuts, model=self.model, limits=limits, passed=passed)
+        cutflow = self._cutflow(stage)
+        pout = self._pout(nm1, cuts)
+        messages = list(messages)
+        if result.efficiencies and all(e.n_pass == 0 for e in result.efficiencies.values()):
+            messages.append("no simulated signal event passes these cuts: there is no sensitivity "
+                            "(the coupling limit is infinite)")
+        return Summary(cuts, result, cutflow, pout, tuple(messages), frozenset(off))
+
+    def _cutflow(self, stage: np.ndarray) -> tuple[CutflowRow, ...]:
+        k = len(CUTFLOW) + 1
+        # (a masked weight is cheaper than a compress of the rows)
+        idx = self._cat_k + stage
+        w = np.bincount(idx, weights=self._w_flow, minlength=self._n_cat * k)
+        c = np.bincount(idx, weights=self._shown_f, minlength=self._n_cat * k)
+        # events passing at least stage j = sum over stages >= j
+        w = w.reshape(self._n_cat, k)[:, ::-1].cumsum(axis=1)[:, ::-1]
+        c = c.reshape(self._n_cat, k)[:, ::-1].cumsum(axis=1)[:, ::-1]
+        n_sig = len(self._sig)
+        bw, bc = w[n_sig:].sum(axis=0), c[n_sig:].sum(axis=0)
+        names = ("stored", *CUTFLOW)
+        return tuple(CutflowRow(st, STAGE_LABELS[st],
+                                {m: float(w[j, i]) / max(n_gen, 1) for j, (m, n_gen) in enumerate(self._sig)},
+                                float(bw[i]), int(round(bc[i]))) for i, st in enumerate(names))
+
+    def _pout(self, nm1: np.ndarray, cuts: Cuts) -> PoutHistogram:
+        nb = len(self.pout_edges) - 1
+        h = np.bincount(self._pout_index, weights=self._w_pout * nm1, minlength=self._n_cat * nb)
+        h = h.reshape(self._n_cat, nb)
+        n_sig = len(self._sig)
+        sig = {m: h[j] for j, (m, _) in enumerate(self._sig)}
+        bkg = {s: h[n_sig + j] for j, s in enumerate(SOURCES)}
+        return PoutHistogram(self.pout_edges, sig, bkg, float(cuts.p_out_max))
+
+    # --- the optimiser ---------------------------------------------------------------------
+    def optimise(self, mass: float | tuple[float, float] | None = None, *,
+                 max_background: float | None = None, **kwargs):
+        """Cuts that minimise the expected 90 % CL coupling limit, tuned on one half of the events
+        and reported on the other; see :func:`na64tools.interactive.optimise.optimise_cuts`."""
+        from .optimise import optimise_cuts
+
+        return optimise_cuts(self, mass=mass, max_background=max_background, **kwargs)

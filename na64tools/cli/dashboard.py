@@ -1,0 +1,26 @@
+"""``na64tools dashboard``: the outreach web demo (Voilà) on 127.0.0.1."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "dashboard", help="serve the interactive outreach dashboard (Voila) on 127.0.0.1",
+        description="Build (once, cached) a small simulated dataset, then serve the CutExplorer "
+                    "dashboard with Voila on 127.0.0.1. Needs the 'dashboard' extra: "
+                    "pip install 'na64tools[dashboard]'.")
+    p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    p.add_argument("--data", metavar="DIR",
+                   help="dataset directory (default: a user cache directory); an output.coffea "
+                        "there is used as it is, otherwise the demo dataset is built there")
+    p.add_argument("--rebuild", action="store_true", help="build the dataset again")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from ..interactive.dashboard import serve
+
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port {args.port}: expected a port number in 1..65535")
+    return serve(args.port, open_browser=not args.no_browser, data=args.data, rebuild=args.rebuild)

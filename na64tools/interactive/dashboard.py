@@ -1,0 +1,166 @@
+"""The outreach web demo: a Voilà dashboard built on the CutExplorer.
+
+``na64tools dashboard`` builds (once, then cached) a small demo dataset with the fast simulation
+and the processor, then serves ``dashboard.ipynb`` (shipped with the package) with Voilà on
+127.0.0.1: the CutExplorer with plain-language text for the public, no code shown.
+
+The dataset lives in a user cache directory (``$NA64TOOLS_CACHE_DIR``, else
+``$XDG_CACHE_HOME/na64tools``, else ``~/.cache/na64tools``) under ``dashboard/<key>``, the key
+hashing the sample sizes, masses, seed and na64tools version; ``--data DIR`` uses another
+directory (an ``output.coffea`` already there is used as it is, e.g. your own processed data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+
+__all__ = [
+    "DASHBOARD_MASSES",
+    "DASHBOARD_SIGNAL_EVENTS",
+    "DASHBOARD_BACKGROUND_EVENTS",
+    "DASHBOARD_SEED",
+    "DATA_ENV",
+    "cache_dir",
+    "demo_output",
+    "notebook_path",
+    "voila_command",
+]
+
+#: the demo dataset: X masses [GeV] of the signal samples, sample sizes, seed (a small
+#: dataset that builds in well under a minute on a laptop; not a physics result)
+DASHBOARD_MASSES: tuple[float, ...] = (0.005, 0.02, 0.1, 0.5, 1.0)
+DASHBOARD_SIGNAL_EVENTS = 10_000
+DASHBOARD_BACKGROUND_EVENTS = 200_000
+DASHBOARD_SEED = 2022
+
+#: environment variable telling the notebook where the dataset is
+DATA_ENV = "NA64TOOLS_DASHBOARD_DATA"
+
+_OUTPUT = "output.coffea"
+_META = "dataset.json"
+
+
+def cache_dir() -> Path:
+    """The user cache directory of na64tools."""
+    env = os.environ.get("NA64TOOLS_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "na64tools"
+
+
+def _params(masses, signal_events, background_events, seed, model) -> dict:
+    from .._version import __version__
+
+    return {"masses": [float(m) for m in masses], "signal_events": int(signal_events),
+            "background_events": int(background_events), "seed": int(seed), "model": model,
+            "na64tools": __version__}
+
+
+def default_data_dir(**params) -> Path:
+    """``<cache>/dashboard/<key>`` for the dataset parameters."""
+    p = _params(**{"masses": DASHBOARD_MASSES, "signal_events": DASHBOARD_SIGNAL_EVENTS,
+                   "background_events": DASHBOARD_BACKGROUND_EVENTS, "seed": DASHBOARD_SEED,
+                   "model": "vector", **params})
+    key = hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()[:16]
+    return cache_dir() / "dashboard" / key
+
+
+def demo_output(directory: str | os.PathLike | None = None, *, masses: Sequence[float] = DASHBOARD_MASSES,
+                signal_events: int = DASHBOARD_SIGNAL_EVENTS,
+                background_events: int = DASHBOARD_BACKGROUND_EVENTS, seed: int = DASHBOARD_SEED,
+                model: str = "vector", rebuild: bool = False,
+                log: Callable[[str], None] | None = print) -> dict:
+    """The processor output of the dashboard: loaded from ``directory`` or built there.
+
+    An ``output.coffea`` in ``directory`` is loaded as it is (the parameters are then ignored);
+    otherwise signal samples at ``masses`` and a background sample are simulated into
+    ``directory/data``, processed, and the output saved to ``directory/output.coffea`` with the
+    parameters in ``directory/dataset.json``. ``directory`` defaults to :func:`default_data_dir`.
+    """
+    from coffea.util import load, save
+
+    params = _params(masses, signal_events, background_events, seed, model)
+    directory = Path(directory) if directory is not None else default_data_dir(
+        masses=masses, signal_events=signal_events, background_events=background_events, seed=seed,
+        model=model)
+    path = directory / _OUTPUT
+    if path.exists() and not rebuild:
+        try:
+            out = load(os.fspath(path))
+        except Exception as err:  # a truncated or foreign file: say which
+            raise ValueError(f"{path}: cannot be read as a processor output ({err}); "
+                             "delete it or pass --rebuild") from None
+        if not isinstance(out, dict):
+            raise ValueError(f"{path}: expected a processor output (a dict), got {type(out).__name__}")
+        return out
+    if log:
+        log(f"building the dashboard dataset in {directory} (once; cached for the next start)")
+    from ..run import run
+    from ..sim import simulate
+
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for i, m in enumerate(params["masses"]):
+        if log:
+            log(f"  simulating signal, m_X = {m:g} GeV ({signal_events} events)")
+        files[f"signal_{model}_m{m:g}"] = [str(f) for f in simulate(
+            "signal", model=model, mass=m, events=signal_events, seed=seed + 1 + i,
+            out=directory / "data" / f"signal_m{m:g}")]
+    if log:
+        log(f"  simulating background ({background_events} events)")
+    files["background"] = [str(f) for f in simulate("background", events=background_events, seed=seed,
+                                                    out=directory / "data" / "background")]
+    if log:
+        log("  running the processor")
+    out = run(files, executor="iterative", progress=False)
+    tmp = path.with_suffix(".coffea.tmp")
+    save(out, os.fspath(tmp))
+    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    (directory / _META).write_text(json.dumps(params, indent=2) + "\n")
+    return out
+
+
+def notebook_path() -> Path:
+    """The dashboard notebook shipped with the package."""
+    return Path(str(resources.files("na64tools.interactive") / "dashboard.ipynb"))
+
+
+def voila_command(port: int, *, open_browser: bool = False) -> list[str]:
+    """The Voilà command line serving the dashboard on 127.0.0.1:``port``."""
+    cmd = [sys.executable, "-m", "voila", os.fspath(notebook_path()), f"--port={int(port)}",
+           "--Voila.ip=127.0.0.1", "--theme=light", "--show_tracebacks=False"]
+    if not open_browser:
+        cmd.append("--no-browser")
+    return cmd
+
+
+def serve(port: int = 8866, *, open_browser: bool = True, data: str | os.PathLike | None = None,
+          rebuild: bool = False, log: Callable[[str], None] | None = print) -> int:
+    """Build or load the dataset, then run Voilà in the foreground; returns its exit code."""
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        raise ValueError("the dashboard needs Voilà: pip install 'na64tools[dashboard]'") from None
+    directory = Path(data) if data is not None else default_data_dir()
+    demo_output(directory, rebuild=rebuild, log=log)
+    env = dict(os.environ, **{DATA_ENV: os.fspath(directory.resolve())})
+    if log:
+        log(f"serving the NA64mu dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    proc = subprocess.Popen(voila_command(port, open_browser=open_browser), env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            return proc.wait()

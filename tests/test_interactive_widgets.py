@@ -1,0 +1,168 @@
+"""The CutExplorer widgets (no browser): sliders drive the model, every panel follows, bad input
+and failures become messages in the page, never tracebacks; the dashboard CLI and notebook."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import nbformat
+import pytest
+import yaml
+
+from na64tools.cli import build_parser
+from na64tools.cli import main as cli_main
+from na64tools.config import Cuts
+from na64tools.interactive import CutExplorer
+from na64tools.interactive.dashboard import demo_output, notebook_path, voila_command
+
+
+@pytest.fixture(scope="module")
+def _explorer(small_output):
+    return CutExplorer(small_output, figure=False)
+
+
+@pytest.fixture
+def explorer(_explorer):
+    _explorer.reset()
+    _explorer._message("", "")
+    return _explorer
+
+
+def _number(html: str, cls: str) -> float:
+    """The bold number inside the span of class ``cls`` of the summary line."""
+    m = re.search(rf'class="{cls}">.*?<b>([0-9.]+)', html)
+    assert m, html
+    return float(m.group(1))
+
+
+def test_slider_moves_drive_the_model_and_every_panel(explorer):
+    s0, flow0 = explorer.summary_html.value, explorer.cutflow_html.value
+    eff0, b0 = _number(s0, "na64-eff"), _number(s0, "na64-bkg")
+    explorer.sliders["p_out_max"].value = 60.0
+    assert explorer.model.cuts == Cuts(p_out_max=60.0)
+    s1 = explorer.summary_html.value
+    eff1, b1 = _number(s1, "na64-eff"), _number(s1, "na64-bkg")
+    assert eff1 < eff0 and b1 < b0  # a tighter cut keeps less of both
+    assert eff1 == pytest.approx(100 * explorer.model.summary.efficiency(explorer.mass), abs=0.05)
+    assert explorer.cutflow_html.value != flow0
+    assert explorer.message_html.value == ""
+
+
+def test_figure_is_drawn_and_follows_the_cuts(small_output):
+    e = CutExplorer(small_output)
+    png0 = e.figure.value
+    assert png0[:8] == b"\x89PNG\r\n\x1a\n"
+    e.sliders["hcal_max"].value = 3.0
+    assert e.figure.value[:8] == b"\x89PNG\r\n\x1a\n" and e.figure.value != png0
+    assert e.message_html.value == ""
+
+
+def test_output_without_table_shows_a_message_not_a_traceback(small_output):
+    no_table = {k: v for k, v in small_output.items() if k != "table"}
+    e = CutExplorer(no_table)
+    assert e.model is None and "no cached cut table" in e.error
+    assert "na64-error" in e.message_html.value and "cannot start" in e.message_html.value
+    assert e._repr_mimebundle_()  # still displayable
+    with pytest.raises(ValueError, match="no cached cut table"):
+        e.set_cuts(p_out_max=60)
+    e2 = CutExplorer("not an output")
+    assert "processor output" in e2.error
+
+
+def test_invalid_slider_value_is_explained_and_reverted(explorer):
+    explorer.sliders["p_in_min"].value = 175.0  # above p_in_max = 170
+    assert "na64-error" in explorer.message_html.value
+    assert "p_in_max" in explorer.message_html.value
+    assert explorer.sliders["p_in_min"].value == 150.0
+    assert explorer.model.cuts == Cuts()
+
+
+def test_cut_outside_the_table_is_explained(explorer):
+    with pytest.raises(ValueError, match="preselection"):
+        explorer.set_cuts(p_out_max=150.0)
+    assert explorer.sliders["p_out_max"].value == 80.0
+    explorer._safe(explorer.set_cuts)(p_out_max=150.0)  # what a button or text box would do
+    assert "p_out &lt; 100 GeV" in explorer.message_html.value
+
+
+def test_slider_where_no_event_is_left_gives_a_warning(explorer):
+    explorer.sliders["p_out_max"].value = 0.0
+    msg = explorer.message_html.value
+    assert "na64-warning" in msg and "removes every stored event" in msg and "no simulated signal" in msg
+    assert _number(explorer.summary_html.value, "na64-eff") == 0.0
+
+
+def test_toggle_switches_a_cut_off(explorer):
+    explorer.toggles["veto"].value = False
+    assert "veto" in explorer.model.off and explorer.sliders["veto_max"].disabled
+    assert "<s>no VETO activity</s> (off)" in explorer.cutflow_html.value
+    explorer.toggles["veto"].value = True
+    assert explorer.model.cuts == Cuts() and not explorer.sliders["veto_max"].disabled
+
+
+def test_reset_and_export_buttons(explorer, tmp_path):
+    explorer.sliders["p_out_max"].value = 55.0
+    explorer.sliders["veto_max"].value = 0.02
+    explorer.export_button.click()
+    text = explorer.yaml_area.value
+    exported = {k: v["value"] for k, v in yaml.safe_load(text)["cuts"].items()}
+    assert exported == explorer.model.cuts.to_dict()
+    b64 = re.search(r"base64,([A-Za-z0-9+/=]+)", explorer.download_html.value).group(1)
+    assert base64.b64decode(b64).decode() == text
+    path = tmp_path / "mine.yaml"
+    explorer.export_yaml(path)
+    assert Cuts.from_file(path) == Cuts(p_out_max=55.0, veto_max=0.02)
+    explorer.reset_button.click()
+    assert explorer.model.cuts == Cuts()
+    assert explorer.sliders["p_out_max"].value == 80.0 and explorer.sliders["veto_max"].value == 0.015
+
+
+def test_optimiser_button_and_apply(explorer):
+    explorer.opt_mass.value = 0.1
+    explorer.opt_max_background.value = 0.3
+    opt = explorer.run_optimiser(fields=("p_out_max", "hcal_max"), sweeps=1, points=5)
+    assert "held-out half" in explorer.opt_html.value
+    if opt.changed:
+        explorer.apply_button.click()
+        assert explorer.model.cuts == opt.cuts
+    explorer.opt_mass.value = 7.0  # outside the simulated masses: a message, no exception
+    explorer.optimise_button.click()
+    assert "outside the simulated signal masses" in explorer.message_html.value
+
+
+def test_unexpected_failure_in_a_callback_is_contained(explorer, monkeypatch):
+    def boom(**_):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(explorer.model, "set_cuts", boom)
+    explorer.sliders["hcal_max"].value = 3.0  # must not raise
+    assert "Something went wrong" in explorer.message_html.value
+    assert "disk on fire" in explorer.message_html.value
+
+
+def test_public_text(small_output):
+    e = CutExplorer(small_output, public=True, figure=False)
+    assert "In plain words" in e.summary_html.value
+
+
+def test_dashboard_notebook_and_command(tmp_path, small_output):
+    nb = nbformat.read(notebook_path(), as_version=4)
+    nbformat.validate(nb)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "CutExplorer" in code and "public=True" in code
+    cmd = voila_command(8899)
+    assert "--Voila.ip=127.0.0.1" in cmd and "--port=8899" in cmd and "--no-browser" in cmd
+    args = build_parser().parse_args(["dashboard", "--port", "9000", "--no-browser", "--data", str(tmp_path)])
+    assert args.port == 9000 and args.no_browser and args.data == str(tmp_path)
+    assert cli_main(["dashboard", "--port", "0"]) == 1
+    # an output.coffea in --data is used as it is
+    from coffea.util import save
+
+    save(small_output, str(tmp_path / "output.coffea"))
+    out = demo_output(tmp_path, log=None)
+    assert len(out["table"]) == len(small_output["table"])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "output.coffea").write_text("not a pickle")
+    with pytest.raises(ValueError, match="cannot be read as a processor output"):
+        demo_output(tmp_path / "bad", log=None)

@@ -30,6 +30,7 @@ __all__ = ["ExactSums", "ExactHist", "Decomposed", "decompose"]
 
 LIMB = 16                    # bits per limb
 _MASK = (1 << LIMB) - 1
+_MASK32 = (1 << 32) - 1
 BASE_EXP = -1152             # value = sum_j limb_j * 2**(LIMB*(j + k0) + BASE_EXP); multiple of LIMB
 _MAX_CHUNK = 1 << 26         # events per decomposition (keeps bincount partial sums below 2**53)
 
@@ -37,14 +38,14 @@ _MAX_CHUNK = 1 << 26         # events per decomposition (keeps bincount partial 
 class Decomposed:
     """A float64 array split for exact summation: ``w = (hi·2**26 + lo) · 2**q``.
 
-    ``data`` has rows ``hi``, ``lo`` (exact integers stored as float64) and the index of ``q``
-    into the sorted distinct exponents ``qs``.
+    ``data`` has rows ``hi`` and ``lo`` (exact integers stored as float64); ``qidx`` is the
+    index of ``q`` into the sorted distinct exponents ``qs``.
     """
 
-    __slots__ = ("data", "qs", "n")
+    __slots__ = ("data", "qidx", "qs", "n")
 
-    def __init__(self, data: np.ndarray, qs: np.ndarray):
-        self.data, self.qs = data, qs
+    def __init__(self, data: np.ndarray, qidx: np.ndarray, qs: np.ndarray):
+        self.data, self.qidx, self.qs = data, qidx, qs
         self.n = data.shape[1]
 
     @property
@@ -55,15 +56,11 @@ class Decomposed:
     def lo(self) -> np.ndarray:
         return self.data[1]
 
-    @property
-    def qidx(self) -> np.ndarray:
-        return self.data[2].astype(np.int64)
-
     def take(self, mask_or_index) -> Decomposed:
         idx = np.asarray(mask_or_index)
         if idx.dtype == bool:
-            return Decomposed(np.compress(idx, self.data, axis=1), self.qs)
-        return Decomposed(np.take(self.data, idx, axis=1), self.qs)
+            return Decomposed(np.compress(idx, self.data, axis=1), self.qidx[idx], self.qs)
+        return Decomposed(np.take(self.data, idx, axis=1), self.qidx[idx], self.qs)
 
 
 def decompose(values) -> Decomposed:
@@ -111,9 +108,9 @@ def decompose(values) -> Decomposed:
     else:
         qs = np.zeros(0, np.int64)
         qidx = np.zeros(0, np.int64)
-    data = np.empty((3, len(v)), np.float64)
-    data[0], data[1], data[2] = hi, lo, qidx
-    return Decomposed(data, qs)
+    data = np.empty((2, len(v)), np.float64)
+    data[0], data[1] = hi, lo
+    return Decomposed(data, qidx, qs)
 
 
 class ExactSums:
@@ -143,40 +140,39 @@ class ExactSums:
         size = nbins * nq
         s_hi = np.bincount(flat, weights=weights.data[0], minlength=size).reshape(nbins, nq)
         s_lo = np.bincount(flat, weights=weights.data[1], minlength=size).reshape(nbins, nq)
-        # terms: integer S (|S| < 2**53) times 2**r, for r = q + 26 (hi) and r = q (lo)
-        b_idx, qi = np.nonzero((s_hi != 0) | (s_lo != 0))
-        S = np.concatenate([s_hi[b_idx, qi], s_lo[b_idx, qi]]).astype(np.int64)
-        r = np.concatenate([weights.qs[qi] + 26, weights.qs[qi]])
-        b = np.concatenate([b_idx, b_idx])
-        return cls._from_terms(b, S, r, nbins)
+        if nbins > 8192:  # many (mostly empty) bins: work on the non-zero cells only
+            b_idx, qi = np.nonzero((s_hi != 0) | (s_lo != 0))
+            S = np.concatenate([s_hi[b_idx, qi], s_lo[b_idx, qi]]).astype(np.int64)
+            r = np.concatenate([weights.qs[qi] + 26, weights.qs[qi]])
+            return cls._from_terms(np.concatenate([b_idx, b_idx]), S, r, nbins)
+        # columns of integer terms S (|S| < 2**53) times 2**r: r = q + 26 (hi), r = q (lo)
+        terms = np.concatenate([s_hi.T, s_lo.T]).astype(np.int64)   # (2 nq, nbins), rows contiguous
+        r = np.concatenate([weights.qs + 26, weights.qs])
+        t = r - BASE_EXP
+        j, sh = t >> 4, t & (LIMB - 1)          # limb index and shift (LIMB = 16)
+        k0 = int(j.min())
+        limbs = np.zeros((int(j.max()) - k0 + 3, nbins), np.int64)
+        for c in np.nonzero(np.any(terms != 0, axis=1))[0]:
+            # S = P1·2**32 + P0 with P0 < 2**32: P0·2**sh < 2**47 goes to limb j, P1·2**sh to
+            # limb j + 2 (limbs are integer coefficients and need not be below 2**16)
+            base, k = int(j[c]) - k0, int(sh[c])
+            limbs[base] += (terms[c] & _MASK32) << k
+            limbs[base + 2] += (terms[c] >> 32) << k
+        return cls(nbins, k0, np.ascontiguousarray(limbs.T))
 
     @classmethod
     def _from_terms(cls, b: np.ndarray, S: np.ndarray, r: np.ndarray, nbins: int) -> ExactSums:
-        """Sum integer terms ``S * 2**r`` into bins ``b`` exactly."""
-        if len(S) == 0:
-            return cls(nbins)
+        """Sum integer terms ``S * 2**r`` (|S| < 2**53) into bins ``b`` exactly."""
         t = r - BASE_EXP
-        if np.any(t < 0):
-            raise ValueError("exponent below the exact-sum range")  # pragma: no cover
-        j, s = np.divmod(t, LIMB)
-        # 16-bit pieces of S (the top piece keeps the sign), each shifted by s < 16
-        pieces, limb_of = [], []
-        rest = S.copy()
-        for k in range(4):
-            if k < 3:
-                piece = rest & _MASK
-                rest = rest >> LIMB
-            else:
-                piece = rest
-            pieces.append(piece << s)
-            limb_of.append(j + k)
-        pieces = np.concatenate(pieces)
-        limb_of = np.concatenate(limb_of)
-        bb = np.tile(b, 4)
+        j, sh = t >> 4, t & (LIMB - 1)
+        # S = P1·2**32 + P0: P0·2**sh (< 2**47) to limb j, P1·2**sh (|.| < 2**36) to limb j + 2
+        pieces = np.concatenate([(S & _MASK32) << sh, (S >> 32) << sh])
+        limb_of = np.concatenate([j, j + 2])
         k0 = int(limb_of.min())
         nl = int(limb_of.max()) - k0 + 1
-        # every piece is below 2**32 and few land in one cell: float64 bincount is exact
-        flat = bb * nl + (limb_of - k0)
+        # at most 2 x 16 exponents share a limb of a bin: partial sums stay below 2**52, so the
+        # float64 bincount is exact
+        flat = np.tile(b, 2) * nl + (limb_of - k0)
         limbs = np.rint(np.bincount(flat, weights=pieces.astype(np.float64),
                                     minlength=nbins * nl)).astype(np.int64).reshape(nbins, nl)
         return cls(nbins, k0, limbs)
@@ -306,10 +302,12 @@ class ExactHist:
     histogram keeps the counts (int64), the sum of weights and the sum of squared weights.
     """
 
-    def __init__(self, axes: Sequence, label: str = "", processes: Sequence[str] = ()):
+    def __init__(self, axes: Sequence, label: str = "", processes: Sequence[str] = (),
+                 counts: bool = True):
         self.axes = tuple(axes)
         self.label = label
         self.processes = tuple(processes)
+        self.with_counts = bool(counts)
         self.shape = tuple(ax.extent for ax in self.axes)  # with flow bins
         self.nbins = int(np.prod(self.shape)) if self.shape else 1
         self.samples: dict[str, list] = {}  # sample -> [counts, ExactSums(w), ExactSums(w2)]
@@ -319,7 +317,7 @@ class ExactHist:
         return max(len(self.processes), 1) * self.nbins
 
     def empty_like(self) -> ExactHist:
-        return ExactHist(self.axes, self.label, self.processes)
+        return ExactHist(self.axes, self.label, self.processes, self.with_counts)
 
     def flat_index(self, *values) -> np.ndarray:
         """Flat dense-bin index (with flow) of each entry, as boost-histogram bins them."""
@@ -346,7 +344,8 @@ class ExactHist:
             weight, weight2 = weight.take(keep), weight2.take(keep)
         bins = process * self.nbins + flat
         total = self._total
-        counts = np.bincount(bins, minlength=total).astype(np.int64)
+        counts = (np.bincount(bins, minlength=total).astype(np.int64) if self.with_counts
+                  else np.zeros(0, np.int64))
         w = ExactSums.from_bins(bins, weight, total)
         w2 = ExactSums.from_bins(bins, weight2, total)
         if sample in self.samples:
@@ -356,7 +355,8 @@ class ExactHist:
             self.samples[sample] = [counts, w, w2]
 
     def _combine(self, other: ExactHist, sign: int) -> ExactHist:
-        if self.axes != other.axes or self.processes != other.processes:
+        if (self.axes != other.axes or self.processes != other.processes
+                or self.with_counts != other.with_counts):
             raise ValueError(f"cannot combine histograms with different axes ({self.label!r})")
         out = self.empty_like()
         for s in sorted(set(self.samples) | set(other.samples)):
@@ -383,10 +383,14 @@ class ExactHist:
         return self._combine(other, -1)
 
     def sample_arrays(self, sample: str):
-        """``(counts, sumw, sumw2)`` of one sample, shaped ``(process, *dense_axes_with_flow)``."""
+        """``(counts, sumw, sumw2)`` of one sample, shaped ``(process, *dense_axes_with_flow)``.
+
+        ``counts`` is ``None`` for a histogram booked with ``counts=False``.
+        """
         c, w, w2 = self.samples[sample]
         shape = (max(len(self.processes), 1), *self.shape)
-        return c.reshape(shape), w.to_float().reshape(shape), w2.to_float().reshape(shape)
+        counts = c.reshape(shape) if self.with_counts else None
+        return counts, w.to_float().reshape(shape), w2.to_float().reshape(shape)
 
     def to_hist(self, *, sample_label: str = "sample (dataset)", process_label: str = "true process"):
         """A :class:`hist.Hist` (``Weight()`` storage) with ``sample`` and ``process`` axes.
@@ -401,7 +405,8 @@ class ExactHist:
         arrays = {}
         for s in samples:
             arrays[s] = self.sample_arrays(s)
-            used |= arrays[s][0].reshape(len(used), -1).sum(axis=1) > 0
+            filled = arrays[s][0] if self.with_counts else arrays[s][2] != 0
+            used |= filled.reshape(len(used), -1).sum(axis=1) > 0
         procs = [p for p, u in zip(self.processes, used, strict=False) if u]
         h = hist.Hist(
             hist.axis.StrCategory(samples, name="dataset", label=sample_label, growth=True),

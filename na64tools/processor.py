@@ -195,10 +195,11 @@ RUNS_BRANCHES = {"run": "i", "mot": "f", "nGenerated": "i", "nWritten": "i", "su
 def _book() -> dict[str, ExactHist]:
     hs: dict[str, ExactHist] = {}
     for var in VARIABLES:
-        hs[f"nminus1_{var}"] = ExactHist([HIST_AXES[var]], f"nminus1_{var}", PROCESS_NAMES)
+        hs[f"nminus1_{var}"] = ExactHist([HIST_AXES[var]], f"nminus1_{var}", PROCESS_NAMES,
+                                         counts=False)
     for name, vars_ in MAIN_HISTS.items():
         axes = _MAIN_AXES.get(name, tuple(HIST_AXES[v] for v in vars_))
-        hs[name] = ExactHist(axes, name, PROCESS_NAMES)
+        hs[name] = ExactHist(axes, name, PROCESS_NAMES, counts=False)
     return hs
 
 

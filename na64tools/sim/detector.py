@@ -124,11 +124,12 @@ def mip_deposit(rng: np.random.Generator, n: int, cal: Calorimeter, scale: float
 # EM showers and resolution
 # ------------------------------------------------------------------------------------------
 def em_fraction(energy: np.ndarray, t_start: np.ndarray, t_lo: float | np.ndarray,
-                t_hi: float | np.ndarray, *, material: str, photon: bool) -> np.ndarray:
+                t_hi: float | np.ndarray, *, material: str, photon: bool | np.ndarray) -> np.ndarray:
     """Fraction of an EM shower of ``energy`` [GeV] starting at depth ``t_start`` [X0] deposited
-    between depths ``t_lo`` and ``t_hi`` [X0] (gamma-function profile, PDG RPP eq. 34.36)."""
+    between depths ``t_lo`` and ``t_hi`` [X0] (gamma-function profile, PDG RPP eq. 34.36);
+    ``photon`` (per shower) selects the photon or the electron shower maximum."""
     ec = CRITICAL_ENERGY.get(material, 7.43e-3)
-    c = 0.5 if photon else -0.5
+    c = np.where(photon, 0.5, -0.5)
     t_max = np.maximum(np.log(np.maximum(energy, ec) / ec) + c, 0.1)
     a = _EM_B * t_max + 1.0
     lo = np.maximum(t_lo - t_start, 0.0)

@@ -240,8 +240,6 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     # --- the muon entering the target (kink of hadron decays)
     x, y, tx, ty = x0.copy(), y0.copy(), tx0.copy(), ty0.copy()
     e_mu0 = t["e_mu0"]
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    cphi, sphi = np.cos(phi), np.sin(phi)
     gen_x = t["v"].copy()
     idx_h = np.flatnonzero(is_hadron)
     nu_px = np.zeros(n)
@@ -255,18 +253,20 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
             if not sel.size:
                 continue
             h = HADRONS[key]
+            phi = rng.uniform(0.0, 2.0 * np.pi, sel.size)
+            cphi, sphi = np.cos(phi), np.sin(phi)
             e_in[sel] = np.sqrt(p_in[sel] ** 2 + h.mass**2)
             _, pt = h.decay(p_in[sel], t["cos_star"][sel])
             p_mu = np.sqrt(np.maximum(e_mu0[sel] ** 2 - MUON_MASS**2, 1e-12))
             ang = pt / p_mu
             dist = beam.draw_decay_position(rng, key, p_in[sel])
-            tx[sel] += ang * cphi[sel]
-            ty[sel] += ang * sphi[sel]
-            x[sel] += ang * cphi[sel] * dist
-            y[sel] += ang * sphi[sel] * dist
+            tx[sel] += ang * cphi
+            ty[sel] += ang * sphi
+            x[sel] += ang * cphi * dist
+            y[sel] += ang * sphi * dist
             nu_e[sel] = e_in[sel] - e_mu0[sel]
-            nu_px[sel] = -pt * cphi[sel]
-            nu_py[sel] = -pt * sphi[sel]
+            nu_px[sel] = -pt * cphi
+            nu_py[sel] = -pt * sphi
             nu_pz[sel] = p_in[sel] - np.sqrt(np.maximum(p_mu**2 - pt**2, 0.0))
             gen_x[sel] = 1.0 - e_mu0[sel] / e_in[sel]
     out["ECAL_x"][rows] = x
@@ -278,13 +278,15 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     rty = np.zeros(n)
     is_sig = kind == _KIND["signal"]
     idx_s = np.flatnonzero(is_sig)
-    psi = rng.uniform(0.0, 2.0 * np.pi, n)
     if idx_s.size:
+        psi = rng.uniform(0.0, 2.0 * np.pi, idx_s.size)
+        cpsi, spsi = np.cos(psi), np.sin(psi)
         xs, th = t["x_sig"][idx_s], t["theta_x"][idx_s]
         e_x = xs * e_mu0[idx_s]
-        pt_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0)) * np.sin(th)
-        rtx[idx_s] = -pt_x * np.cos(psi[idx_s]) / p_out[idx_s]
-        rty[idx_s] = -pt_x * np.sin(psi[idx_s]) / p_out[idx_s]
+        p_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0))
+        pt_x = p_x * np.sin(th)
+        rtx[idx_s] = -pt_x * cpsi / p_out[idx_s]
+        rty[idx_s] = -pt_x * spsi / p_out[idx_s]
         gen_x[idx_s] = xs
 
     # --- muon after the target: multiple scattering in the ECAL, MS2 track
@@ -315,7 +317,9 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     code[is_sig] = _CODE["signal"]
     for key in ("k", "pi"):
         code[kind == _KIND[key]] = _CODE[key]
-    z_int = rng.uniform(0.0, L, n)
+    z_int = np.zeros(n)
+    idx_int = np.flatnonzero(proc > 0)
+    z_int[idx_int] = rng.uniform(0.0, L, idx_int.size)
 
     # --- EM showers of brems photons and pairs
     idx_em = np.flatnonzero((proc == SM_PROCESSES["brems"]) | (proc == SM_PROCESSES["pair"]))
@@ -323,11 +327,8 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
         e_em = t["v"][idx_em] * e_mu0[idx_em]
         photon = proc[idx_em] == SM_PROCESSES["brems"]
         t0 = z_int[idx_em] / x0cm + np.where(photon, rng.standard_exponential(idx_em.size) * 9.0 / 7.0, 0.0)
-        cont = np.where(photon, em_fraction(e_em, t0, 0.0, T, material=tgt.material, photon=True),
-                        em_fraction(e_em, t0, 0.0, T, material=tgt.material, photon=False))
-        ps = np.where(photon,
-                      em_fraction(e_em, t0, 0.0, tgt.preshower_depth, material=tgt.material, photon=True),
-                      em_fraction(e_em, t0, 0.0, tgt.preshower_depth, material=tgt.material, photon=False))
+        cont = em_fraction(e_em, t0, 0.0, T, material=tgt.material, photon=photon)
+        ps = em_fraction(e_em, t0, 0.0, tgt.preshower_depth, material=tgt.material, photon=photon)
         vis = smear(e_em * cont, float(ecal.stochastic), rng.standard_normal(idx_em.size))
         scale = np.where(cont > 0, vis / np.maximum(e_em * cont, 1e-12), 0.0)
         e_ecal[idx_em] += vis
@@ -385,11 +386,7 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     _add_gen(jag, rows, 0, t["pdg_in"], e_in, p_in * tx0, p_in * ty0, p_in, 0)
     _add_gen(jag, rows, 1, MUON_PDGID, t["e_out"], p_out * mtx, p_out * mty, p_out, 1)
     if idx_s.size:
-        e_x = t["x_sig"][idx_s] * e_mu0[idx_s]
-        p_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0))
-        th = t["theta_x"][idx_s]
-        _add_gen(jag, rows[idx_s], 4, X_PDGID[plan.model], e_x,
-                 p_x * np.sin(th) * np.cos(psi[idx_s]), p_x * np.sin(th) * np.sin(psi[idx_s]),
+        _add_gen(jag, rows[idx_s], 4, X_PDGID[plan.model], e_x, pt_x * cpsi, pt_x * spsi,
                  p_x * np.cos(th), 2)
     if idx_h.size:
         _add_gen(jag, rows[idx_h], 5, 14, nu_e[idx_h], nu_px[idx_h], nu_py[idx_h], nu_pz[idx_h], 2)

@@ -152,6 +152,9 @@ def serve(port: int = 8866, *, open_browser: bool = True, data: str | os.PathLik
     directory = Path(data) if data is not None else default_data_dir()
     demo_output(directory, rebuild=rebuild, log=log)
     env = dict(os.environ, **{DATA_ENV: os.fspath(directory.resolve())})
+    # the kernel imports the same na64tools as this process, installed or not
+    root = os.fspath(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     if log:
         log(f"serving the NA64mu dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
     proc = subprocess.Popen(voila_command(port, open_browser=open_browser), env=env)

@@ -175,7 +175,7 @@ class CutExplorer:
         self.mass_select.observe(self._on_mass, names="value")
         self.summary_html = W.HTML()
         self.cutflow_html = W.HTML()
-        self.figure = W.Image(format="png", layout=W.Layout(width="100%", max_width="980px"))
+        self.figure = W.Image(format="png", layout=W.Layout(width="100%", max_width="1100px"))
 
         self.reset_button = W.Button(description="Reset to published cuts", icon="undo",
                                      layout=W.Layout(width="210px"))
@@ -186,6 +186,7 @@ class CutExplorer:
         self.yaml_area = W.Textarea(value="", layout=W.Layout(width="100%", height="0px", display="none"))
         self.download_html = W.HTML()
         buttons = W.HBox([self.reset_button, self.export_button, self.download_html])
+        self.figure.add_class("na64-figure")
 
         b0 = m.summary.total_background.value
         self.opt_mass = W.FloatText(value=self.mass, description="at mass [GeV]",
@@ -205,16 +206,15 @@ class CutExplorer:
         optimiser = W.VBox([W.HBox([self.opt_mass, self.opt_max_background, self.optimise_button,
                                     self.apply_button]), self.opt_html])
 
-        panels = [self.summary_html, self.message_html]
-        if self.draw_figure:
-            panels.append(self.figure)
-        right = W.VBox([self.mass_select, *panels, self.cutflow_html], layout=W.Layout(width="100%"))
+        right = W.VBox([self.mass_select, self.summary_html, self.message_html, buttons, self.cutflow_html],
+                       layout=W.Layout(width="100%"))
         acc = W.Accordion(children=[optimiser], titles=("Cut optimiser (for analysts)",))
         acc.selected_index = None
         self.widget = W.VBox([
             W.HBox([W.VBox([W.HTML("<b>Cuts</b> (untick a cut to switch it off)"), self.controls],
                            layout=W.Layout(min_width="600px", flex="0 0 auto")), right]),
-            buttons, self.yaml_area, acc,
+            *([self.figure] if self.draw_figure else []),
+            self.yaml_area, acc,
         ])
         self.widget.add_class("na64-cut-explorer")
 
@@ -406,6 +406,7 @@ class CutExplorer:
                                      [e.error for _, e in effs], ax=axes[0, 0])
             plotting.plot_background(s.background, published=self.model.setup.backgrounds, mot=s.mot,
                                      ax=axes[0, 1])
+            axes[0, 1].set_ylabel(f"background events ({s.mot:.2g} MOT)")
             h = s.pout
             counts = {}
             if self.mass in h.signal:
@@ -432,7 +433,7 @@ class CutExplorer:
                     for t in leg.get_texts():
                         t.set_fontsize(13)
             # fixed margins: tight_layout doubles the drawing time
-            fig.subplots_adjust(left=0.07, right=0.985, top=0.98, bottom=0.1, hspace=0.3, wspace=0.3)
+            fig.subplots_adjust(left=0.07, right=0.985, top=0.98, bottom=0.1, hspace=0.33, wspace=0.3)
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=52)
         return buf.getvalue()

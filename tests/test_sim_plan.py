@@ -111,3 +111,16 @@ def test_bad_input_names_the_value(kwargs, match):
 def test_scalar_above_dimuon_threshold_has_no_invisible_signal(setup):
     with pytest.raises(ValueError, match=r"mass: value 0\.5 GeV gives no invisible signal for model 'scalar'"):
         make_plan("signal", setup=setup, mass=0.5, model="scalar", events=10)
+
+
+def test_setup_from_a_yaml_file(tmp_path, setup):
+    import yaml
+
+    data = yaml.safe_load(setup.to_yaml())
+    data["beam"]["intensity"]["value"] = 0.0  # no pile-up
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = make_plan("background", setup=path, events=5000)
+    assert plan.setup.source_file == str(path) and plan.beam.pileup_mean == 0.0
+    a = generate("background", setup=str(path), events=5000, seed=1)
+    assert np.all(a["nTrack"][a["Gen_process"] == 0] == 1)

@@ -116,8 +116,8 @@ def simulate(
     Parameters
     ----------
     sample : {"signal", "background"}
-    setup : Setup, optional
-        Setup description (default: the shipped 2022 setup).
+    setup : Setup or path, optional
+        Setup description or its YAML file (default: the shipped 2022 setup).
     model, mass, coupling : signal only
         X model (``vector``, ``dark_photon``, ``scalar``), mass [GeV] and coupling (default 1e-4).
     mot : float, optional

@@ -39,12 +39,13 @@ files are identical whatever K, and a file's bytes do not depend on which worker
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from ..config import Setup, default_setup
+from ..config import Setup, default_setup, load_setup
 from .beam import BeamModel
 from .detector import TrackModel
 from .processes import (
@@ -335,7 +336,7 @@ def background_rates(setup: Setup) -> tuple[float, ...]:
 def make_plan(
     sample: str,
     *,
-    setup: Setup | None = None,
+    setup: Setup | str | os.PathLike | None = None,
     model: str = "vector",
     mass: float | None = None,
     coupling: float | None = None,
@@ -355,7 +356,10 @@ def make_plan(
     """
     if sample not in SAMPLES:
         raise ValueError(f"unknown sample {sample!r} (expected one of: {', '.join(SAMPLES)})")
-    setup = default_setup() if setup is None else setup
+    if setup is None:
+        setup = default_setup()
+    elif isinstance(setup, (str, os.PathLike)):
+        setup = load_setup(setup)
     if not isinstance(setup, Setup):
         raise ValueError(f"setup: expected a na64tools.config.Setup, got {type(setup).__name__}")
     seed = _check_number("seed", seed, positive=False, integer=True)

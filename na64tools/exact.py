@@ -348,11 +348,45 @@ class ExactHist:
                   else np.zeros(0, np.int64))
         w = ExactSums.from_bins(bins, weight, total)
         w2 = ExactSums.from_bins(bins, weight2, total)
+        self._add_sample(sample, counts, w, w2)
+
+    def _add_sample(self, sample: str, counts, w: ExactSums, w2: ExactSums) -> None:
         if sample in self.samples:
             c0, w0, w20 = self.samples[sample]
             self.samples[sample] = [c0 + counts, w0 + w, w20 + w2]
         else:
             self.samples[sample] = [counts, w, w2]
+
+    @staticmethod
+    def fill_group(sample: str, items: Sequence[tuple], *, weight: Decomposed,
+                   weight2: Decomposed) -> None:
+        """Fill several histograms from rows of the same weights in one exact summation.
+
+        ``items`` are ``(hist, process, values, rows)``: process codes, a tuple of axis-value
+        arrays and the indices of their rows in ``weight``/``weight2``. Equivalent to calling
+        :meth:`fill` on each histogram with ``weight.take(rows)``, but with two exact sums in
+        all instead of two per histogram.
+        """
+        flats, rows_all, spans, total = [], [], [], 0
+        for h, process, values, rows in items:
+            flat = h.flat_index(*values)
+            keep = flat >= 0
+            flat = np.asarray(process, dtype=np.int64)[keep] * h.nbins + flat[keep]
+            flats.append(flat + total)
+            rows_all.append(np.asarray(rows)[keep])
+            spans.append((h, total, flat))
+            total += h._total
+        flat_all = np.concatenate(flats) if flats else np.zeros(0, np.int64)
+        rows = np.concatenate(rows_all) if rows_all else np.zeros(0, np.int64)
+        w = ExactSums.from_bins(flat_all, weight.take(rows), total)
+        w2 = ExactSums.from_bins(flat_all, weight2.take(rows), total)
+        for h, start, flat in spans:
+            n = h._total
+            counts = (np.bincount(flat, minlength=n).astype(np.int64) if h.with_counts
+                      else np.zeros(0, np.int64))
+            part = [ExactSums(n, x.k0, x.limbs[start:start + n]) if x.limbs.shape[1]
+                    else ExactSums(n) for x in (w, w2)]
+            h._add_sample(sample, counts, *part)
 
     def _combine(self, other: ExactHist, sign: int) -> ExactHist:
         if (self.axes != other.axes or self.processes != other.processes

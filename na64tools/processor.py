@@ -442,16 +442,19 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         ncuts = len(masks)
         cand = npass >= ncuts - 1
         wc, w2c, pc, nc = wd.take(cand), w2d.take(cand), proc[cand], npass[cand]
+        items = []
         for var in VARIABLES:
-            sel = (nc - masks[CUT_OF[var]][cand]) == ncuts - 1
-            out.hists[f"nminus1_{var}"].fill(dataset, pc[sel], v[var][cand][sel],
-                                             weight=wc.take(sel), weight2=w2c.take(sel))
+            rows = np.nonzero((nc - masks[CUT_OF[var]][cand]) == ncuts - 1)[0]
+            items.append((out.hists[f"nminus1_{var}"], pc[rows], (v[var][cand][rows],), rows))
+        ExactHist.fill_group(dataset, items, weight=wc, weight2=w2c)
 
         # main distributions and the table after the loose preselection
         pre = self.preselection.mask(v)
         wp, w2p, pp = wd.take(pre), w2d.take(pre), proc[pre]
-        for name, vars_ in MAIN_HISTS.items():
-            out.hists[name].fill(dataset, pp, *(v[x][pre] for x in vars_), weight=wp, weight2=w2p)
+        allrows = np.arange(int(pre.sum()))
+        ExactHist.fill_group(dataset, [(out.hists[name], pp, tuple(v[x][pre] for x in vars_), allrows)
+                                       for name, vars_ in MAIN_HISTS.items()],
+                             weight=wp, weight2=w2p)
         if self.table:
             cols = {k: v[k][pre] for k in VARIABLES}
             cols["genWeight"] = w[pre]

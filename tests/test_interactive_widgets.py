@@ -119,9 +119,9 @@ def test_reset_and_export_buttons(explorer, tmp_path):
 
 
 def test_optimiser_button_and_apply(explorer):
-    explorer.opt_mass.value = 0.1
-    explorer.opt_max_background.value = 0.3
-    opt = explorer.run_optimiser(fields=("p_out_max", "hcal_max"), sweeps=1, points=5)
+    opt = explorer.optimise(mass=0.1, max_background=0.3, fields=("p_out_max", "hcal_max"), sweeps=1,
+                            points=5)
+    assert explorer.opt_mass.value == 0.1 and explorer.opt_max_background.value == 0.3
     assert "held-out half" in explorer.opt_html.value
     if opt.changed:
         explorer.apply_button.click()

@@ -198,7 +198,7 @@ class CutExplorer:
                                         tooltip="minimise the expected limit; tuned on half of the "
                                                 "events, checked on the other half",
                                         layout=W.Layout(width="150px"))
-        self.optimise_button.on_click(self._safe(lambda _: self.run_optimiser()))
+        self.optimise_button.on_click(self._safe(lambda _: self.optimise()))
         self.apply_button = W.Button(description="Apply optimised cuts", disabled=True,
                                      layout=W.Layout(width="180px"))
         self.apply_button.on_click(self._safe(lambda _: self.apply_optimised()))
@@ -307,11 +307,25 @@ class CutExplorer:
                                     f'href="data:text/yaml;base64,{b64}">download na64_cuts.yaml</a>')
         return text
 
-    def run_optimiser(self, **kwargs):
-        """Run :meth:`CutExplorerModel.optimise` with the mass and background of the form."""
+    def optimise(self, mass: float | tuple[float, float] | None = None, *,
+                 max_background: float | None = None, **kwargs):
+        """Run :meth:`CutExplorerModel.optimise` and show its report (what the button does).
+
+        ``mass`` and ``max_background`` default to the values in the optimiser's form; other
+        options (``fields``, ``sweeps``, ``points``, ...) go to
+        :func:`~na64tools.interactive.optimise_cuts`. Returns the
+        :class:`~na64tools.interactive.Optimisation`; **Apply optimised cuts** then sets them.
+        """
         if self.model is None:
             raise ValueError(self.error)
-        mass, bmax = float(self.opt_mass.value), float(self.opt_max_background.value)
+        if mass is None:
+            mass = float(self.opt_mass.value)
+        elif isinstance(mass, (int, float)):
+            self.opt_mass.value = float(mass)
+        if max_background is None:
+            max_background = float(self.opt_max_background.value)
+        else:
+            self.opt_max_background.value = float(max_background)
         kwargs.setdefault("sweeps", 2)
         kwargs.setdefault("points", 10)
         self.opt_html.value = _box("warning", "optimising… (tuning on one half of the events)")
@@ -321,7 +335,7 @@ class CutExplorer:
             self.opt_html.value = _box("warning", f"optimising… {done}/{total} cut scans")
 
         try:
-            opt = self.model.optimise(mass=mass, max_background=bmax, progress=progress, **kwargs)
+            opt = self.model.optimise(mass=mass, max_background=max_background, progress=progress, **kwargs)
         except ValueError:
             self.opt_html.value = ""
             raise
@@ -330,8 +344,12 @@ class CutExplorer:
         self.apply_button.disabled = not opt.changed
         return opt
 
+    def run_optimiser(self, **kwargs):
+        """:meth:`optimise` with the mass and background of the optimiser's form (the button)."""
+        return self.optimise(**kwargs)
+
     def apply_optimised(self) -> Summary:
-        """Set the sliders to the optimised cuts of the last :meth:`run_optimiser`."""
+        """Set the sliders to the optimised cuts of the last :meth:`optimise`."""
         if self.optimisation is None:
             raise ValueError("run the optimiser first")
         values = {g: True for g in CUT_GROUPS}

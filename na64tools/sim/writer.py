@@ -38,22 +38,31 @@ RUNS_BRANCHES: dict[str, str] = {
     "generator": "string", "seed": "int64", "firstEvent": "int64",
 }
 
-#: compression of the written files: ZSTD level 1 writes ~5x faster than ZLIB(1) for ~15 % larger
-#: files, as fast as LZ4(1) for ~20 % smaller files (measured with benchmarks/bench_sim.py); uproot
-#: reads it with its own dependency cramjam
+#: compression of the written files: ZSTD level 1 writes ~7x faster than ZLIB(1) for ~14 % larger
+#: files; LZ4(1) writes ~2x faster still but its files are ~24 % larger (benchmarks/bench_sim.py).
+#: uproot reads ZSTD with its own dependency cramjam
 COMPRESSION = uproot.ZSTD(1)
 
-_NP_NAME = {np.int32: "int32", np.int64: "int64", np.float32: "float32", np.float64: "float64",
-            np.bool_: "bool"}
+_NT = ak.types
+#: awkward type of a string branch (built directly: uproot would parse the datashape "string"
+#: once per branch and per file, ~10 ms each)
+_STRING = _NT.ListType(_NT.NumpyType("uint8", parameters={"__array__": "char"}),
+                       parameters={"__array__": "string"})
 
 
-def events_tree_types() -> dict[str, str]:
-    """Branch types of ``Events`` for ``mktree``: flat types and ``var * {record}`` collections."""
-    types: dict[str, str] = {k: _NP_NAME[t] for k, t in FLAT_BRANCHES.items()}
+def events_tree_types() -> dict[str, object]:
+    """Branch types of ``Events`` for ``mktree``: numpy dtypes and ``var * {record}`` collections
+    (as awkward types, so that uproot does not parse datashape strings)."""
+    types: dict[str, object] = {k: np.dtype(t) for k, t in FLAT_BRANCHES.items()}
     for c, fields in COLLECTIONS.items():
-        inner = ", ".join(f"{f}: {_NP_NAME[t]}" for f, t in fields.items())
-        types[c] = f"var * {{{inner}}}"
+        types[c] = _NT.ListType(_NT.RecordType([_NT.NumpyType(np.dtype(t).name) for t in fields.values()],
+                                               list(fields)))
     return types
+
+
+def runs_tree_types() -> dict[str, object]:
+    """Branch types of ``Runs`` for ``mktree``."""
+    return {k: (_STRING if t == "string" else np.dtype(t)) for k, t in RUNS_BRANCHES.items()}
 
 
 def check_output_dir(out: str | os.PathLike) -> Path:
@@ -124,7 +133,7 @@ def write_file(path: str | os.PathLike, chunks: Iterable[Block], runs: Mapping[s
             missing = sorted(set(RUNS_BRANCHES) - set(info))
             if missing:
                 raise ValueError(f"Runs entry lacks {missing[0]!r}")
-            rt = f.mktree("Runs", RUNS_BRANCHES, title="NA64 runs")
+            rt = f.mktree("Runs", runs_tree_types(), title="NA64 runs")
             rt.extend({k: (np.array([str(info[k])]) if t == "string" else np.array([info[k]], dtype=t))
                        for k, t in RUNS_BRANCHES.items()})
         os.replace(tmp, path)

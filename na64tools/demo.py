@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import Setup
-from .physics import br_invisible, cross_section, material
 
 __all__ = ["PhysicsRow", "physics_table", "format_physics_table", "PB_TO_CM2"]
 
@@ -32,6 +31,8 @@ class PhysicsRow:
 def physics_table(setup: Setup, masses, *, coupling: float = 1e-4,
                   models=("vector", "scalar")) -> list[PhysicsRow]:
     """σ(x > x_cut) and the signal yield per 1e10 MOT (efficiency 1) for each model and mass."""
+    from .physics import br_invisible, cross_section, material
+
     energy = float(setup.beam.energy)
     x_cut = 1.0 - setup.cuts.p_out_max / energy
     mat = material(setup.target.material)

@@ -23,7 +23,7 @@ def test_help_lists_subcommands(capsys):
         main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for cmd in ("demo", "info"):
+    for cmd in ("demo", "info", "simulate", "run", "limits", "dashboard"):
         assert cmd in out
 
 
@@ -63,3 +63,17 @@ def test_console_script_is_installed():
     assert out.stdout.strip() == f"na64tools {__version__}"
     out = subprocess.run([sys.executable, "-m", "na64tools", "--bogus"], capture_output=True, text=True)
     assert out.returncode == 2 and "unrecognized arguments: --bogus" in out.stderr
+
+
+def test_cli_executor_choices_match_run():
+    from na64tools.cli.run import EXECUTORS
+    from na64tools.run import EXECUTORS as RUN_EXECUTORS
+
+    assert tuple(EXECUTORS) == tuple(RUN_EXECUTORS)
+
+
+def test_help_imports_no_heavy_stack():
+    code = ("import sys, na64tools.cli as c; c.build_parser(); "
+            "print(sorted(m for m in ('coffea', 'dask', 'scipy', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -23,15 +23,6 @@ SUBCOMMANDS = {
 }
 
 
-def _available():
-    for name, mod in SUBCOMMANDS.items():
-        try:
-            yield name, importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{mod}":
-                raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="na64tools",
@@ -39,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"na64tools {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for _name, module in _available():
-        module.add_parser(sub)
+    for module in SUBCOMMANDS.values():
+        importlib.import_module(f"{__name__}.{module}").add_parser(sub)
     return parser
 
 

@@ -13,10 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
+#: executor names (the same as na64tools.run.EXECUTORS; kept here so `--help` imports no coffea)
+EXECUTORS = ("iterative", "futures", "dask")
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from ..run import DEFAULT_CHUNKSIZE, EXECUTORS
-
     p = subparsers.add_parser(
         "run", help="run the missing-momentum processor (iterative, futures or Dask)",
         description="Run the NA64mu missing-momentum processor on ntuples, print the cutflow and "
@@ -26,8 +27,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "datasets by the sample/model/mass of their Runs tree")
     p.add_argument("--executor", choices=EXECUTORS, default="futures", help="default: futures")
     p.add_argument("--workers", type=int, default=2, help="local worker processes or batch jobs (default 2)")
-    p.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE,
-                   help=f"events per chunk (default {DEFAULT_CHUNKSIZE})")
+    p.add_argument("--chunksize", type=int, default=None,
+                   help="events per chunk (default: na64tools.run.DEFAULT_CHUNKSIZE)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://127.0.0.1:8786 (implies --executor dask)")
     p.add_argument("--facility", choices=("local", "htcondor", "slurm", "lxplus", "gateway"),
@@ -46,7 +47,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def main(args) -> int:
     from ..processor import MissingMomentumProcessor
-    from ..run import run
+    from ..run import DEFAULT_CHUNKSIZE, run
 
     executor = args.executor
     client = None
@@ -61,7 +62,7 @@ def main(args) -> int:
         client = owned = make_client(args.facility, n_workers=args.workers)
     proc = MissingMomentumProcessor(args.cuts, table=not args.no_table)
     try:
-        out = run(args.files, proc, executor=executor, client=client, chunksize=args.chunksize,
+        out = run(args.files, proc, executor=executor, client=client, chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
                   workers=args.workers, skip_bad_files=args.skip_bad_files,
                   progress=not args.no_progress, save=Path(args.out) / args.name)
     finally:

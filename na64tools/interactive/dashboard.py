@@ -145,12 +145,13 @@ def voila_command(port: int, *, open_browser: bool = False) -> list[str]:
 def serve(port: int = 8866, *, open_browser: bool = True, data: str | os.PathLike | None = None,
           rebuild: bool = False, log: Callable[[str], None] | None = print) -> int:
     """Build or load the dataset, then run Voilà in the foreground; returns its exit code."""
-    try:
-        import voila  # noqa: F401
-    except ImportError:
-        raise ValueError("the dashboard needs Voilà: pip install 'na64tools[dashboard]'") from None
+    import importlib.util
+
+    if importlib.util.find_spec("voila") is None:
+        raise ValueError("the dashboard needs Voilà: pip install 'na64tools[dashboard]'")
     directory = Path(data) if data is not None else default_data_dir()
-    demo_output(directory, rebuild=rebuild, log=log)
+    if rebuild or not (directory / _OUTPUT).exists():
+        demo_output(directory, rebuild=rebuild, log=log)  # the page then only loads it
     env = dict(os.environ, **{DATA_ENV: os.fspath(directory.resolve())})
     # the kernel imports the same na64tools as this process, installed or not
     root = os.fspath(Path(__file__).resolve().parents[2])

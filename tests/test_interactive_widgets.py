@@ -68,6 +68,11 @@ def test_output_without_table_shows_a_message_not_a_traceback(small_output):
         e.set_cuts(p_out_max=60)
     e2 = CutExplorer("not an output")
     assert "processor output" in e2.error
+    t = small_output["table"]
+    broken = dict(small_output, table=type(t)({k: v for k, v in t.columns.items() if k != "p_out"},
+                                              t.datasets, t.samples, t.files, t.preselection))
+    e3 = CutExplorer(broken)  # a table without a column: still a message, not a traceback
+    assert e3.model is None and "could not be read" in e3.error and "p_out" in e3.error
 
 
 def test_invalid_slider_value_is_explained_and_reverted(explorer):

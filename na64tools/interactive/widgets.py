@@ -119,7 +119,10 @@ class CutExplorer:
         self.message_html = W.HTML(value="", layout=W.Layout(width="100%"))
         try:
             self.model = CutExplorerModel(source, **model_kwargs)
-        except (ValueError, TypeError) as err:
+        except Exception as err:  # bad input of any kind: a message in the page, no traceback
+            if not isinstance(err, (ValueError, TypeError)):
+                log.exception("CutExplorer could not be built")
+                err = ValueError(f"the processor output could not be read ({type(err).__name__}: {err})")
             self.model = None
             self.error = str(err)
             self.message_html.value = _box("error", "<b>The cut explorer cannot start.</b> " + html.escape(self.error))

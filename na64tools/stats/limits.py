@@ -186,6 +186,14 @@ def _log_pmf(kmax: int, mean: float, rel: float) -> np.ndarray:
     return head - special.gammaln(k + 1.0) + k * math.log(mean) - alpha * math.log1p(mean / alpha)
 
 
+def _logsumexp(a: np.ndarray) -> float:
+    """log Σ exp(a), stable; plain numpy (scipy's version costs ~10x more on these short arrays)."""
+    m = float(np.max(a))
+    if not math.isfinite(m):
+        return m
+    return m + math.log(float(np.sum(np.exp(a - m))))
+
+
 def _log_cdf_from_log_pmf(log_pmf: np.ndarray) -> np.ndarray:
     """Cumulative log-sum-exp: log P(K <= k) for each k, stable deep in the tails."""
     return np.logaddexp.accumulate(log_pmf)
@@ -215,7 +223,7 @@ class _CountingModel:
         """log P(n <= n_obs | s + b), nuisance parameters integrated."""
         log_pmf_s = _log_pmf(self.n, s, self.rs)
         # P(S + B <= n) = sum_j P(S = j) P(B <= n - j)
-        return float(special.logsumexp(log_pmf_s + self.log_cdf_b[::-1]))
+        return _logsumexp(log_pmf_s + self.log_cdf_b[::-1])
 
     def log_cls(self, s: float) -> float:
         if s == 0.0:
@@ -240,7 +248,7 @@ class _CountingModel:
         with np.errstate(divide="ignore"):
             log_sf = np.log(sf)
         log_w = self.log_pmf_b[::-1]  # weight of j signal events: P(B = n - j)
-        return float(np.exp(special.logsumexp(log_w + log_sf) - special.logsumexp(log_w)))
+        return math.exp(_logsumexp(log_w + log_sf) - _logsumexp(log_w))
 
     # -- asymptotic (pyhf-equivalent) ----------------------------------------------------
     def _gamma_hat_hat(self, s: float, n: float, m: float, tau: float) -> float:

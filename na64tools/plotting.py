@@ -5,6 +5,7 @@ All plots of simulated data carry the label "NA64μ simulation". Axes are labell
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -35,8 +36,23 @@ _SOURCE_LABELS = {
 }
 
 
+#: mplhep's ROOT style with font sizes that fit a 7x5 inch figure
+_STYLE = [hep.style.ROOT, {"font.size": 14, "axes.labelsize": 16, "xtick.labelsize": 13,
+                           "ytick.labelsize": 13, "legend.fontsize": 11, "axes.titlesize": 14}]
+
+
+def _styled(func):
+    """Draw inside the na64tools style without changing the caller's global rcParams."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with plt.style.context(_STYLE):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _axes(ax, figsize=(7, 5)):
-    plt.style.use(hep.style.ROOT)
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
     else:
@@ -57,6 +73,7 @@ def _finish(fig, save):
     return fig
 
 
+@_styled
 def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal efficiency", save=None):
     """Signal efficiency after all cuts versus the X mass (log x axis)."""
     fig, ax = _axes(ax)
@@ -70,6 +87,7 @@ def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal effic
     return _finish(fig, save), ax
 
 
+@_styled
 def plot_background(estimates: Mapping, *, published=None, mot: float | None = None, ax=None, save=None):
     """Expected background by source with errors, beside the published table when given.
 
@@ -89,30 +107,42 @@ def plot_background(estimates: Mapping, *, published=None, mot: float | None = N
             ax.annotate("90% CL", (xi - 0.2, up), ha="center", va="bottom", fontsize=9)
     if published is not None:
         pub = [getattr(published, s, None) for s in names]
-        pv = np.array([p.value if p is not None else np.nan for p in pub])
-        pe = np.array([p.uncertainty if p is not None else 0.0 for p in pub])
-        ax.bar(x + 0.2, pv, width=0.4, yerr=pe, capsize=4, alpha=0.6, label="published (PRL 132 211803)")
-    ax.set_xticks(x, [_SOURCE_LABELS.get(s, s) for s in names], rotation=20, ha="right", fontsize=10)
-    ax.set_ylabel("expected background events" + (f" ({mot:.3g} MOT)" if mot else ""))
+        measured = [i for i, p in enumerate(pub) if p is not None and not p.upper_limit]
+        limits = [i for i, p in enumerate(pub) if p is not None and p.upper_limit]
+        ax.bar(x[measured] + 0.2, [pub[i].value for i in measured], width=0.4,
+               yerr=[pub[i].uncertainty for i in measured], capsize=4, alpha=0.6,
+               label="published (PRL 132 (2024) 211803)")
+        for i in limits:  # published upper limits: a bar top with a downward arrow
+            ax.annotate("", xy=(x[i] + 0.2, 0.0), xytext=(x[i] + 0.2, pub[i].value),
+                        arrowprops={"arrowstyle": "->", "color": "tab:orange", "lw": 2})
+            ax.plot([x[i], x[i] + 0.4], [pub[i].value] * 2, color="tab:orange", lw=2)
+            ax.annotate("published\nupper limit", (x[i] + 0.2, pub[i].value), ha="center", va="bottom",
+                        fontsize=9, color="tab:orange")
+    ax.set_xticks(x, [_SOURCE_LABELS.get(s, s) for s in names], rotation=15, ha="right", fontsize=11)
+    ax.set_ylabel("expected background events")
+    if mot:
+        ax.set_title(f"{mot:.3g} MOT", loc="right")
     ax.legend(loc="upper right")
     _label(ax)
     return _finish(fig, save), ax
 
 
+@_styled
 def plot_cutflow(cutflow: Mapping[str, Mapping[str, float]], *, ax=None, save=None, key="sumw"):
     """Cutflow: ``{sample: {stage: value}}`` (e.g. sum of weights after each cut), log scale."""
     fig, ax = _axes(ax, figsize=(8, 5))
     for sample, flow in cutflow.items():
         stages = list(flow)
         ax.step(np.arange(len(stages)), [max(flow[s], 1e-300) for s in stages], where="mid", label=sample)
-    ax.set_xticks(np.arange(len(stages)), stages, rotation=30, ha="right", fontsize=10)
+    ax.set_xticks(np.arange(len(stages)), stages, rotation=30, ha="right", fontsize=11)
     ax.set_yscale("log")
-    ax.set_ylabel("weighted events after cut" if key == "sumw" else "events after cut")
+    ax.set_ylabel("events after cut (weighted)" if key == "sumw" else "events after cut")
     ax.legend(fontsize=9, loc="lower left")
     _label(ax)
     return _finish(fig, save), ax
 
 
+@_styled
 def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = None, ax=None, save=None):
     """The scattered-muon momentum p_out by sample or process, with the cut drawn."""
     fig, ax = _axes(ax)
@@ -128,6 +158,7 @@ def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = No
     return _finish(fig, save), ax
 
 
+@_styled
 def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None = None,
                    g2: Sequence[str] = ("2021", "2025"), ax=None, save=None, label="NA64μ (this toolkit)"):
     """Exclusion plot g versus m (log-log) with the Brazil band, (g−2)_μ and projections.
@@ -163,6 +194,7 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     return _finish(fig, save), ax
 
 
+@_styled
 def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: float = 3.0,
              projections: Sequence | None = None, ax=None, save=None):
     """Light dark matter: y = ε² α_D (m_χ/m_X)⁴ versus m_χ = m_X/ratio with the thermal targets."""

@@ -27,3 +27,10 @@ def test_ci_runs_the_readme_test_command():
     assert test_cmd in ci.splitlines()
     assert install in ci
     assert "ruff check" in ci
+
+
+def test_readme_binder_badge_opens_first_notebook():
+    text = (ROOT / "README.md").read_text()
+    assert "mybinder.org/badge_logo.svg" in text
+    assert "labpath=notebooks%2F01_missing_momentum.ipynb" in text
+    assert (ROOT / "notebooks" / "01_missing_momentum.ipynb").is_file()

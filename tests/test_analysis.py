@@ -92,3 +92,30 @@ def test_bad_outputs(small_output):
         r.curve(2.0)
     with pytest.raises(ValueError, match="no signal sample for model 'scalar'"):
         Analysis(small_output).yield_grid("scalar")
+
+
+def test_scalar_and_dark_photon_models(small_fileset, tmp_path):
+    """Every model has its own efficiency curve and yield; BR(inv) enters the limit."""
+    from na64tools.run import run
+    from na64tools.sim import simulate
+
+    fileset = {"background": small_fileset["background"]}
+    for model in ("scalar", "dark_photon"):
+        for i, m in enumerate((0.02, 0.15)):
+            fileset[f"signal_{model}_m{m:g}"] = simulate("signal", model=model, mass=m, events=2000,
+                                                         seed=50 + i, out=tmp_path / f"{model}_{m:g}")
+    out = run(fileset, executor="iterative", progress=False)
+    a = Analysis(out)
+    assert a.models == ["dark_photon", "scalar"]
+    setup = default_setup()
+    for model in a.models:
+        r = a.evaluate(model=model)
+        assert sorted(r.efficiencies) == [0.02, 0.15]
+        assert all(0 < e.value < 1 for e in r.efficiencies.values())
+        per_mot = yield_per_mot(r.limit.masses, 1e-4, setup=setup, model=model)
+        n_sig = float(setup.run.mot) * r.curve(r.limit.masses) * per_mot
+        np.testing.assert_allclose(r.limit.observed, 1e-4 * np.sqrt(float(r.limit.events_observed) / n_sig),
+                                   rtol=1e-10)
+    # the scalar's invisible width is a model parameter: by default BR(inv) = 1 below 2 m_mu only
+    scalar = a.evaluate(model="scalar")
+    assert np.all(np.isinf(scalar.limit.observed[scalar.limit.masses > 2 * 0.10566]))

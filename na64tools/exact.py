@@ -5,10 +5,17 @@ chunking or another merge order (coffea's futures executor merges in completion 
 tree) changes the last bits of a sum of weights. To give *bit-identical* histograms and cutflows
 whatever the executor, the number of workers and the chunk size, na64tools sums weights exactly:
 
-- every float64 ``w = M · 2**q`` (``M`` a 53-bit integer, from :func:`numpy.frexp`) is split into
-  two exactly representable halves; within a chunk the halves are summed per (bin, exponent) with
-  :func:`numpy.bincount`, which is exact because every partial sum stays below 2**53;
-- the per-chunk sums are carried into a fixed-point integer representation (16-bit limbs of a
+- the weights of a chunk are split (:func:`decompose`) into a few *slices* ``w = h_1 + h_2 + ...``
+  on an exponent grid: slice ``h_k`` is a multiple of ``2**e_k`` with ``|h_k| <= 2**(e_k + W)``,
+  ``e_{k+1} = e_k - W``, and ``W = 53 - ceil(log2 n)`` for ``n`` weights. Each slice is taken
+  from the remainder of the previous ones by rounding to the grid, ``h = (r + C) - C`` with
+  ``C = 1.5 * 2**(e_k + 52)`` (an error-free transformation: ``r - h`` is exact), so the split
+  costs two additions per slice and weight. Weights of a chunk spanning a few binades need two
+  or three slices;
+- per slice, the sums per bin are one :func:`numpy.bincount`, which is exact: at most ``n``
+  terms, multiples of ``2**e_k`` below ``2**(e_k + W)``, sum to a multiple of ``2**e_k`` below
+  ``2**(e_k + 53)``, an integer times ``2**e_k`` that float64 holds exactly whatever the order;
+- the per-slice sums are carried into a fixed-point integer representation (16-bit limbs of a
   number in units of 2**-1152, below the smallest float64), where addition is exact integer
   addition and hence associative and commutative;
 - only at the end is each bin rounded once to the nearest float64 (round-half-even), i.e. the
@@ -17,6 +24,10 @@ whatever the executor, the number of workers and the chunk size, na64tools sums 
 :class:`ExactSums` is the exact accumulator for a flat array of bins; :class:`ExactHist` a
 weighted histogram (hist ``Weight()`` storage) with two category axes (``sample``, ``process``)
 whose ``to_hist()`` returns an ordinary :class:`hist.Hist`.
+
+Reference for the extraction ``(r + C) - C``: S. M. Rump, T. Ogita, S. Oishi, "Accurate
+floating-point summation part I", SIAM J. Sci. Comput. 31 (2008) 189 (ExtractScalar), and
+J. Demmel, H. D. Nguyen, "Parallel reproducible summation", IEEE Trans. Comput. 64 (2015) 2060.
 """
 
 from __future__ import annotations
@@ -29,88 +40,82 @@ import numpy as np
 __all__ = ["ExactSums", "ExactHist", "Decomposed", "decompose"]
 
 LIMB = 16                    # bits per limb
-_MASK = (1 << LIMB) - 1
 _MASK32 = (1 << 32) - 1
 BASE_EXP = -1152             # value = sum_j limb_j * 2**(LIMB*(j + k0) + BASE_EXP); multiple of LIMB
-_MAX_CHUNK = 1 << 26         # events per decomposition (keeps bincount partial sums below 2**53)
+_EMIN = -1074                # exponent of the smallest subnormal float64
+_MAX_VALUES = 1 << 45        # values per decomposition (slices keep at least 8 bits)
 
 
 class Decomposed:
-    """A float64 array split for exact summation: ``w = (hi·2**26 + lo) · 2**q``.
+    """Float64 values split into slices for exact summation (see :func:`decompose`).
 
-    ``data`` has rows ``hi`` and ``lo`` (exact integers stored as float64); ``qidx`` is the
-    index of ``q`` into the sorted distinct exponents ``qs``.
+    ``data[k]`` holds slice ``k`` of every value (float64 multiples of ``2**exps[k]`` not above
+    ``2**(exps[k] + width)`` in magnitude); the slices of a value add up to it exactly. Sums of
+    at most ``capacity = 2**(53 - width)`` slice values are exact in float64.
     """
 
-    __slots__ = ("data", "qidx", "qs", "n")
+    __slots__ = ("data", "exps", "width", "n")
 
-    def __init__(self, data: np.ndarray, qidx: np.ndarray, qs: np.ndarray):
-        self.data, self.qidx, self.qs = data, qidx, qs
-        self.n = data.shape[1]
-
-    @property
-    def hi(self) -> np.ndarray:
-        return self.data[0]
+    def __init__(self, data: np.ndarray, exps: np.ndarray, width: int, n: int):
+        self.data, self.exps, self.width, self.n = data, exps, int(width), int(n)
 
     @property
-    def lo(self) -> np.ndarray:
-        return self.data[1]
+    def capacity(self) -> int:
+        """Most terms a float64 sum of one slice may have and stay exact."""
+        return 1 << (53 - self.width)
 
     def take(self, mask_or_index) -> Decomposed:
+        """The values at a boolean mask or at indices (the slices are unchanged)."""
         idx = np.asarray(mask_or_index)
         if idx.dtype == bool:
-            return Decomposed(np.compress(idx, self.data, axis=1), self.qidx[idx], self.qs)
-        return Decomposed(np.take(self.data, idx, axis=1), self.qidx[idx], self.qs)
+            idx = np.flatnonzero(idx)
+        data = np.take(self.data, idx, axis=1) if len(self.exps) else np.zeros((0, len(idx)))
+        return Decomposed(data, self.exps, self.width, len(idx))
+
+
+def _width(n: int) -> int:
+    """Bits per slice for sums of ``n`` terms: ``n * 2**W <= 2**53``."""
+    return min(50, 53 - max(int(n) - 1, 1).bit_length())
 
 
 def decompose(values) -> Decomposed:
-    """Split finite float64 ``values`` for exact summation (see :class:`Decomposed`).
+    """Split finite float64 ``values`` into slices for exact summation (see :class:`Decomposed`).
 
-    Uses the IEEE-754 binary64 layout: biased exponent ``E`` (11 bits) and fraction ``F``
-    (52 bits); ``|w| = (2**52 + F) · 2**(E - 1075)`` for normal numbers and ``F · 2**-1074``
-    for subnormals.
+    The first slice starts at the binade of the largest ``|value|``; slices follow every ``W``
+    bits down until nothing is left (at most ``(1075 + e_max) / W + 1`` of them, two or three
+    for weights spread over a few binades).
     """
     v = np.ascontiguousarray(values, dtype=np.float64)
     if v.ndim != 1:
         raise ValueError(f"expected a 1-D array of weights, got shape {v.shape}")
-    if len(v) >= _MAX_CHUNK:
-        raise ValueError(f"too many values for one exact decomposition ({len(v)} >= {_MAX_CHUNK})")
-    bits = v.view(np.int64)
-    E = (bits >> 52) & 0x7FF
-    if np.any(E == 0x7FF):
-        bad = v[E == 0x7FF][0]
+    n = len(v)
+    if n >= _MAX_VALUES:
+        raise ValueError(f"too many values for one exact decomposition ({n} >= {_MAX_VALUES})")
+    width = _width(n)
+    if n == 0:
+        return Decomposed(np.zeros((0, 0)), np.zeros(0, np.int64), width, 0)
+    top = float(np.max(np.abs(v)))
+    if not math.isfinite(top):
+        bad = v[~np.isfinite(v)][0]
         raise ValueError(f"weight {bad!r} is not finite")
-    M = bits & ((1 << 52) - 1)
-    if np.all(E > 0):                                  # fast path: only normal numbers
-        M |= 1 << 52                                   # 53-bit integer mantissa
-        q = E - 1075
-    else:
-        normal = E > 0
-        M = np.where(normal, M | (1 << 52), M)
-        q = np.where(normal, E - 1075, -1074)
-    hi = M >> 26
-    lo = M & ((1 << 26) - 1)
-    neg = bits < 0
-    if neg.any():
-        # -(hi·2**26 + lo) = (-hi - 1)·2**26 + (2**26 - lo) when lo > 0
-        hi = np.where(neg, np.where(lo > 0, -hi - 1, -hi), hi)
-        lo = np.where(neg & (lo > 0), (1 << 26) - lo, lo)
-    if len(q):
-        zero = M == 0
-        if zero.any() and not zero.all():
-            q[zero] = q[~zero][0]  # zeros add nothing; do not widen the exponent set
-        qmin = int(q.min())
-        present = np.bincount(q - qmin) > 0
-        qs = np.nonzero(present)[0].astype(np.int64) + qmin
-        lut = np.full(len(present), -1, np.int64)
-        lut[present] = np.arange(int(present.sum()))
-        qidx = lut[q - qmin]
-    else:
-        qs = np.zeros(0, np.int64)
-        qidx = np.zeros(0, np.int64)
-    data = np.empty((2, len(v)), np.float64)
-    data[0], data[1] = hi, lo
-    return Decomposed(data, qidx, qs)
+    if top == 0.0:
+        return Decomposed(np.zeros((0, n)), np.zeros(0, np.int64), width, n)
+    e = max(math.frexp(top)[1] - width, _EMIN)     # |v| < 2**(e + width)
+    slices, exps = [], []
+    r = v
+    while True:
+        if e + 52 <= 1022:
+            c = 1.5 * 2.0 ** (e + 52)
+            h = (r + c) - c                             # r rounded to a multiple of 2**e
+        else:                                           # huge values: truncate (no overflow)
+            h = np.ldexp(np.trunc(np.ldexp(r, -e)), e)
+        r = r - h                                       # exact
+        slices.append(h)
+        exps.append(e)
+        if e == _EMIN or not r.any():
+            break
+        e = max(e - width, _EMIN)
+    return Decomposed(np.array(slices), np.array(exps, np.int64), width, n)
 
 
 class ExactSums:
@@ -128,54 +133,69 @@ class ExactSums:
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
-    def from_bins(cls, bins: np.ndarray, weights: Decomposed, nbins: int) -> ExactSums:
-        """Exact per-bin sums of ``weights`` (already :func:`decompose` d) falling in ``bins``."""
+    def from_bins(cls, bins: np.ndarray, weights: Decomposed, nbins: int, *,
+                  rows: np.ndarray | None = None, max_per_bin: int | None = None) -> ExactSums:
+        """Exact per-bin sums of ``weights`` (already :func:`decompose` d) falling in ``bins``.
+
+        ``rows``: the entries of ``weights`` that go to ``bins`` (default: all, in order);
+        taken one slice at a time. ``max_per_bin``: an upper bound on the number of entries of
+        any one bin, if known (otherwise ``len(bins)``); above the capacity of the slices the
+        sum is done in pieces.
+        """
         bins = np.asarray(bins, dtype=np.int64)
-        if len(bins) != weights.n:
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.intp)
+            if len(rows) != len(bins):
+                raise ValueError(f"{len(bins)} bin indices for {len(rows)} rows")
+        elif len(bins) != weights.n:
             raise ValueError(f"{len(bins)} bin indices for {weights.n} weights")
-        nq = len(weights.qs)
-        if len(bins) == 0 or nq == 0:
+        nbins = int(nbins)
+        if len(bins) == 0 or len(weights.exps) == 0:
             return cls(nbins)
-        flat = bins * nq + weights.qidx
-        size = nbins * nq
-        s_hi = np.bincount(flat, weights=weights.data[0], minlength=size).reshape(nbins, nq)
-        s_lo = np.bincount(flat, weights=weights.data[1], minlength=size).reshape(nbins, nq)
-        if nbins > 8192:  # many (mostly empty) bins: work on the non-zero cells only
-            b_idx, qi = np.nonzero((s_hi != 0) | (s_lo != 0))
-            S = np.concatenate([s_hi[b_idx, qi], s_lo[b_idx, qi]]).astype(np.int64)
-            r = np.concatenate([weights.qs[qi] + 26, weights.qs[qi]])
-            return cls._from_terms(np.concatenate([b_idx, b_idx]), S, r, nbins)
-        # columns of integer terms S (|S| < 2**53) times 2**r: r = q + 26 (hi), r = q (lo)
-        terms = np.concatenate([s_hi.T, s_lo.T]).astype(np.int64)   # (2 nq, nbins), rows contiguous
-        r = np.concatenate([weights.qs + 26, weights.qs])
-        t = r - BASE_EXP
-        j, sh = t >> 4, t & (LIMB - 1)          # limb index and shift (LIMB = 16)
-        k0 = int(j.min())
-        limbs = np.zeros((int(j.max()) - k0 + 3, nbins), np.int64)
-        for c in np.nonzero(np.any(terms != 0, axis=1))[0]:
-            # S = P1·2**32 + P0 with P0 < 2**32: P0·2**sh < 2**47 goes to limb j, P1·2**sh to
-            # limb j + 2 (limbs are integer coefficients and need not be below 2**16)
-            base, k = int(j[c]) - k0, int(sh[c])
-            limbs[base] += (terms[c] & _MASK32) << k
-            limbs[base + 2] += (terms[c] >> 32) << k
-        return cls(nbins, k0, np.ascontiguousarray(limbs.T))
+        bound = len(bins) if max_per_bin is None else min(int(max_per_bin), len(bins))
+        step = len(bins) if bound <= weights.capacity else weights.capacity
+        if len(bins) > 256 * step:   # keep the int64 terms below 2**62: add blocks exactly
+            block = 256 * step
+            out = cls(nbins)
+            for a in range(0, len(bins), block):
+                if rows is None:
+                    part = Decomposed(weights.data[:, a:a + block], weights.exps, weights.width,
+                                      len(bins[a:a + block]))
+                    out = out + cls.from_bins(bins[a:a + block], part, nbins, max_per_bin=bound)
+                else:
+                    out = out + cls.from_bins(bins[a:a + block], weights, nbins,
+                                              rows=rows[a:a + block], max_per_bin=bound)
+            return out
+        # per slice k, integer terms S_k with the bin sums S_k * 2**e_k: one bincount of at
+        # most `capacity` terms per bin is exact (|S_k| <= 2**53)
+        terms = np.zeros((len(weights.exps), nbins), np.int64)
+        for k, e in enumerate(weights.exps.tolist()):
+            data = weights.data[k] if rows is None else weights.data[k].take(rows)
+            for a in range(0, len(bins), step):
+                s = np.bincount(bins[a:a + step], weights=data[a:a + step], minlength=nbins)
+                terms[k] += np.ldexp(s, -e).astype(np.int64)
+        return cls.from_terms(terms, weights.exps)
 
     @classmethod
-    def _from_terms(cls, b: np.ndarray, S: np.ndarray, r: np.ndarray, nbins: int) -> ExactSums:
-        """Sum integer terms ``S * 2**r`` (|S| < 2**53) into bins ``b`` exactly."""
-        t = r - BASE_EXP
-        j, sh = t >> 4, t & (LIMB - 1)
-        # S = P1·2**32 + P0: P0·2**sh (< 2**47) to limb j, P1·2**sh (|.| < 2**36) to limb j + 2
-        pieces = np.concatenate([(S & _MASK32) << sh, (S >> 32) << sh])
-        limb_of = np.concatenate([j, j + 2])
-        k0 = int(limb_of.min())
-        nl = int(limb_of.max()) - k0 + 1
-        # at most 2 x 16 exponents share a limb of a bin: partial sums stay below 2**52, so the
-        # float64 bincount is exact
-        flat = np.tile(b, 2) * nl + (limb_of - k0)
-        limbs = np.rint(np.bincount(flat, weights=pieces.astype(np.float64),
-                                    minlength=nbins * nl)).astype(np.int64).reshape(nbins, nl)
-        return cls(nbins, k0, limbs)
+    def from_terms(cls, terms: np.ndarray, exps: np.ndarray) -> ExactSums:
+        """Exact sums ``sum_k terms[k, b] * 2**exps[k]`` of int64 terms below 2**62 in magnitude."""
+        t = np.asarray(exps, np.int64) - BASE_EXP
+        if len(t) == 0:
+            return cls(terms.shape[1])
+        j, sh = t >> 4, t & (LIMB - 1)          # limb index and shift (LIMB = 16)
+        k0 = int(j.min())
+        limbs = np.zeros((int(j.max()) - k0 + 3, terms.shape[1]), np.int64)
+        for k in range(len(t)):
+            row = terms[k]
+            if not row.any():
+                continue
+            # S = P1·2**32 + P0 with 0 <= P0 < 2**32: P0·2**sh (< 2**47) goes to limb j,
+            # P1·2**sh (< 2**45) to limb j + 2 (limbs are integer coefficients of 2**(16 j)
+            # and need not be below 2**16)
+            base, s = int(j[k]) - k0, int(sh[k])
+            limbs[base] += (row & _MASK32) << s
+            limbs[base + 2] += (row >> 32) << s
+        return cls(terms.shape[1], k0, np.ascontiguousarray(limbs.T))
 
     # --- arithmetic -----------------------------------------------------------------------
     def _maybe_normalise(self) -> None:
@@ -360,33 +380,33 @@ class ExactHist:
     @staticmethod
     def fill_group(sample: str, items: Sequence[tuple], *, weight: Decomposed,
                    weight2: Decomposed) -> None:
-        """Fill several histograms from rows of the same weights in one exact summation.
+        """Fill several histograms from rows of the same (decomposed) weights.
 
         ``items`` are ``(hist, process, values, rows)``: process codes, a tuple of axis-value
-        arrays and the indices of their rows in ``weight``/``weight2``. Equivalent to calling
-        :meth:`fill` on each histogram with ``weight.take(rows)``, but with two exact sums in
-        all instead of two per histogram.
+        arrays and the indices of their rows in ``weight``/``weight2`` (``None``: all rows).
+        Equivalent to calling :meth:`fill` on each histogram with ``weight.take(rows)``; the
+        weights of a ``rows`` array shared by several items (the same object) are taken once.
         """
-        flats, rows_all, spans, total = [], [], [], 0
+        taken: dict[int, tuple] = {}
         for h, process, values, rows in items:
             flat = h.flat_index(*values)
+            process = np.asarray(process, dtype=np.int64)
             keep = flat >= 0
-            flat = np.asarray(process, dtype=np.int64)[keep] * h.nbins + flat[keep]
-            flats.append(flat + total)
-            rows_all.append(np.asarray(rows)[keep])
-            spans.append((h, total, flat))
-            total += h._total
-        flat_all = np.concatenate(flats) if flats else np.zeros(0, np.int64)
-        rows = np.concatenate(rows_all) if rows_all else np.zeros(0, np.int64)
-        w = ExactSums.from_bins(flat_all, weight.take(rows), total)
-        w2 = ExactSums.from_bins(flat_all, weight2.take(rows), total)
-        for h, start, flat in spans:
-            n = h._total
-            counts = (np.bincount(flat, minlength=n).astype(np.int64) if h.with_counts
+            if rows is None:
+                w, w2 = weight, weight2
+            else:
+                if id(rows) not in taken:
+                    taken[id(rows)] = (rows, weight.take(rows), weight2.take(rows))
+                w, w2 = taken[id(rows)][1:]
+            if not keep.all():
+                keep = np.flatnonzero(keep)
+                flat, process, w, w2 = flat[keep], process[keep], w.take(keep), w2.take(keep)
+            bins = process * h.nbins + flat
+            total = h._total
+            counts = (np.bincount(bins, minlength=total).astype(np.int64) if h.with_counts
                       else np.zeros(0, np.int64))
-            part = [ExactSums(n, x.k0, x.limbs[start:start + n]) if x.limbs.shape[1]
-                    else ExactSums(n) for x in (w, w2)]
-            h._add_sample(sample, counts, *part)
+            h._add_sample(sample, counts, ExactSums.from_bins(bins, w, total),
+                          ExactSums.from_bins(bins, w2, total))
 
     def _combine(self, other: ExactHist, sign: int) -> ExactHist:
         if (self.axes != other.axes or self.processes != other.processes

@@ -25,6 +25,9 @@ __all__ = [
     "CUT_VARIABLES",
     "variables_from_branches",
     "variables_from_events",
+    "raw_variables",
+    "as_float",
+    "events_getter",
     "cut_masks",
     "cumulative_masks",
     "passes",
@@ -64,46 +67,133 @@ CUT_VARIABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _first(jagged, fill: float) -> np.ndarray:
-    return ak.to_numpy(ak.fill_none(ak.firsts(jagged), fill)).astype(np.float64)
+def _numpy(array) -> np.ndarray:
+    """A 1-D numpy array from a numpy or (possibly virtual) awkward array, without copying."""
+    if isinstance(array, ak.Array):
+        return ak.to_numpy(array)
+    return np.asarray(array)
 
 
-def _flat(array) -> np.ndarray:
-    return ak.to_numpy(array).astype(np.float64)
+def _lists(jagged) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(starts, counts, content)`` of a one-level jagged array of numbers, as numpy arrays.
+
+    Reads the buffers of the awkward layout directly (offsets and content of a
+    ``ListOffsetArray``, starts and stops of a ``ListArray``), which avoids the record, option
+    and union layers that ``ak.firsts``/``ak.fill_none`` build; other layouts go through
+    ``ak.num``/``ak.flatten``.
+    """
+    array = jagged if isinstance(jagged, ak.Array) else ak.Array(jagged)
+    layout = ak.to_layout(array)
+    if any(not b.is_materialized for b in _buffers(layout)):
+        layout = ak.to_layout(ak.materialize(array))
+    content = getattr(layout, "content", None)
+    if isinstance(content, ak.contents.NumpyArray) and content.data.ndim == 1:
+        data = np.asarray(content.data)
+        if isinstance(layout, ak.contents.ListOffsetArray):
+            offsets = np.asarray(layout.offsets.data)
+            return offsets[:-1], np.diff(offsets), data
+        if isinstance(layout, ak.contents.ListArray):
+            starts = np.asarray(layout.starts.data)
+            return starts, np.asarray(layout.stops.data) - starts, data
+    counts = ak.to_numpy(ak.num(array, axis=1))
+    data = ak.to_numpy(ak.flatten(array, axis=1))
+    starts = np.zeros(len(counts), np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts, counts, data
+
+
+def _buffers(layout) -> list:
+    """The data buffers of a list-of-numbers layout (to check whether they are materialised)."""
+    out = []
+    for name in ("offsets", "starts", "stops"):
+        index = getattr(layout, name, None)
+        if index is not None:
+            out.append(index.data)
+    content = getattr(layout, "content", None)
+    if isinstance(content, ak.contents.NumpyArray):
+        out.append(content.data)
+    return [b for b in out if hasattr(b, "is_materialized")]
+
+
+def _first(starts: np.ndarray, counts: np.ndarray, content: np.ndarray, fill: float) -> np.ndarray:
+    """First element of each list (in the content's dtype if it holds ``fill``), ``fill`` for
+    empty lists."""
+    dtype = content.dtype if np.can_cast(np.min_scalar_type(fill), content.dtype) else np.float64
+    if len(content) == 0:
+        return np.full(len(counts), fill, dtype)
+    first = content[np.minimum(starts, len(content) - 1)].astype(dtype, copy=False)
+    first[counts <= 0] = fill
+    return first
+
+
+def _list_sum(starts: np.ndarray, counts: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Sum of each list exactly as ``ak.sum(axis=1)`` computes it (in the content's dtype,
+    element by element in list order)."""
+    starts = starts.astype(np.int64, copy=False)
+    layout = ak.contents.ListArray(ak.index.Index64(starts), ak.index.Index64(starts + counts),
+                                   ak.contents.NumpyArray(content))
+    return ak.to_numpy(ak.sum(ak.Array(layout), axis=1))
+
+
+def raw_variables(get) -> dict[str, np.ndarray]:
+    """The cut variables in the dtypes of their branches (float32, integer counts, bool).
+
+    ``get(branch)`` returns the flat or jagged array of one ``Events`` branch (``Beam_p``,
+    ``Track_p``, ...). :func:`variables_from_branches` and :func:`variables_from_events`
+    convert the result with :func:`as_float`; the processor keeps these arrays for the compact
+    table (half the bytes, converted exactly to float64 when the table is assembled).
+    """
+    t_starts, t_counts, t_p = _lists(get("Track_p"))
+    _, _, t_chi2 = _lists(get("Track_chi2"))
+    _, _, t_hits = _lists(get("Track_nhits"))
+    h_starts, h_counts, h_e = _lists(get("HCAL_energy"))
+    return {
+        "p_in": _numpy(get("Beam_p")),
+        "beam_chi2": _numpy(get("Beam_chi2")),
+        "n_tracks": t_counts,
+        "track_chi2": _first(t_starts, t_counts, t_chi2, np.inf),
+        "track_hits": _first(t_starts, t_counts, t_hits, 0),
+        "p_out": _first(t_starts, t_counts, t_p, np.inf),
+        "ecal": _numpy(get("ECAL_energy")),
+        "hcal": _list_sum(h_starts, h_counts, h_e),
+        "veto": _numpy(get("VETO_energy")),
+        "vhcal": _numpy(get("VHCAL_energy")),
+        "trigger": _numpy(get("Trigger_scattered")),
+    }
+
+
+def as_float(raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The cut variables as the selection uses them: float64 (``trigger`` bool), exactly."""
+    return {k: np.asarray(raw[k]).astype(bool if k == "trigger" else np.float64, copy=False)
+            for k in VARIABLES}
+
+
+def events_getter(events):
+    """``get(branch)`` for :func:`raw_variables` on NanoEvents of :class:`na64tools.NA64Schema`
+    (``"Track_p"`` -> ``events.Track.p``)."""
+    def get(name: str):
+        coll, field = name.split("_", 1)
+        return getattr(getattr(events, coll), field)
+
+    return get
 
 
 def variables_from_branches(arrays: Mapping[str, object]) -> dict[str, np.ndarray]:
-    """Cut variables from raw ``Events`` branches (``Beam_p``, ``Track_p``, ...), as read by uproot."""
-    return {
-        "p_in": _flat(arrays["Beam_p"]),
-        "beam_chi2": _flat(arrays["Beam_chi2"]),
-        "n_tracks": _flat(arrays["nTrack"]),
-        "track_chi2": _first(arrays["Track_chi2"], np.inf),
-        "track_hits": _first(arrays["Track_nhits"], 0.0),
-        "p_out": _first(arrays["Track_p"], np.inf),
-        "ecal": _flat(arrays["ECAL_energy"]),
-        "hcal": ak.to_numpy(ak.sum(arrays["HCAL_energy"], axis=1)).astype(np.float64),
-        "veto": _flat(arrays["VETO_energy"]),
-        "vhcal": _flat(arrays["VHCAL_energy"]),
-        "trigger": ak.to_numpy(arrays["Trigger_scattered"]).astype(bool),
-    }
+    """Cut variables from raw ``Events`` branches (``Beam_p``, ``Track_p``, ...), as read by uproot.
+
+    The number of tracks is the length of the ``Track_p`` lists (equal to ``nTrack`` in files
+    of the format).
+    """
+    return as_float(raw_variables(lambda name: arrays[name]))
 
 
 def variables_from_events(events) -> dict[str, np.ndarray]:
-    """Cut variables from NanoEvents built with :class:`na64tools.NA64Schema`."""
-    return {
-        "p_in": _flat(events.Beam.p),
-        "beam_chi2": _flat(events.Beam.chi2),
-        "n_tracks": ak.to_numpy(ak.num(events.Track, axis=1)).astype(np.float64),
-        "track_chi2": _first(events.Track.chi2, np.inf),
-        "track_hits": _first(events.Track.nhits, 0.0),
-        "p_out": _first(events.Track.p, np.inf),
-        "ecal": _flat(events.ECAL.energy),
-        "hcal": ak.to_numpy(ak.sum(events.HCAL.energy, axis=1)).astype(np.float64),
-        "veto": _flat(events.VETO.energy),
-        "vhcal": _flat(events.VHCAL.energy),
-        "trigger": ak.to_numpy(events.Trigger.scattered).astype(bool),
-    }
+    """Cut variables from NanoEvents built with :class:`na64tools.NA64Schema`.
+
+    Gives exactly the arrays of :func:`variables_from_branches` on the same events: the
+    buffers of each branch are read once and the variables computed with numpy.
+    """
+    return as_float(raw_variables(events_getter(events)))
 
 
 def cut_masks(v: Mapping[str, np.ndarray], cuts: Cuts) -> dict[str, np.ndarray]:

@@ -49,7 +49,7 @@ _MAX_VALUES = 1 << 45        # values per decomposition (slices keep at least 8 
 class Decomposed:
     """Float64 values split into slices for exact summation (see :func:`decompose`).
 
-    ``data[k]`` holds slice ``k`` of every value (float64 multiples of ``2**exps[k]`` not above
+    ``data[k]`` (a list of arrays) holds slice ``k`` of every value (float64 multiples of ``2**exps[k]`` not above
     ``2**(exps[k] + width)`` in magnitude); the slices of a value add up to it exactly. Sums of
     at most ``capacity = 2**(53 - width)`` slice values are exact in float64.
     """
@@ -69,8 +69,7 @@ class Decomposed:
         idx = np.asarray(mask_or_index)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
-        data = np.take(self.data, idx, axis=1) if len(self.exps) else np.zeros((0, len(idx)))
-        return Decomposed(data, self.exps, self.width, len(idx))
+        return Decomposed([d.take(idx) for d in self.data], self.exps, self.width, len(idx))
 
 
 def _width(n: int) -> int:
@@ -93,29 +92,31 @@ def decompose(values) -> Decomposed:
         raise ValueError(f"too many values for one exact decomposition ({n} >= {_MAX_VALUES})")
     width = _width(n)
     if n == 0:
-        return Decomposed(np.zeros((0, 0)), np.zeros(0, np.int64), width, 0)
+        return Decomposed([], np.zeros(0, np.int64), width, 0)
     top = float(np.max(np.abs(v)))
     if not math.isfinite(top):
         bad = v[~np.isfinite(v)][0]
         raise ValueError(f"weight {bad!r} is not finite")
     if top == 0.0:
-        return Decomposed(np.zeros((0, n)), np.zeros(0, np.int64), width, n)
+        return Decomposed([], np.zeros(0, np.int64), width, n)
     e = max(math.frexp(top)[1] - width, _EMIN)     # |v| < 2**(e + width)
     slices, exps = [], []
-    r = v
+    r = v.copy()                                        # the remainder, updated in place
     while True:
+        h = np.empty_like(r)
         if e + 52 <= 1022:
             c = 1.5 * 2.0 ** (e + 52)
-            h = (r + c) - c                             # r rounded to a multiple of 2**e
+            np.add(r, c, out=h)
+            h -= c                                      # r rounded to a multiple of 2**e
         else:                                           # huge values: truncate (no overflow)
-            h = np.ldexp(np.trunc(np.ldexp(r, -e)), e)
-        r = r - h                                       # exact
+            h[:] = np.ldexp(np.trunc(np.ldexp(r, -e)), e)
+        r -= h                                          # exact
         slices.append(h)
         exps.append(e)
         if e == _EMIN or not r.any():
             break
         e = max(e - width, _EMIN)
-    return Decomposed(np.array(slices), np.array(exps, np.int64), width, n)
+    return Decomposed(slices, np.array(exps, np.int64), width, n)
 
 
 class ExactSums:
@@ -159,8 +160,8 @@ class ExactSums:
             out = cls(nbins)
             for a in range(0, len(bins), block):
                 if rows is None:
-                    part = Decomposed(weights.data[:, a:a + block], weights.exps, weights.width,
-                                      len(bins[a:a + block]))
+                    part = Decomposed([d[a:a + block] for d in weights.data], weights.exps,
+                                      weights.width, len(bins[a:a + block]))
                     out = out + cls.from_bins(bins[a:a + block], part, nbins, max_per_bin=bound)
                 else:
                     out = out + cls.from_bins(bins[a:a + block], weights, nbins,
@@ -347,10 +348,15 @@ class ExactHist:
         for ax, extent, val in zip(self.axes, self.shape, values, strict=True):
             idx = np.asarray(ax.index(np.asarray(val)), dtype=np.int64)
             if ax.traits.underflow:
-                idx = idx + 1
-            # values beyond an axis without flow bins are dropped by boost-histogram
-            idx = np.where((idx < 0) | (idx >= extent), -(1 << 40), idx)
-            flat = idx if flat is None else flat * extent + idx
+                idx += 1
+            if not (ax.traits.underflow and ax.traits.overflow):
+                # values beyond an axis without flow bins are dropped by boost-histogram
+                idx = np.where((idx < 0) | (idx >= extent), -(1 << 40), idx)
+            if flat is None:
+                flat = idx
+            else:
+                flat *= extent
+                flat += idx
         return flat
 
     def fill(self, sample: str, process: np.ndarray, *values, weight: Decomposed,
@@ -382,31 +388,40 @@ class ExactHist:
                    weight2: Decomposed) -> None:
         """Fill several histograms from rows of the same (decomposed) weights.
 
-        ``items`` are ``(hist, process, values, rows)``: process codes, a tuple of axis-value
-        arrays and the indices of their rows in ``weight``/``weight2`` (``None``: all rows).
-        Equivalent to calling :meth:`fill` on each histogram with ``weight.take(rows)``; the
-        weights of a ``rows`` array shared by several items (the same object) are taken once.
+        ``items`` are ``(hist, process, values, rows)`` or ``(hist, process, values, rows,
+        select)``: process codes, a tuple of axis-value arrays, the indices of their rows in
+        ``weight``/``weight2`` (``None``: all rows) and optionally a boolean mask of the
+        entries to fill (the others are skipped). Equivalent to calling :meth:`fill` on each
+        histogram with the selected entries; the weights of a ``rows`` array shared by several
+        items (the same object) are taken once.
         """
         taken: dict[int, tuple] = {}
-        for h, process, values, rows in items:
-            flat = h.flat_index(*values)
-            process = np.asarray(process, dtype=np.int64)
-            keep = flat >= 0
+        for item in items:
+            h, process, values, rows = item[:4]
+            select = item[4] if len(item) > 4 else None
             if rows is None:
                 w, w2 = weight, weight2
             else:
                 if id(rows) not in taken:
                     taken[id(rows)] = (rows, weight.take(rows), weight2.take(rows))
                 w, w2 = taken[id(rows)][1:]
-            if not keep.all():
-                keep = np.flatnonzero(keep)
-                flat, process, w, w2 = flat[keep], process[keep], w.take(keep), w2.take(keep)
-            bins = process * h.nbins + flat
             total = h._total
-            counts = (np.bincount(bins, minlength=total).astype(np.int64) if h.with_counts
+            bins = np.asarray(process, dtype=np.int64) * h.nbins + h.flat_index(*values)
+            # entries not selected, or beyond an axis without flow bins, go to an extra bin
+            skip = bins < 0
+            if select is not None:
+                skip |= ~np.asarray(select, dtype=bool)
+            if skip.any():
+                bins[skip] = total
+                nb = total + 1
+            else:
+                nb = total
+            counts = (np.bincount(bins, minlength=nb)[:total].astype(np.int64) if h.with_counts
                       else np.zeros(0, np.int64))
-            h._add_sample(sample, counts, ExactSums.from_bins(bins, w, total),
-                          ExactSums.from_bins(bins, w2, total))
+            sums = [ExactSums.from_bins(bins, x, nb) for x in (w, w2)]
+            if nb > total:
+                sums = [ExactSums(total, s.k0, s.limbs[:total]) for s in sums]
+            h._add_sample(sample, counts, *sums)
 
     def _combine(self, other: ExactHist, sign: int) -> ExactHist:
         if (self.axes != other.axes or self.processes != other.processes

@@ -69,6 +69,8 @@ __all__ = [
     "HIST_AXES",
     "BadFileError",
     "Cuts",
+    "UPROOT_OPTIONS",
+    "tune_malloc",
 ]
 
 #: cutflow stages: "all" then the cuts of :data:`na64tools.selection.CUTFLOW`
@@ -353,6 +355,13 @@ class MMAccumulator:
     __iadd__ = __add__
 
 
+#: options of ``uproot.open`` for the chunks (``na64tools.run`` passes them to coffea's Runner):
+#: no array cache. Each chunk reads its branches once; uproot's default 100 MB per-file cache
+#: would only keep them alive (in reference cycles, until the next full garbage collection),
+#: doubling the memory of a worker.
+UPROOT_OPTIONS: dict = {"array_cache": None}
+
+
 # --------------------------------------------------------------------------------------------
 # memory allocator of the process that runs the chunks
 # --------------------------------------------------------------------------------------------
@@ -488,10 +497,9 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         full = npass[cand] == ncuts
         pc = proc[cand]
         for cut, vars_ in CUT_VARIABLES.items():
-            sel = np.flatnonzero(full | ~masks[cut][cand])
-            rows, p = cand[sel], pc[sel]
+            sel = full | ~masks[cut][cand]
             for var in vars_:
-                items.append((out.hists[f"nminus1_{var}"], p, (v[var][rows],), rows))
+                items.append((out.hists[f"nminus1_{var}"], pc, (v[var][cand],), cand, sel))
 
         # main distributions and the table after the loose preselection
         pre = np.flatnonzero(self.preselection.mask(v))

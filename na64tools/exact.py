@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import boost_histogram as bh
 import numpy as np
 
 __all__ = ["ExactSums", "ExactHist", "Decomposed", "decompose"]
@@ -122,15 +123,21 @@ def decompose(values) -> Decomposed:
 class ExactSums:
     """Exact sums of float64 values in ``nbins`` bins; ``+`` and ``-`` are exact.
 
-    The value of bin ``b`` is ``sum_j limbs[b, j] * 2**(16*(j + k0) - 1152)``.
+    The value of bin ``b`` is ``sum_j limbs[b, j] * 2**(16*(j + k0) - 1152)``. ``bound`` is an
+    upper bound of ``|limbs|`` (kept through additions, so that carries are only propagated
+    when a limb could overflow int64).
     """
 
-    __slots__ = ("nbins", "k0", "limbs")
+    __slots__ = ("nbins", "k0", "limbs", "bound")
 
-    def __init__(self, nbins: int, k0: int = 0, limbs: np.ndarray | None = None):
+    def __init__(self, nbins: int, k0: int = 0, limbs: np.ndarray | None = None,
+                 bound: int | None = None):
         self.nbins = int(nbins)
         self.k0 = int(k0)
         self.limbs = np.zeros((self.nbins, 0), np.int64) if limbs is None else limbs
+        if bound is None:
+            bound = int(np.abs(self.limbs).max()) if self.limbs.size else 0
+        self.bound = int(bound)
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -202,8 +209,10 @@ class ExactSums:
     def _maybe_normalise(self) -> None:
         """Carry only when limbs could overflow int64 in further additions (limbs need not be
         normalised to represent the value exactly)."""
-        if self.limbs.size and int(np.abs(self.limbs).max()) >= (1 << 60):
-            self._normalise()
+        if self.bound >= (1 << 60):
+            self.bound = int(np.abs(self.limbs).max()) if self.limbs.size else 0
+            if self.bound >= (1 << 60):
+                self._normalise()
 
     def _normalise(self) -> None:
         """Carry so that every limb but the top one is in [0, 2**16); trim zero limbs."""
@@ -220,10 +229,12 @@ class ExactSums:
         if len(nz) == 0:
             self.limbs = np.zeros((self.nbins, 0), np.int64)
             self.k0 = 0
+            self.bound = 0
             return
         lo, hi = int(nz[0]), int(nz[-1])
         self.limbs = np.ascontiguousarray(L[:, lo:hi + 1])
         self.k0 += lo
+        self.bound = int(np.abs(self.limbs).max())
 
     def _aligned(self, other: ExactSums):
         if self.nbins != other.nbins:
@@ -232,6 +243,8 @@ class ExactSums:
             return other.k0, np.zeros_like(other.limbs), other.limbs
         if other.limbs.shape[1] == 0:
             return self.k0, self.limbs, np.zeros_like(self.limbs)
+        if self.k0 == other.k0 and self.limbs.shape == other.limbs.shape:
+            return self.k0, self.limbs, other.limbs
         k0 = min(self.k0, other.k0)
         top = max(self.k0 + self.limbs.shape[1], other.k0 + other.limbs.shape[1])
         a = np.zeros((self.nbins, top - k0), np.int64)
@@ -242,13 +255,13 @@ class ExactSums:
 
     def __add__(self, other: ExactSums) -> ExactSums:
         k0, a, b = self._aligned(other)
-        out = ExactSums(self.nbins, k0, a + b)
+        out = ExactSums(self.nbins, k0, a + b, self.bound + other.bound)
         out._maybe_normalise()
         return out
 
     def __sub__(self, other: ExactSums) -> ExactSums:
         k0, a, b = self._aligned(other)
-        out = ExactSums(self.nbins, k0, a - b)
+        out = ExactSums(self.nbins, k0, a - b, self.bound + other.bound)
         out._maybe_normalise()
         return out
 
@@ -346,7 +359,12 @@ class ExactHist:
             raise ValueError(f"expected {len(self.axes)} value arrays, got {len(values)}")
         flat = None
         for ax, extent, val in zip(self.axes, self.shape, values, strict=True):
-            idx = np.asarray(ax.index(np.asarray(val)), dtype=np.int64)
+            val = np.asarray(val)
+            if val.dtype.kind in "iu" and isinstance(ax, bh.axis.Integer):
+                # integers on an Integer axis: the bin is the offset from the first value
+                idx = np.clip(val.astype(np.int64) - int(ax.edges[0]), -1, ax.size)
+            else:
+                idx = np.asarray(ax.index(val), dtype=np.int64)
             if ax.traits.underflow:
                 idx += 1
             if not (ax.traits.underflow and ax.traits.overflow):
@@ -420,7 +438,7 @@ class ExactHist:
                       else np.zeros(0, np.int64))
             sums = [ExactSums.from_bins(bins, x, nb) for x in (w, w2)]
             if nb > total:
-                sums = [ExactSums(total, s.k0, s.limbs[:total]) for s in sums]
+                sums = [ExactSums(total, s.k0, s.limbs[:total], s.bound) for s in sums]
             h._add_sample(sample, counts, *sums)
 
     def _combine(self, other: ExactHist, sign: int) -> ExactHist:

@@ -352,7 +352,19 @@ class MMAccumulator:
     def __sub__(self, other: MMAccumulator) -> MMAccumulator:
         return self._combine(other, -1)
 
-    __iadd__ = __add__
+    def __iadd__(self, other: MMAccumulator) -> MMAccumulator:
+        """In place (coffea merges with ``+=``): the bookkeeping dicts of ``self`` are updated
+        instead of copied (no arrays are modified in place; ``other`` is left unchanged)."""
+        dup = self.chunks.keys() & other.chunks.keys()
+        if dup:
+            raise RuntimeError(f"chunk processed twice: {sorted(dup)[0]}")
+        self.hists = {k: self.hists[k] + other.hists[k] for k in self.hists}
+        self.cutflow = self.cutflow + other.cutflow
+        self.table.update(other.table)
+        self.files.update(other.files)
+        self.chunks.update(other.chunks)
+        self.failed.update(other.failed)
+        return self
 
 
 #: options of ``uproot.open`` for the chunks (``na64tools.run`` passes them to coffea's Runner):
@@ -471,8 +483,7 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         # every branch is read once, as flat numpy arrays (selection.raw_variables)
         raw = raw_variables(events_getter(events))
         v = as_float(raw)
-        w = ak.to_numpy(events.genWeight).astype(np.float64, copy=False)
-        proc = ak.to_numpy(events.Gen.process)
+        w, proc = read_weights(events)
         if proc.min() < 0 or proc.max() >= len(PROCESS_NAMES):
             bad = proc[(proc < 0) | (proc >= len(PROCESS_NAMES))][0]
             raise BadFileError(f"{filename}: Gen_process = {bad} is not a known process code "
@@ -513,6 +524,7 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         if self.table:
             # the cut variables in their branch dtypes (float32, ints): exact, half the bytes
             cols = {k: raw[k][pre] for k in VARIABLES}
+            cols["n_tracks"] = cols["n_tracks"].astype(np.int32)
             cols["genWeight"] = w[pre]
             cols["process"] = pp.astype(np.int8)
             cols["entry"] = pre.astype(np.int64) + start
@@ -529,6 +541,12 @@ class MissingMomentumProcessor(processor.ProcessorABC):
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
+def read_weights(events) -> tuple[np.ndarray, np.ndarray]:
+    """``genWeight`` (float64) and ``Gen_process`` (integer codes) of a chunk as numpy arrays."""
+    return (ak.to_numpy(events.genWeight).astype(np.float64, copy=False),
+            ak.to_numpy(events.Gen.process))
+
+
 def read_runs(filename: str, dataset: str = "") -> FileRecord:
     """Read the ``Runs`` tree of one file into a :class:`FileRecord` (sums over its entries)."""
     try:
@@ -617,22 +635,19 @@ def _table(acc: MMAccumulator, presel: Preselection) -> CutTable:
     ds_idx = {d: i for i, d in enumerate(datasets)}
     f_idx = {f: i for i, f in enumerate(files)}
     s_idx = {s: i for i, s in enumerate(samples)}
-    cols: dict[str, list] = {c: [] for c in _TABLE_COLUMNS}
-    extra: dict[str, list] = {"dataset": [], "sample": [], "file": []}
-    for k in keys:
-        piece = acc.table[k]
-        n = len(piece["genWeight"])
-        for c in _TABLE_COLUMNS:
-            cols[c].append(piece[c])
-        rec = acc.files.get((k[0], k[1]))
-        extra["dataset"].append(np.full(n, ds_idx[k[0]], np.int16))
-        extra["sample"].append(np.full(n, s_idx[rec.sample if rec else "unknown"], np.int8))
-        extra["file"].append(np.full(n, f_idx[k[1]], np.int32))
+    pieces = [acc.table[k] for k in keys]
+    sizes = np.array([len(piece["genWeight"]) for piece in pieces], np.int64)
     dtypes = {**{c: np.float64 for c in VARIABLES}, "trigger": bool, "genWeight": np.float64,
-              "process": np.int8, "entry": np.int64, "dataset": np.int16, "sample": np.int8,
-              "file": np.int32}
-    columns = {c: (np.concatenate(v, dtype=dtypes[c]) if v else np.zeros(0, dtypes[c]))
-               for c, v in {**cols, **extra}.items()}
+              "process": np.int8, "entry": np.int64}
+    # one allocation per column; the cut variables arrive in their branch dtypes (float32,
+    # int32) and are converted exactly to float64 here
+    columns = {c: (np.concatenate([piece[c] for piece in pieces], dtype=dtypes[c]) if pieces
+                   else np.zeros(0, dtypes[c])) for c in _TABLE_COLUMNS}
+    sample_of = [acc.files[(k[0], k[1])].sample if (k[0], k[1]) in acc.files else "unknown"
+                 for k in keys]
+    columns["dataset"] = np.repeat(np.array([ds_idx[k[0]] for k in keys], np.int16), sizes)
+    columns["sample"] = np.repeat(np.array([s_idx[s] for s in sample_of], np.int8), sizes)
+    columns["file"] = np.repeat(np.array([f_idx[k[1]] for k in keys], np.int32), sizes)
     return CutTable(columns, datasets, samples, files, presel.to_dict())
 
 

@@ -221,3 +221,86 @@ def test_processor_pickles_with_cloudpickle():
     proc = MissingMomentumProcessor(Cuts(p_out_max=75.0))
     again = cloudpickle.loads(cloudpickle.dumps(proc))
     assert again.cuts == proc.cuts and again.preselection == proc.preselection
+
+
+def _reference_variables(a) -> dict[str, np.ndarray]:
+    """The cut variables with plain awkward operations (independent of na64tools.selection)."""
+    def first(x, fill):
+        return ak.to_numpy(ak.fill_none(ak.firsts(x), fill)).astype(np.float64)
+
+    return {
+        "p_in": ak.to_numpy(a["Beam_p"]).astype(np.float64),
+        "beam_chi2": ak.to_numpy(a["Beam_chi2"]).astype(np.float64),
+        "n_tracks": ak.to_numpy(ak.num(a["Track_p"], axis=1)).astype(np.float64),
+        "track_chi2": first(a["Track_chi2"], np.inf),
+        "track_hits": first(a["Track_nhits"], 0.0),
+        "p_out": first(a["Track_p"], np.inf),
+        "ecal": ak.to_numpy(a["ECAL_energy"]).astype(np.float64),
+        "hcal": ak.to_numpy(ak.sum(a["HCAL_energy"], axis=1)).astype(np.float64),
+        "veto": ak.to_numpy(a["VETO_energy"]).astype(np.float64),
+        "vhcal": ak.to_numpy(a["VHCAL_energy"]).astype(np.float64),
+        "trigger": ak.to_numpy(a["Trigger_scattered"]).astype(bool),
+    }
+
+
+def test_cut_variables_from_events_and_branches_are_bit_identical(files):
+    import uproot
+    from coffea.nanoevents import NanoEventsFactory
+
+    from na64tools.selection import VARIABLES, variables_from_branches, variables_from_events
+
+    path = files["bkg1"][0]
+    arrays = uproot.open(path)["Events"].arrays()
+    ref = _reference_variables(arrays)
+    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=NA64Schema,
+                                         mode="virtual").events()
+    # the whole file, a slice (offsets not starting at 0), a masked selection (IndexedArray)
+    # and lists in reversed order (ListArray with starts and stops)
+    keep = np.asarray(arrays["event"]) % 3 != 0
+
+    def reversed_lists(x):
+        lay = ak.to_layout(x)
+        if not isinstance(lay, ak.contents.ListOffsetArray):
+            return np.asarray(x)[::-1]
+        off = np.asarray(lay.offsets.data)
+        return ak.Array(ak.contents.ListArray(ak.index.Index64(off[:-1][::-1].copy()),
+                                              ak.index.Index64(off[1:][::-1].copy()), lay.content))
+
+    rev = {k: reversed_lists(arrays[k]) for k in arrays.fields}
+    assert isinstance(ak.to_layout(rev["Track_p"]), ak.contents.ListArray)
+    cases = [(variables_from_events(events), ref), (variables_from_branches(arrays), ref),
+             (variables_from_branches(arrays[100:700]), _reference_variables(arrays[100:700])),
+             (variables_from_branches(arrays[keep]), _reference_variables(arrays[keep])),
+             (variables_from_branches(rev), _reference_variables(rev))]
+    for got, exp in cases:
+        assert list(got) == list(VARIABLES)
+        for k in VARIABLES:
+            assert got[k].dtype == exp[k].dtype, k
+            np.testing.assert_array_equal(got[k], exp[k], err_msg=k)
+    # the processor's float32 HCAL sum is the one of awkward (float32, in list order)
+    assert ak.sum(arrays["HCAL_energy"], axis=1).type.content.primitive == "float32"
+
+
+def test_in_place_merge_equals_add_and_leaves_the_right_operand(files):
+    from coffea.nanoevents import NanoEventsFactory
+
+    proc = MissingMomentumProcessor()
+    parts = []
+    for start, stop in [(0, 500), (500, 1100), (1100, 1500)]:
+        events = NanoEventsFactory.from_root(
+            {str(files["bkg1"][0]): "Events"}, schemaclass=NA64Schema, mode="virtual",
+            entry_start=start, entry_stop=stop,
+            metadata={"dataset": "bkg", "filename": str(files["bkg1"][0]), "entrystart": start,
+                      "entrystop": stop}).events()
+        parts.append(proc.process(events))
+    added = parts[0] + parts[1] + parts[2]
+    inplace = parts[0] + parts[1]
+    before = dict(parts[2].table), parts[2].hists["p_out"].samples["bkg"][1].limbs.copy()
+    inplace += parts[2]
+    assert parts[2].table.keys() == before[0].keys()
+    np.testing.assert_array_equal(parts[2].hists["p_out"].samples["bkg"][1].limbs, before[1])
+    a, b = (x.hists["p_out"].to_hist() for x in (added, inplace))
+    np.testing.assert_array_equal(a.values(flow=True), b.values(flow=True))
+    assert set(inplace.chunks) == set(added.chunks) and set(inplace.table) == set(added.table)
+    with pytest.raises(RuntimeError, match="twice"):
+        inplace += parts[1]

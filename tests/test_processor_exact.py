@@ -116,3 +116,82 @@ def test_exact_hist_merge_is_order_independent_and_canonical():
     # subtraction removes a part exactly
     np.testing.assert_array_equal((a - parts[0]).to_hist()[{"dataset": "ds1"}].values(),
                                   ha[{"dataset": "ds1"}].values())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=40))
+def test_slices_add_up_exactly_and_sit_on_their_grid(values):
+    v = np.array(values)
+    d = decompose(v)
+    assert len(d.data) == len(d.exps)
+    total = [math.fsum(col) for col in zip(*d.data, strict=True)] if d.data else [0.0] * len(v)
+    np.testing.assert_array_equal(np.array(total) + 0.0, v + 0.0)  # -0.0 == 0.0
+    for h, e in zip(d.data, d.exps.tolist(), strict=True):
+        scaled = np.ldexp(h, -e)
+        assert np.array_equal(scaled, np.round(scaled))            # multiples of 2**e
+        assert np.all(np.abs(scaled) <= 2.0 ** d.width)             # at most W bits
+    assert d.capacity * 2.0 ** d.width <= 2.0 ** 53
+
+
+def test_sums_beyond_the_slice_capacity_are_done_in_exact_pieces(monkeypatch):
+    import na64tools.exact as exact
+
+    monkeypatch.setattr(exact, "_width", lambda n: 50)   # capacity 8 terms per float64 sum
+    rng = np.random.default_rng(11)
+    w = rng.lognormal(0, 2, 5000) * 2.0**40 * np.where(rng.random(5000) < 0.3, -1, 1)
+    bins = rng.integers(0, 3, len(w))
+    d = decompose(w)
+    assert d.capacity == 8
+    got = ExactSums.from_bins(bins, d, 3).to_float()
+    np.testing.assert_array_equal(got, [math.fsum(w[bins == b]) for b in range(3)])
+    # and with rows taken one slice at a time
+    rows = rng.integers(0, len(w), 3000)
+    got = ExactSums.from_bins(bins[rows], d, 3, rows=rows).to_float()
+    np.testing.assert_array_equal(got, [math.fsum(w[rows][bins[rows] == b]) for b in range(3)])
+
+
+def test_huge_and_subnormal_weights():
+    v = np.array([1.7976931348623157e308, -1.7976931348623157e308, 1.5e308, 5e-324, -1e-320, 2.0**-1022, 3.0])
+    d = decompose(v)
+    assert len(d.exps) > 3  # the whole exponent range, truncation for the top slices
+    s = ExactSums.from_bins(np.zeros(len(v), int), d, 1).to_float()[0]
+    assert s == math.fsum(v)
+
+
+def test_fill_group_selects_shares_rows_and_equals_fill():
+    axes = [hist.axis.Regular(8, 0.0, 1.0, name="x")]
+    stage = [hist.axis.Integer(0, 4, name="s", underflow=False, overflow=False)]
+    rng = np.random.default_rng(2)
+    n = 400
+    x = rng.uniform(-0.2, 1.2, n)
+    s = rng.integers(-1, 6, n).astype(np.int8)        # some beyond the flow-less axis
+    proc = rng.integers(0, 2, n)
+    w = rng.lognormal(0, 1, n)
+    rows = np.flatnonzero(rng.random(n) < 0.6)
+    select = rng.random(len(rows)) < 0.7
+    wd, w2d = decompose(w), decompose(w * w)
+    group = [ExactHist(axes, "a", ("p", "q")), ExactHist(axes, "b", ("p", "q")),
+             ExactHist(stage, "c", ("p", "q"))]
+    ExactHist.fill_group("ds", [(group[0], proc[rows], (x[rows],), rows, select),
+                                (group[1], proc[rows], (x[rows] ** 2,), rows),
+                                (group[2], proc, (s,), None)], weight=wd, weight2=w2d)
+    one = [h.empty_like() for h in group]
+    keep = rows[select]
+    one[0].fill("ds", proc[keep], x[keep], weight=decompose(w[keep]), weight2=decompose(w[keep] ** 2))
+    one[1].fill("ds", proc[rows], x[rows] ** 2, weight=decompose(w[rows]), weight2=decompose(w[rows] ** 2))
+    one[2].fill("ds", proc, s, weight=wd, weight2=w2d)
+    for a, b in zip(group, one, strict=True):
+        ha, hb = a.to_hist(), b.to_hist()
+        np.testing.assert_array_equal(ha.values(flow=True), hb.values(flow=True))
+        np.testing.assert_array_equal(ha.variances(flow=True), hb.variances(flow=True))
+    counts, _, _ = group[2].sample_arrays("ds")
+    assert counts.sum() == np.count_nonzero((s >= 0) & (s < 4))   # flow-less axis drops the rest
+
+
+def test_integer_axis_index_matches_boost_for_integer_values():
+    v = np.arange(-20, 20)
+    for ax in [hist.axis.Integer(0, 6, name="n"), hist.axis.Integer(-3, 4, name="m", underflow=False),
+               hist.axis.Integer(0, 10, name="s", underflow=False, overflow=False)]:
+        h = ExactHist([ax])
+        for dtype in (np.int8, np.int32, np.int64):
+            np.testing.assert_array_equal(h.flat_index(v.astype(dtype)), h.flat_index(v.astype(float)))

@@ -343,6 +343,7 @@ class ExactHist:
         self.processes = tuple(processes)
         self.with_counts = bool(counts)
         self.shape = tuple(ax.extent for ax in self.axes)  # with flow bins
+        self._all_flow = all(ax.traits.underflow and ax.traits.overflow for ax in self.axes)
         self.nbins = int(np.prod(self.shape)) if self.shape else 1
         self.samples: dict[str, list] = {}  # sample -> [counts, ExactSums(w), ExactSums(w2)]
 
@@ -424,16 +425,18 @@ class ExactHist:
                     taken[id(rows)] = (rows, weight.take(rows), weight2.take(rows))
                 w, w2 = taken[id(rows)][1:]
             total = h._total
-            bins = np.asarray(process, dtype=np.int64) * h.nbins + h.flat_index(*values)
+            bins = h.flat_index(*values)
+            bins += np.asarray(process, dtype=np.int64) * h.nbins
             # entries not selected, or beyond an axis without flow bins, go to an extra bin
-            skip = bins < 0
+            nb = total
+            if not h._all_flow:
+                skip = bins < 0
+                if skip.any():
+                    bins[skip] = total
+                    nb = total + 1
             if select is not None:
-                skip |= ~np.asarray(select, dtype=bool)
-            if skip.any():
-                bins[skip] = total
+                bins[~np.asarray(select, dtype=bool)] = total
                 nb = total + 1
-            else:
-                nb = total
             counts = (np.bincount(bins, minlength=nb)[:total].astype(np.int64) if h.with_counts
                       else np.zeros(0, np.int64))
             sums = [ExactSums.from_bins(bins, x, nb) for x in (w, w2)]

@@ -304,3 +304,45 @@ def test_in_place_merge_equals_add_and_leaves_the_right_operand(files):
     assert set(inplace.chunks) == set(added.chunks) and set(inplace.table) == set(added.table)
     with pytest.raises(RuntimeError, match="twice"):
         inplace += parts[1]
+
+
+def test_table_columns_are_the_float64_cut_variables_of_their_entries(files, output):
+    import uproot
+
+    from na64tools.selection import VARIABLES, variables_from_branches
+
+    table = output["table"]
+    sig = table.columns["dataset"] == table.datasets.index("signal")
+    v = variables_from_branches(uproot.open(files["sig"][0])["Events"].arrays())
+    entries = table.columns["entry"][sig]
+    for k in VARIABLES:
+        col = table.columns[k]
+        assert col.dtype == (bool if k == "trigger" else np.float64), k
+        assert col.flags.writeable and col.flags.c_contiguous
+        np.testing.assert_array_equal(col[sig], v[k][entries], err_msg=k)
+
+
+def test_tune_malloc_once_and_switched_off_by_the_environment(monkeypatch):
+    import sys
+
+    import na64tools.processor as P
+
+    monkeypatch.setattr(P, "_malloc_tuned", None)
+    monkeypatch.setenv("NA64TOOLS_TUNE_MALLOC", "0")
+    assert P.tune_malloc() is False
+    monkeypatch.delenv("NA64TOOLS_TUNE_MALLOC")
+    assert P.tune_malloc() is False  # decided once per process
+    monkeypatch.setattr(P, "_malloc_tuned", None)
+    monkeypatch.setenv("NA64TOOLS_TUNE_MALLOC", "1")
+    assert P.tune_malloc() is sys.platform.startswith("linux")
+    assert all(isinstance(v, int) and 0 < v < 2**31 for v in P.MALLOC_SETTINGS.values())
+
+
+def test_plain_empty_arrays():
+    from na64tools.processor import _plain_empty
+
+    a = _plain_empty(1000, np.float64)
+    assert a.dtype == np.float64 and a.shape == (1000,) and a.flags.writeable
+    a[:] = 1.5
+    assert a.sum() == 1500.0
+    assert _plain_empty(0, bool).shape == (0,)

@@ -322,19 +322,19 @@ def test_table_columns_are_the_float64_cut_variables_of_their_entries(files, out
         np.testing.assert_array_equal(col[sig], v[k][entries], err_msg=k)
 
 
-def test_tune_malloc_once_and_switched_off_by_the_environment(monkeypatch):
+def test_tune_memory_once_and_switched_off_by_the_environment(monkeypatch):
     import sys
 
     import na64tools.processor as P
 
-    monkeypatch.setattr(P, "_malloc_tuned", None)
-    monkeypatch.setenv("NA64TOOLS_TUNE_MALLOC", "0")
-    assert P.tune_malloc() is False
-    monkeypatch.delenv("NA64TOOLS_TUNE_MALLOC")
-    assert P.tune_malloc() is False  # decided once per process
-    monkeypatch.setattr(P, "_malloc_tuned", None)
-    monkeypatch.setenv("NA64TOOLS_TUNE_MALLOC", "1")
-    assert P.tune_malloc() is sys.platform.startswith("linux")
+    monkeypatch.setattr(P, "_memory_tuned", None)
+    monkeypatch.setenv("NA64TOOLS_TUNE_MEMORY", "0")
+    assert P.tune_memory() is False
+    monkeypatch.delenv("NA64TOOLS_TUNE_MEMORY")
+    assert P.tune_memory() is False  # decided once per process
+    monkeypatch.setattr(P, "_memory_tuned", None)
+    monkeypatch.setenv("NA64TOOLS_TUNE_MEMORY", "1")
+    assert P.tune_memory() is sys.platform.startswith("linux")
     assert all(isinstance(v, int) and 0 < v < 2**31 for v in P.MALLOC_SETTINGS.values())
 
 

@@ -50,14 +50,15 @@ _MAX_VALUES = 1 << 45        # values per decomposition (slices keep at least 8 
 class Decomposed:
     """Float64 values split into slices for exact summation (see :func:`decompose`).
 
-    ``data[k]`` (a list of arrays) holds slice ``k`` of every value (float64 multiples of ``2**exps[k]`` not above
-    ``2**(exps[k] + width)`` in magnitude); the slices of a value add up to it exactly. Sums of
-    at most ``capacity = 2**(53 - width)`` slice values are exact in float64.
+    ``data`` is a list of arrays: ``data[k]`` holds slice ``k`` of every value, float64
+    multiples of ``2**exps[k]`` not above ``2**(exps[k] + width)`` in magnitude; the slices of a
+    value add up to it exactly. Sums of at most ``capacity = 2**(53 - width)`` slice values are
+    exact in float64, in any order.
     """
 
     __slots__ = ("data", "exps", "width", "n")
 
-    def __init__(self, data: np.ndarray, exps: np.ndarray, width: int, n: int):
+    def __init__(self, data: list[np.ndarray], exps: np.ndarray, width: int, n: int):
         self.data, self.exps, self.width, self.n = data, exps, int(width), int(n)
 
     @property

@@ -16,6 +16,17 @@ Bad files: by default an unreadable, truncated or corrupt file raises :class:`Ba
 naming it. With ``skip_bad_files=True`` the run completes without it; ``out["skipped"]`` lists
 each skipped file with the reason and its MOT (``None`` when its ``Runs`` tree is unreadable),
 and the contribution of its chunks that were read before the error is removed exactly.
+
+Reliability (docs/scale.md): a file listed twice, the same file content under two paths (same
+ROOT file UUID) or overlapping event ranges of one simulated sample raise
+:class:`DuplicateFileError`; files of different setups raise :class:`MixedSetupError` naming two
+of them; every chunk must come back exactly once with its number of events, or the run raises
+instead of returning a partial result. ``out["complete"]`` says whether every event of every file
+of the fileset is in the output (``False`` with skipped files or ``maxchunks``). A lost Dask
+worker is harmless (the scheduler recomputes its tasks); a chunk that fails on every try raises
+a :class:`BadFileError` naming the file and the entries, or :class:`WorkerLostError` if the
+workers running it kept dying. :func:`merge_outputs` adds the outputs of runs on disjoint parts
+of a fileset exactly, as if they had been one run.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ from coffea import processor as cproc
 from coffea.processor.executor import FileMeta
 
 from .processor import (
+    UPROOT_OPTIONS,
     BadFileError,
     FileRecord,
     MissingMomentumProcessor,
@@ -46,13 +58,32 @@ from .processor import (
 )
 from .schema import NA64Schema, NA64SchemaError
 
-__all__ = ["run", "save_output", "make_fileset", "inspect_file", "make_pool", "SkippedFile",
-           "BadFileError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
+__all__ = ["run", "save_output", "make_fileset", "inspect_file", "make_pool", "merge_outputs",
+           "SkippedFile", "BadFileError", "FilesetError", "DuplicateFileError", "MixedSetupError",
+           "WorkerLostError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
 
 #: default number of events per chunk (see benchmarks/bench_processor.py and docs/processor.md)
-DEFAULT_CHUNKSIZE = 500_000
+DEFAULT_CHUNKSIZE = 1_000_000
 
 EXECUTORS = ("iterative", "futures", "dask")
+
+
+class FilesetError(ValueError):
+    """The fileset as a whole is inconsistent (the message names the files involved)."""
+
+
+class DuplicateFileError(FilesetError):
+    """The same events would be counted twice: a file listed twice, the same file content under
+    two paths, or two files of one simulated sample with overlapping event ranges."""
+
+
+class MixedSetupError(FilesetError):
+    """Files simulated with different setup descriptions (``Runs.setupHash``) in one run, or
+    different samples (``sample``, ``model``, ``mass``, ``coupling``) in one dataset."""
+
+
+class WorkerLostError(RuntimeError):
+    """The workers running a chunk died repeatedly (segfault, out of memory, killed): no result."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +111,8 @@ class _FileInfo:
     record: FileRecord | None
     error: str | None
     usermeta: dict | None = None
+    first_event: int | None = None
+    run_number: int | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,6 +170,7 @@ def _normalise_fileset(fileset) -> list[tuple[str, str, str, dict | None]]:
     if not isinstance(fileset, Mapping) or not fileset:
         raise ValueError(f"fileset: expected a non-empty mapping {{dataset: files}}, got {fileset!r}")
     items = []
+    seen_paths: dict[str, tuple[str, str]] = {}
     for dataset in sorted(fileset):
         spec = fileset[dataset]
         meta, tree = None, "Events"
@@ -158,11 +192,14 @@ def _normalise_fileset(fileset) -> list[tuple[str, str, str, dict | None]]:
             pairs = [(f, tree) for f in _expand(list(files))]
         if not pairs:
             raise ValueError(f"fileset[{dataset!r}]: no files")
-        seen = set()
         for f, t in pairs:
-            if f in seen:
-                raise ValueError(f"fileset[{dataset!r}]: file {f} listed twice")
-            seen.add(f)
+            key = f if "://" in f else os.path.realpath(f)
+            if key in seen_paths:
+                d0, f0 = seen_paths[key]
+                where = f"fileset[{dataset!r}]" if d0 == dataset else f"fileset[{d0!r}] and fileset[{dataset!r}]"
+                same = f"file {f} listed twice" if f0 == f else f"file {f} listed twice (also as {f0})"
+                raise DuplicateFileError(f"{where}: {same}: its events would be counted twice")
+            seen_paths[key] = (str(dataset), f)
             items.append((str(dataset), f, t, meta))
     return items
 
@@ -178,7 +215,7 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
     so that all bad files are reported together.
     """
     dataset, filename, treename, meta = item
-    record, n, uuid = None, -1, b""
+    record, n, uuid, first, run_number = None, -1, b"", None, None
     try:
         try:
             record = read_runs(filename, dataset)
@@ -190,6 +227,11 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
             tree = f[treename]
             n = int(tree.num_entries)
             uuid = f.file.fUUID
+            if record.n_runs_entries == 1:  # ids of the generated events, for duplicates
+                runs = f["Runs"]
+                run_number = int(runs["run"].array(library="np")[0])
+                if "firstEvent" in runs:
+                    first = int(runs["firstEvent"].array(library="np")[0])
             size = f.file.source.num_bytes if hasattr(f.file.source, "num_bytes") else None
             if size is None:
                 size = os.path.getsize(filename) if os.path.exists(filename) else None
@@ -215,7 +257,8 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
         error = str(err)
     except Exception as err:
         error = f"{filename}: cannot read: {type(err).__name__}: {err}"
-    return {(dataset, filename): _FileInfo(dataset, filename, treename, n, uuid, record, error, meta)}
+    return {(dataset, filename): _FileInfo(dataset, filename, treename, n, uuid, record, error, meta, first,
+                                          run_number)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,16 +362,117 @@ def _bad_file_message(err: BaseException) -> str:
     return m.group(2) if m else text
 
 
+def _worker_lost(err: BaseException) -> bool:
+    """Whether ``err`` says that the workers running a task died (Dask ``KilledWorker``)."""
+    e: BaseException | None = err
+    while e is not None:
+        if type(e).__name__ == "KilledWorker" or "KilledWorker" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+#: chunks submitted at once per Dask worker. coffea's Dask executor keeps the output of every
+#: chunk (~3 MB of exact histogram sums) on the workers until its tree reduction, which Dask runs
+#: after all the chunks it was given: submitting in batches keeps a worker's memory independent of
+#: the number of chunks (docs/scale.md), for ~3 % of idle time at the end of each batch
+DASK_CHUNKS_PER_WORKER = 16
+
+
+def _dask_workers(executor) -> int:
+    try:
+        return max(1, len(executor.client.scheduler_info()["workers"]))
+    except Exception:
+        return 1
+
+
 def _process(runner_executor, items, proc) -> MMAccumulator:
+    if isinstance(runner_executor, cproc.DaskExecutor):
+        size = DASK_CHUNKS_PER_WORKER * _dask_workers(runner_executor)
+        if len(items) > size:
+            acc = None
+            for i in range(0, len(items), size):
+                part = _process_batch(runner_executor, items[i:i + size], proc)
+                acc = part if acc is None else acc + part
+            return acc
+    return _process_batch(runner_executor, items, proc)
+
+
+def _process_batch(runner_executor, items, proc) -> MMAccumulator:
     runner = cproc.Runner(executor=runner_executor, schema=NA64Schema, skipbadfiles=False,
                           savemetrics=False)
     try:
-        wrapped = runner.run(items, proc)
+        wrapped = runner.run(items, proc, uproot_options=UPROOT_OPTIONS)
     except (BadFileError, NA64SchemaError):
         raise
     except Exception as err:
+        if _worker_lost(err):
+            raise WorkerLostError(
+                f"{_bad_file_message(err)}: the Dask workers running this chunk died repeatedly "
+                "(segfault, out of memory or killed; distributed.scheduler.allowed-failures); "
+                "no partial result is returned") from err
         raise BadFileError(_bad_file_message(err)) from err
     return wrapped["out"]
+
+
+def _check_fileset(infos: list[_FileInfo]) -> None:
+    """Raise if the good files of a run would double-count events or mix setups or samples.
+
+    - the same ROOT file UUID under two paths (a copy of a file);
+    - two files of one simulated sample (same setup, sample, model, mass, coupling and seed)
+      with overlapping ranges of generated event numbers ``[firstEvent, firstEvent +
+      nGenerated)`` (or, without ``firstEvent``, the same ``Runs.run``);
+    - different ``Runs.setupHash`` among the files of the run, or in the ``Runs`` tree of one file;
+    - different ``sample``, ``model``, ``mass`` or ``coupling`` among the files of one dataset.
+    """
+    by_uuid: dict[bytes, _FileInfo] = {}
+    by_sample: dict[tuple, list[_FileInfo]] = {}
+    first_setup: _FileInfo | None = None
+    first_of_dataset: dict[str, _FileInfo] = {}
+    for info in infos:
+        rec = info.record
+        if info.uuid:
+            other = by_uuid.setdefault(bytes(info.uuid), info)
+            if other is not info:
+                raise DuplicateFileError(
+                    f"{other.filename} and {info.filename} are the same file (same ROOT file UUID "
+                    f"{bytes(info.uuid).hex()}): its events would be counted twice")
+        if rec is None:
+            continue
+        if "," in rec.setup_hash:
+            raise MixedSetupError(f"{info.filename}: its Runs tree mixes setups "
+                                  f"{rec.setup_hash.replace(',', ', ')}: one setup per file")
+        if first_setup is None:
+            first_setup = info
+        elif rec.setup_hash != first_setup.record.setup_hash:
+            a = first_setup.record
+            raise MixedSetupError(
+                f"{first_setup.filename} (setup {a.setup!r}, setupHash {a.setup_hash[:16]}) and "
+                f"{info.filename} (setup {rec.setup!r}, setupHash {rec.setup_hash[:16]}) were "
+                "simulated with different setups: run each setup separately")
+        sample = (rec.sample, rec.model, rec.mass, rec.coupling)
+        first = first_of_dataset.setdefault(info.dataset, info)
+        fr = first.record
+        if (fr.sample, fr.model, fr.mass, fr.coupling) != sample:
+            raise MixedSetupError(
+                f"dataset {info.dataset!r} mixes samples: {first.filename} is {fr.sample} "
+                f"(model {fr.model!r}, mass {fr.mass:g}, coupling {fr.coupling:g}), {info.filename} "
+                f"is {rec.sample} (model {rec.model!r}, mass {rec.mass:g}, coupling {rec.coupling:g})")
+        key = (rec.setup_hash, *sample, rec.seed)
+        for other in by_sample.setdefault(key, []):
+            o = other.record
+            if info.first_event is not None and other.first_event is not None:
+                lo, hi = info.first_event, info.first_event + rec.n_generated
+                olo, ohi = other.first_event, other.first_event + o.n_generated
+                overlap = lo < ohi and olo < hi
+            else:
+                overlap = info.run_number is not None and info.run_number == other.run_number
+            if overlap:
+                raise DuplicateFileError(
+                    f"{other.filename} and {info.filename} hold the same simulated events (sample "
+                    f"{rec.sample}, seed {rec.seed}, overlapping generated events): they would be "
+                    "counted twice")
+        by_sample[key].append(info)
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,7 +481,7 @@ def _process(runner_executor, items, proc) -> MMAccumulator:
 def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor: str = "futures",
         client=None, chunksize: int = DEFAULT_CHUNKSIZE, workers: int = 2,
         skip_bad_files: bool = False, progress: bool = True, save: str | os.PathLike | None = None,
-        maxchunks: int | None = None, retries: int = 0) -> dict[str, Any]:
+        maxchunks: int | None = None, retries: int = 0, accumulator: bool = False) -> dict[str, Any]:
     """Run ``processor`` (default: :class:`MissingMomentumProcessor` with the published cuts).
 
     Parameters
@@ -362,15 +506,31 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     save
         Save the output with :func:`save_output` to this path (``.coffea`` and ``.root`` added).
     maxchunks
-        Process at most this many chunks per dataset (quick looks; MOT then covers whole files).
+        Process at most this many chunks per dataset (quick looks; MOT then covers whole files,
+        and ``out["complete"]`` is ``False``).
     retries
-        Retries of a failed chunk (useful on clusters with flaky storage).
+        Retries of a failed chunk (useful on clusters with flaky storage); with
+        ``skip_bad_files`` a file is dropped only if one of its chunks fails ``retries + 1`` times.
+    accumulator
+        Keep the exact accumulator in ``out["accumulator"]``, so that :func:`merge_outputs` can
+        add this output to others exactly.
 
     Returns
     -------
     dict
         ``hists``, ``cutflow``, ``cutflow_by_process``, ``table``, ``mot``, ``files``,
-        ``skipped``, ``cuts``, ``preselection``, ``run`` (how it ran); see docs/processor.md.
+        ``skipped``, ``cuts``, ``preselection``, ``complete`` (every event of every file of the
+        fileset is in the output), ``run`` (how it ran); see docs/processor.md.
+
+    Raises
+    ------
+    BadFileError
+        A file is unreadable, truncated, corrupt or not in the ntuple format, or a chunk failed
+        on every try (the message names the file and the entries).
+    DuplicateFileError, MixedSetupError
+        The fileset counts events twice or mixes setups (or samples within a dataset).
+    WorkerLostError
+        The Dask workers running a chunk died repeatedly.
     """
     if processor is None:
         processor = MissingMomentumProcessor()
@@ -380,6 +540,8 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         raise ValueError(f"chunksize: expected a positive integer, got {chunksize!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries: expected a non-negative integer, got {retries!r}")
     items = _normalise_fileset(fileset)
     proc = copy.copy(processor)
     proc._finalise = False
@@ -403,22 +565,43 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         good = [i for i in infos if not i.error]
         if not good:
             raise BadFileError("no readable input file: " + "; ".join(s.reason for s in skipped))
+        _check_fileset(good)
         work = _chunks(good, chunksize, maxchunks)
         acc = _process(ex.executor, work, proc)
+        for _ in range(retries if skip_bad_files else 0):
+            if not acc.failed:
+                break
+            acc = _retry_failed(acc, work, proc, ex.executor)
         if acc.failed:
             acc, more_skipped = _drop_failed_files(acc, work, proc, ex.executor, infos_map)
             skipped.extend(more_skipped)
-        _check_complete(acc, work)
+        _check_complete(acc, work, {(s.dataset, s.filename) for s in skipped})
     finally:
         ex.close()
         coffea_console.quiet = quiet
+    n_all = len(_chunks(good, chunksize, None)) if maxchunks is not None else len(work)
     out = finalise(acc, processor, skipped=skipped)
     out.pop("failed", None)
+    out["complete"] = not skipped and len(work) == n_all
     out["run"] = {"executor": executor, "chunksize": chunksize, "workers": workers,
-                  "n_files": len(items), "n_chunks": len(work)}
+                  "n_files": len(items), "n_chunks": len(work), "retries": retries}
+    if accumulator:
+        out["accumulator"] = acc
     if save is not None:
         save_output(out, save)
     return out
+
+
+def _key(wi) -> tuple:
+    return (wi.dataset, wi.filename, wi.entrystart, wi.entrystop)
+
+
+def _retry_failed(acc: MMAccumulator, work, proc, executor) -> MMAccumulator:
+    """Process the failed chunks of ``acc`` once more; keep what succeeds."""
+    redo = [wi for wi in work if _key(wi) in acc.failed]
+    again = _process(executor, redo, proc)
+    acc.failed = {}
+    return acc + again
 
 
 def _drop_failed_files(acc: MMAccumulator, work, proc, executor, infos_map):
@@ -427,10 +610,13 @@ def _drop_failed_files(acc: MMAccumulator, work, proc, executor, infos_map):
     reasons: dict[tuple, str] = {}
     for (d, f, a, b), msg in sorted(acc.failed.items()):
         reasons.setdefault((d, f), f"{f}: entries {a}-{b}: {msg}")
-    redo = [wi for wi in work if (wi.dataset, wi.filename) in bad_files
-            and (wi.dataset, wi.filename, wi.entrystart, wi.entrystop) not in acc.failed]
+    # subtract exactly what acc holds of those files (the chunks that succeeded), computed again
+    redo = [wi for wi in work if (wi.dataset, wi.filename) in bad_files and _key(wi) in acc.chunks]
     if redo:
         again = _process(executor, redo, proc)
+        if again.failed or set(again.chunks) != {_key(wi) for wi in redo}:
+            raise BadFileError(f"{redo[0].filename}: chunks that succeeded once failed when read "
+                               "again: cannot remove the file exactly")
         acc = acc - again
     acc.failed = {}
     skipped = []
@@ -441,13 +627,88 @@ def _drop_failed_files(acc: MMAccumulator, work, proc, executor, infos_map):
     return acc, skipped
 
 
-def _check_complete(acc: MMAccumulator, work) -> None:
-    expected = {(wi.dataset, wi.filename, wi.entrystart, wi.entrystop) for wi in work}
-    files_done = {(k[0], k[1]) for k in acc.chunks}
-    missing = [k for k in sorted(expected) if k not in acc.chunks and (k[0], k[1]) in files_done]
+def _check_complete(acc: MMAccumulator, work, skipped: set[tuple[str, str]]) -> None:
+    """Every chunk of every kept file came back exactly once with all its events; nothing else."""
+    expected = {_key(wi): wi.entrystop - wi.entrystart for wi in work
+                if (wi.dataset, wi.filename) not in skipped}
+    missing = sorted(set(expected) - set(acc.chunks))
     if missing:
         d, f, a, b = missing[0]
-        raise RuntimeError(f"{f}: chunk {a}-{b} of dataset {d!r} did not come back from the executor")
+        more = f" (and {len(missing) - 1} more chunks)" if len(missing) > 1 else ""
+        raise RuntimeError(f"{f}: chunk {a}-{b} of dataset {d!r} did not come back from the "
+                           f"executor{more}: the output would be incomplete")
+    extra = sorted(set(acc.chunks) - set(expected))
+    if extra:
+        d, f, a, b = extra[0]
+        raise RuntimeError(f"{f}: chunk {a}-{b} of dataset {d!r} is in the output but was not "
+                           "submitted (or belongs to a skipped file)")
+    short = [(k, n, expected[k]) for k, n in sorted(acc.chunks.items()) if n != expected[k]]
+    if short:
+        (d, f, a, b), n, m = short[0]
+        raise BadFileError(f"{f}: entries {a}-{b} of dataset {d!r}: {n} events read, {m} expected")
+    starts = {(wi.dataset, wi.filename) for wi in work if wi.entrystart == 0} - skipped
+    nomot = sorted(starts - set(acc.files))
+    if nomot:
+        raise RuntimeError(f"{nomot[0][1]}: its Runs record (MOT) is missing from the output")
+
+
+def merge_outputs(outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Add the outputs of runs on disjoint parts of a fileset, exactly.
+
+    Each output must come from :func:`run` with ``accumulator=True`` and the same cuts,
+    preselection and table setting. The result equals (to the last bit) the output of one run on
+    the union of the parts, and keeps the merged ``accumulator`` for further merging. A chunk
+    present in two outputs raises :class:`DuplicateFileError`; files of different setups
+    :class:`MixedSetupError`.
+    """
+    outputs = list(outputs)
+    if not outputs:
+        raise ValueError("merge_outputs: no output to merge")
+    for i, o in enumerate(outputs):
+        if not isinstance(o, Mapping) or not isinstance(o.get("accumulator"), MMAccumulator):
+            raise ValueError(f"merge_outputs: output {i} has no exact accumulator: run it with "
+                             "na64tools.run(..., accumulator=True)")
+    first = outputs[0]
+    for i, o in enumerate(outputs[1:], 1):
+        for key in ("cuts", "preselection"):
+            if o[key] != first[key]:
+                raise ValueError(f"merge_outputs: output {i} has other {key} ({o[key]!r}) than "
+                                 f"output 0 ({first[key]!r})")
+        if (o["table"] is None) != (first["table"] is None):
+            raise ValueError(f"merge_outputs: output {i} {'lacks' if o['table'] is None else 'has'} "
+                             "a cut table, output 0 does not")
+    ranges: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+    for i, o in enumerate(outputs):
+        for d, f, a, b in o["accumulator"].chunks:
+            ranges.setdefault((d, f), []).append((a, b, i))
+    for (d, f), rs in sorted(ranges.items()):
+        rs.sort()
+        for (_a0, b0, i0), (a1, b1, i1) in zip(rs, rs[1:], strict=False):
+            if a1 < b0:
+                raise DuplicateFileError(
+                    f"merge_outputs: {f} (dataset {d!r}) entries {a1}-{min(b0, b1)} are in outputs "
+                    f"{i0} and {i1}: they would be counted twice")
+    acc = outputs[0]["accumulator"]
+    for o in outputs[1:]:
+        acc = acc + o["accumulator"]
+    hashes: dict[str, str] = {}
+    for (_, fn), rec in sorted(acc.files.items()):
+        hashes.setdefault(rec.setup_hash, fn)
+    if len(hashes) > 1:
+        (h1, f1), (h2, f2) = list(hashes.items())[:2]
+        raise MixedSetupError(f"merge_outputs: {f1} (setupHash {h1[:16]}) and {f2} (setupHash "
+                              f"{h2[:16]}) were simulated with different setups")
+    proc = MissingMomentumProcessor(first["cuts"], preselection=first["preselection"],
+                                    table=first["table"] is not None)
+    skipped = [s for o in outputs for s in o.get("skipped", [])]
+    out = finalise(acc, proc, skipped=skipped)
+    out.pop("failed", None)
+    out["complete"] = all(o.get("complete", False) for o in outputs)
+    runs = [o.get("run", {}) for o in outputs]
+    out["run"] = {"merged": runs, "n_files": sum(r.get("n_files", 0) for r in runs),
+                  "n_chunks": sum(r.get("n_chunks", 0) for r in runs)}
+    out["accumulator"] = acc
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -522,6 +783,6 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 # and the helpers are reachable from the function too: ``na64tools.run.save_output(...)``
-for _helper in (save_output, make_fileset, make_pool, inspect_file):
+for _helper in (save_output, make_fileset, make_pool, inspect_file, merge_outputs):
     setattr(run, _helper.__name__, _helper)
 run.DEFAULT_CHUNKSIZE = DEFAULT_CHUNKSIZE

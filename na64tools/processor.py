@@ -1,9 +1,10 @@
 """The NA64μ missing-momentum coffea processor.
 
 :class:`MissingMomentumProcessor` runs the selection of :mod:`na64tools.selection` (the cut
-variables from :func:`~na64tools.selection.variables_from_events`, the masks from
-:func:`~na64tools.selection.cut_masks` / :func:`~na64tools.selection.cumulative_masks`) on
-NanoEvents built with :class:`na64tools.NA64Schema`, and produces:
+variables from :func:`~na64tools.selection.raw_variables`, as
+:func:`~na64tools.selection.variables_from_events` computes them, the masks from
+:func:`~na64tools.selection.cut_masks`) on NanoEvents built with :class:`na64tools.NA64Schema`,
+and produces:
 
 - ``cutflow``: events and sum of weights after each cut, per dataset (and per true process),
   with the yield per muon on target (``per_mot`` = sum of weights / MOT of the dataset);
@@ -22,9 +23,11 @@ under :func:`na64tools.run` or a plain ``coffea.processor.Runner``::
 
     from coffea import processor
     from na64tools import NA64Schema, MissingMomentumProcessor
+    from na64tools.processor import UPROOT_OPTIONS
 
     runner = processor.Runner(processor.IterativeExecutor(), schema=NA64Schema, chunksize=200_000)
-    out = runner({"bkg": {"files": {"bkg.root": "Events"}}}, MissingMomentumProcessor())
+    out = runner({"bkg": {"files": {"bkg.root": "Events"}}}, MissingMomentumProcessor(),
+                 uproot_options=UPROOT_OPTIONS)   # optional: half the memory per worker
 """
 
 from __future__ import annotations

@@ -362,7 +362,8 @@ class ExactHist:
         flat = None
         for ax, extent, val in zip(self.axes, self.shape, values, strict=True):
             val = np.asarray(val)
-            if val.dtype.kind in "iu" and isinstance(ax, bh.axis.Integer):
+            if (val.dtype.kind == "i" or (val.dtype.kind == "u" and val.dtype.itemsize < 8)) \
+                    and isinstance(ax, bh.axis.Integer):
                 # integers on an Integer axis: the bin is the offset from the first value
                 idx = np.clip(val.astype(np.int64) - int(ax.edges[0]), -1, ax.size)
             else:

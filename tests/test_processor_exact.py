@@ -195,3 +195,5 @@ def test_integer_axis_index_matches_boost_for_integer_values():
         h = ExactHist([ax])
         for dtype in (np.int8, np.int32, np.int64):
             np.testing.assert_array_equal(h.flat_index(v.astype(dtype)), h.flat_index(v.astype(float)))
+        u = np.array([0, 3, 9, 250], np.uint8)
+        np.testing.assert_array_equal(h.flat_index(u), h.flat_index(u.astype(float)))

@@ -526,28 +526,29 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         # pass all cuts, or all but one; per cut, its rows are the candidates that pass all
         # cuts or fail only this one (shared by the variables of the cut)
         ncuts = len(CUTFLOW)
+        # (``take`` with integer indices: several times faster than boolean or fancy indexing)
         cand = np.flatnonzero(npass >= ncuts - 1)
-        full = npass[cand] == ncuts
+        full = npass.take(cand) == ncuts
         for cut, vars_ in CUT_VARIABLES.items():
-            rows = cand[full | ~masks[cut][cand]]
-            p = proc[rows]
+            rows = cand.take(np.flatnonzero(full | ~masks[cut].take(cand)))
+            p = proc.take(rows)
             for var in vars_:
-                items.append((out.hists[f"nminus1_{var}"], p, (v[var][rows],), rows))
+                items.append((out.hists[f"nminus1_{var}"], p, (v[var].take(rows),), rows))
 
         # main distributions and the table after the loose preselection
         pre = np.flatnonzero(self.preselection.mask(v))
-        pp = proc[pre]
+        pp = proc.take(pre)
         for name, vars_ in MAIN_HISTS.items():
-            items.append((out.hists[name], pp, tuple(v[x][pre] for x in vars_), pre))
+            items.append((out.hists[name], pp, tuple(v[x].take(pre) for x in vars_), pre))
 
         # all histograms and the cutflow in one exact summation of w and one of w**2
         ExactHist.fill_group(dataset, items, weight=decompose(w), weight2=decompose(w * w))
 
         if self.table:
             # the cut variables in their branch dtypes (float32, ints): exact, half the bytes
-            cols = {k: raw[k][pre] for k in VARIABLES}
+            cols = {k: raw[k].take(pre) for k in VARIABLES}
             cols["n_tracks"] = cols["n_tracks"].astype(np.int32)
-            cols["genWeight"] = w[pre]
+            cols["genWeight"] = w.take(pre)
             cols["process"] = pp.astype(np.int8)
             cols["entry"] = pre.astype(np.int64) + start
             out.table[(dataset, filename, start)] = cols

@@ -121,8 +121,8 @@ def _first(starts: np.ndarray, counts: np.ndarray, content: np.ndarray, fill: fl
     dtype = content.dtype if np.can_cast(np.min_scalar_type(fill), content.dtype) else np.float64
     if len(content) == 0:
         return np.full(len(counts), fill, dtype)
-    first = content[np.minimum(starts, len(content) - 1)].astype(dtype, copy=False)
-    first[counts <= 0] = fill
+    first = content.take(np.minimum(starts, len(content) - 1)).astype(dtype, copy=False)
+    np.putmask(first, counts <= 0, fill)
     return first
 
 

@@ -13,9 +13,10 @@ writer, then in the same run:
    every worker process and the CPU time of all processes;
 4. profiles one chunk of the default size in this process: where the CPU time goes.
 
-Steps 2 and 3 alternate ``--repeat`` (4) times per chunk size; the ratio is the best processor time
-over the best bare-read time (the machine is shared: the best of a few runs is the least
-disturbed by other jobs; every run is printed). Prints, per chunk size, events/s, the wall-time
+Steps 2 and 3 alternate ``--repeat`` (4) times per chunk size, each pair after waiting (up to
+``--quiet-wait`` seconds) for the other processes to leave the CPUs idle; the ratio is the best
+processor time over the best bare-read time (the machine is shared: the best of a few runs is
+the least disturbed by other jobs; every run is printed with the load). Prints, per chunk size, events/s, the wall-time
 ratio processor/bare read (target <= 1.25), the CPU-time ratio and the peak RSS per worker
 (target < 1.5 GB), and ends with RESULT lines for the default chunk size.
 
@@ -214,6 +215,19 @@ def profile_chunk(path: Path, chunksize: int, n: int) -> tuple[int, float, float
     return stop - start, total, cpu() - c0, stats
 
 
+def wait_for_quiet(limit: float, busy: float = 30.0) -> tuple[float, float]:
+    """Wait (at most ``limit`` seconds) until the other processes leave the CPUs nearly idle:
+    the machine is shared, and a run that competes with other jobs measures them. Returns the
+    time waited and the CPU use (%, all cores) of the last second."""
+    import psutil
+
+    t0 = time.perf_counter()
+    use = psutil.cpu_percent(interval=1.0)
+    while use > busy and time.perf_counter() - t0 < limit:
+        use = psutil.cpu_percent(interval=1.0)
+    return time.perf_counter() - t0, use
+
+
 def bare_read_tuned(path: Path, chunksize: int) -> tuple[float, float]:
     """Wall and CPU time of the bare read with the processor's memory settings
     (:func:`na64tools.processor.tune_memory`), in a pool worker: for comparison only."""
@@ -234,6 +248,8 @@ def main() -> int:
     ap.add_argument("--chunksizes", default="500000,1000000,2000000")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=4, help="runs per chunk size (the best counts)")
+    ap.add_argument("--quiet-wait", type=float, default=60.0,
+                    help="before each run, wait up to this many seconds for the CPUs to be idle")
     ap.add_argument("--cache", default=os.environ.get("NA64_BENCH_CACHE",
                                                         os.path.join(tempfile.gettempdir(), "na64tools-bench")))
     args = ap.parse_args()
@@ -273,6 +289,7 @@ def main() -> int:
         for cs in chunksizes:
             runs = []
             for _ in range(args.repeat):
+                waited, use = wait_for_quiet(args.quiet_wait)
                 t = time.perf_counter()
                 c = time.process_time()
                 nread = 0
@@ -295,7 +312,8 @@ def main() -> int:
                       f"processor {t_proc:6.2f} s ({n / t_proc / 1e6:5.2f} M ev/s), "
                       f"ratio {t_proc / t_read:5.2f}, peak RSS/worker {peak:5.2f} GB | CPU: read "
                       f"{c_read:6.2f} s, processor {mem.cpu:6.2f} s (x{mem.cpu / c_read:4.2f}) | "
-                      f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+                      f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, CPUs {use:.0f} % busy "
+                      f"before (waited {waited:.0f} s)", flush=True)
             t_read, t_proc = min(r[0] for r in runs), min(r[2] for r in runs)
             c_read, c_proc = min(r[1] for r in runs), min(r[3] for r in runs)
             peak = max(r[4] for r in runs)

@@ -196,7 +196,10 @@ def test_mistyped_events_branches(tmp_path, good):
     other = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.float32,
              np.dtype(np.int32): np.int64, np.dtype(np.int64): np.int32, np.dtype(np.bool_): np.int8}
     bad = {}
-    for i, b in enumerate(EVENTS_BRANCHES):
+    # every flat branch, and the first field of each collection (the fields of a collection are
+    # checked by the same code)
+    firsts = {f"{c}_{next(iter(fs))}" for c, fs in nf.JAGGED.items()}
+    for i, b in enumerate(b for b in EVENTS_BRANCHES if b in nf.FLAT or b in firsts):
         if b in nf.FLAT:
             dt = np.dtype(nf.FLAT[b])
         else:

@@ -201,7 +201,7 @@ def files(tmp_path_factory):
     return fs, ref
 
 
-@settings(PROPS, max_examples=5)
+@settings(PROPS, max_examples=4)
 @given(pair=loose_and_tight(), chunksize=st.integers(300, 1000))
 def test_cutflow_never_increases(files, pair, chunksize):
     fs, _ = files
@@ -226,7 +226,7 @@ def test_cutflow_never_increases(files, pair, chunksize):
 # --------------------------------------------------------------------------------------------
 # splitting a fileset
 # --------------------------------------------------------------------------------------------
-@settings(PROPS, max_examples=6)
+@settings(PROPS, max_examples=5)
 @given(data=st.data())
 def test_any_split_of_a_fileset_merges_to_the_same_output(files, data):
     fs, ref = files

@@ -7,9 +7,9 @@ in milliseconds. The CLI, the demo and the interactive CutExplorer all go throug
 computed in two places.
 
 Formulas: signal yield N_sig = N_MOT ε(m) BR n_A L_T σ(x > x_min) (:mod:`na64tools.stats.signal`,
-NA64MU_FACTS.md section 3); background n_b = (N_MOT/MOT_sample) Σ_pass w
+docs/references.md); background n_b = (N_MOT/MOT_sample) Σ_pass w
 (:mod:`na64tools.stats.background`); limits with the CLs counting experiment and
-g_90 = g_ref √(s_up/N_sig(g_ref)) (:mod:`na64tools.stats.limits`, NA64MU_FACTS.md section 5).
+g_90 = g_ref √(s_up/N_sig(g_ref)) (:mod:`na64tools.stats.limits`, docs/references.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ``na64tools demo`` chain: what NA64μ reaches with the embedded default setup.
 
-Signal yield per exposure, before detector efficiency (NA64MU_FACTS.md section 3, thin-target limit):
+Signal yield per exposure, before detector efficiency (docs/references.md, thin-target limit):
 
     N_sig / N_MOT = BR(X → invisible) · n_A · L_T · σ(E_0; x > x_cut; m, g),   x_cut = 1 − p_cut/E_0
 
@@ -63,7 +63,7 @@ def format_physics_table(setup: Setup, rows: list[PhysicsRow], *, coupling: floa
         lines.append(f"{r.model:<8} {r.mass:>10.3g} {r.sigma:>20.4g} {r.br_inv:>8.3f} {r.yield_per_1e10:>17.4g}")
     lines.append("")
     lines.append("N_sig = N_MOT * BR(inv) * n_A * L_T * sigma(x > x_cut), before detector efficiency "
-                 "(NA64MU_FACTS.md section 3).")
+                 "(docs/references.md).")
     return "\n".join(lines)
 
 

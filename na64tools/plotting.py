@@ -165,7 +165,7 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
 
     ``limit`` is a :class:`~na64tools.stats.limits.CouplingLimit`; ``projections`` a list of
     ``(label, masses, expected_median)``. The (g−2)_μ 2021 ±2σ band is drawn labelled as
-    superseded, the 2025 result as an upper bound (NA64MU_FACTS.md section 6).
+    superseded, the 2025 result as an upper bound (docs/references.md).
     """
     fig, ax = _axes(ax)
     m = np.asarray(limit.masses)

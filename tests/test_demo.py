@@ -10,7 +10,7 @@ from na64tools.demo import physics_table
 def test_physics_table_yield_formula():
     setup = default_setup()
     rows = physics_table(setup, [0.02, 0.3], coupling=2e-4, models=("vector",))
-    n_a = 6.02214076e23 * 11.35 / 207.2  # Pb nuclei per cm3 (NA64MU_FACTS.md section 3)
+    n_a = 6.02214076e23 * 11.35 / 207.2  # Pb nuclei per cm3 (docs/references.md)
     for r in rows:
         sigma = physics.cross_section(r.mass, 2e-4, model="vector", energy=160.0, target="Pb", x_min=0.5)
         assert r.sigma == sigma

@@ -16,7 +16,7 @@ LN10 = math.log(10.0)  # -ln(0.1) = 2.302585...
 
 
 # ------------------------------------------------------------------------------------------
-# n_obs = 0: the textbook facts (NA64MU_FACTS.md §5)
+# n_obs = 0: the textbook facts (docs/references.md)
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("background", [0.0, 0.07, 0.5, 3.0, 50.0, 1000.0])
 def test_zero_observed_is_minus_ln_alpha_whatever_the_background(background):

@@ -217,7 +217,7 @@ def test_dark_photon_equals_vector_at_g_equal_eps_e():
 def test_iww_over_ww_ratio():
     """IWW/WW for the NA64mu mass range at 160 GeV on Pb.
 
-    NA64MU_FACTS.md quotes 1.1-1.6 (DMG4). With DMG4's own formulas (checked above) the ratio is
+    A ratio of 1.1-1.6 is sometimes quoted. With DMG4's own formulas (checked above) the ratio is
     in [1.1, 1.6] for m <~ 70 MeV and grows above (1.66 at 0.1 GeV, 2.4 at 1 GeV): the WW t_min
     grows as (m^2 + m_mu^2/(1-x))^2/(4E^2) where the spectrum peaks (1 - x ~ m_mu^2/m^2).
     """
@@ -404,7 +404,7 @@ def test_sampler_bad_input():
 
 
 def test_massless_limit_reproduces_standard_muon_bremsstrahlung():
-    """m -> 0, eps = 1: the WW formula is ordinary coherent muon bremsstrahlung (NA64MU_FACTS.md
+    """m -> 0, eps = 1: the WW formula is ordinary coherent muon bremsstrahlung (docs/references.md
     section 3). Cross-check against the independent Kelner-Kokoulin-Petrukhin implementation in
     ``physics.eloss`` (Groom, Mokhov, Striganov 2001; Geant4 PRM), which adds the atomic-electron
     term (~1/Z) and a different nuclear-size treatment: agreement within a few percent."""

@@ -1,5 +1,5 @@
 """The 2022 setup with the published selection reproduces the published background table
-(PRL 132 (2024) 211803; NA64MU_FACTS.md section 1) from a generated sample, with its statistical
+(PRL 132 (2024) 211803) from a generated sample, with its statistical
 error; and each source arises from its mechanism (truth), not from a label."""
 
 import math

@@ -436,7 +436,7 @@ class CutExplorerModel:
         """Expected signal events per generated event at g_ref: MOT · (N_sig/MOT)(m) / N_gen.
 
         N_sig/MOT before efficiency from :func:`na64tools.stats.signal.yield_per_mot` (the same
-        function :meth:`Analysis.yield_grid` uses; NA64MU_FACTS.md section 3).
+        function :meth:`Analysis.yield_grid` uses; docs/references.md).
         """
         from ..stats.signal import yield_per_mot
 

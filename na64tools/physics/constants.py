@@ -9,11 +9,11 @@ Sources and choices
 - Lepton masses from the ``particle`` package (PDG data; MeV converted to GeV). DMG4 uses
   m_mu = 0.1056583745 GeV (PDG 2016); the PDG value carried by ``particle`` differs by 1e-8 relative.
 - ``GEV2_TO_PB``: (hbar c)^2 in GeV^2 pb, from :mod:`hepunits` (``hbarc``): 1 GeV^-2 = 3.894e8 pb
-  (NA64MU_FACTS.md section 3).
+  (docs/references.md).
 - ``M_PLANCK``: Planck mass in GeV from :mod:`scipy.constants` (used by the relic estimate).
 
 The WW-specific numbers (maximal emission angle, screening and nuclear-size coefficients) are
-parameters of the photon-flux model, documented where they are defined (NA64MU_FACTS.md section 3,
+parameters of the photon-flux model, documented where they are defined (docs/references.md,
 DMG4 ``src/DarkMatter/DarkZ.cc``).
 """
 
@@ -63,9 +63,9 @@ M_PLANCK: float = float(_sc.physical_constants["Planck mass energy equivalent in
 THETA_MAX: float = 0.3
 
 #: atomic-screening radius a = SCREENING_COEFF * Z^(-1/3) / m_e (Tsai's Thomas-Fermi estimate,
-#: NA64MU_FACTS.md section 3, DMG4 ``DarkZ.cc``)
+#: docs/references.md, DMG4 ``DarkZ.cc``)
 SCREENING_COEFF: float = 111.0
 
-#: nuclear-size scale t_d = NUCLEAR_SIZE_COEFF * A^(-2/3) GeV^2 (NA64MU_FACTS.md section 3,
+#: nuclear-size scale t_d = NUCLEAR_SIZE_COEFF * A^(-2/3) GeV^2 (docs/references.md,
 #: DMG4 ``DarkZ.cc``)
 NUCLEAR_SIZE_COEFF: float = 0.164

@@ -1,6 +1,6 @@
 r"""Production cross-section of a dark boson X in muon bremsstrahlung, :math:`\mu N \to \mu N X`.
 
-Physics (NA64MU_FACTS.md section 3; DMG4 ``src/DarkMatter/DarkZ.cc`` and
+Physics (docs/references.md; DMG4 ``src/DarkMatter/DarkZ.cc`` and
 ``DarkMuPhilicScalars.cc``; Bjorken, Essig, Schuster, Toro arXiv:0906.0580 with the lepton mass
 kept; Kirpichnikov et al. arXiv:2107.13297 for the muon case)
 -----------------------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ Photon flux :math:`\chi` (:mod:`na64tools.physics.flux`):
   Integrating the IWW double-differential over θ in the small-angle limit reproduces DMG4's
   closed ``CrossSectionDSDX_IWW`` exactly (checked in the tests). At 160 GeV on Pb (vector,
   x > 0) IWW/WW = 1.10 (1 MeV), 1.22 (10 MeV), 1.56 (60 MeV), 1.66 (0.1 GeV), 1.96 (0.5 GeV),
-  2.44 (1 GeV): the 1.1-1.6 of NA64MU_FACTS.md holds below ~70 MeV only. The growth is what
+  2.44 (1 GeV): the 1.1-1.6 sometimes quoted holds below ~70 MeV only. The growth is what
   these formulas give: where the heavy-boson spectrum peaks (1 - x ~ m_mu²/m²) the WW
   :math:`t_{min} \approx (m^2 + m_\mu^2/(1-x))^2/(4E_0^2)` is well above the IWW
   :math:`m^4/(4E_0^2)`, so the WW flux is smaller.

@@ -2,7 +2,7 @@
 photonuclear interaction of a high-energy muon on an atom.
 
 These are the visible "catastrophic" energy losses that the NA64mu selection fights (a muon
-that leaves half of its energy in the active target in one interaction; NA64MU_FACTS.md
+that leaves half of its energy in the active target in one interaction; docs/references.md
 section 4). The formulas are those of the Moscow (MEPhI) group, as used by Groom, Mokhov and
 Striganov, "Muon stopping power and range tables 10 MeV-100 TeV", At. Data Nucl. Data Tables
 78 (2001) 183 (hereafter GMS), and by Geant4 (Physics Reference Manual, chapter "Muon

@@ -1,7 +1,7 @@
 r"""Effective photon flux :math:`\chi` of the Weizsäcker-Williams approximation.
 
 The nucleus (charge Z, mass number A) is described by the elastic form factor with atomic
-screening and finite nuclear size (NA64MU_FACTS.md section 3; DMG4 ``src/DarkMatter/DarkZ.cc``;
+screening and finite nuclear size (docs/references.md; DMG4 ``src/DarkMatter/DarkZ.cc``;
 Bjorken, Essig, Schuster, Toro, arXiv:0906.0580, eq. A18-A19 with Tsai's form factors):
 
 .. math::
@@ -61,13 +61,13 @@ _GL16_NODES, _GL16_WEIGHTS = np.polynomial.legendre.leggauss(16)
 
 
 def screening_t(Z: float) -> float:
-    """Atomic-screening scale t_a = 1/a^2 [GeV^2], a = 111 Z^(-1/3)/m_e (NA64MU_FACTS.md §3)."""
+    """Atomic-screening scale t_a = 1/a^2 [GeV^2], a = 111 Z^(-1/3)/m_e (docs/references.md)."""
     a = SCREENING_COEFF * Z ** (-1.0 / 3.0) / M_E
     return 1.0 / (a * a)
 
 
 def nuclear_size_t(A: float) -> float:
-    """Nuclear-size scale t_d = 0.164 A^(-2/3) GeV^2 (NA64MU_FACTS.md §3)."""
+    """Nuclear-size scale t_d = 0.164 A^(-2/3) GeV^2 (docs/references.md)."""
     return NUCLEAR_SIZE_COEFF * A ** (-2.0 / 3.0)
 
 

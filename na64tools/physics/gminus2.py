@@ -1,7 +1,7 @@
 r"""One-loop contributions of a light boson to the muon anomalous magnetic moment, and the
 (g-2)_mu reference values used to draw the "g-2" curves on coupling plots.
 
-One loop (NA64MU_FACTS.md section 6; e.g. Jegerlehner & Nyffeler, Phys. Rept. 477 (2009) 1,
+One loop (docs/references.md; e.g. Jegerlehner & Nyffeler, Phys. Rept. 477 (2009) 1,
 eqs. for a neutral vector / scalar coupled to the muon; Pospelov, arXiv:0811.1030), with
 :math:`r = m^2/m_\mu^2`:
 
@@ -14,7 +14,7 @@ eqs. for a neutral vector / scalar coupled to the muon; Pospelov, arXiv:0811.103
   :math:`\to 3 g_S^2/(16\pi^2)` for :math:`m \ll m_\mu`.
 - dark photon (kinetic mixing ε): the vector result with :math:`g = \epsilon e`.
 
-Reference values (NA64MU_FACTS.md section 6)
+Reference values (docs/references.md)
 --------------------------------------------
 - :data:`G2_2021`: Δa_μ = a_μ(exp, 2021 world average 116 592 061(41)e-11, PRL 126 141801)
   − a_μ(SM, Theory Initiative 2020, 116 591 810(43)e-11) = 251(59)e-11. A *band*: the coupling

@@ -1,6 +1,6 @@
 """Target materials: atomic number, mass number, density, radiation length.
 
-Z, A and density of Pb and W: NA64MU_FACTS.md section 3 (PDG "Atomic and nuclear properties of
+Z, A and density of Pb and W: docs/references.md (PDG "Atomic and nuclear properties of
 materials"). Radiation lengths X0 and nuclear interaction lengths from the same PDG tables.
 """
 

@@ -1,6 +1,6 @@
 r"""Decay widths and invisible branching fractions of the dark bosons (GeV).
 
-All formulas: NA64MU_FACTS.md section 3 ("Widths"), standard tree-level results; DMG4
+All formulas: docs/references.md, standard tree-level results; DMG4
 ``src/DarkMatter/DarkZ.cc`` (``DarkZ::Width``) and ``DarkMuPhilicScalars.cc``. With
 :math:`r_f = m_f^2/m^2`:
 
@@ -109,7 +109,7 @@ def widths_lmutau(mass: ArrayLike, g: float) -> dict[str, np.ndarray | float]:
 def width_dark(mass: ArrayLike, m_chi: ArrayLike, alpha_D: float) -> np.ndarray | float:
     r"""Width [GeV] of a dark vector into a Dirac pair :math:`\chi\bar\chi`.
 
-    :math:`\Gamma = \alpha_D m/3\,(1 + 2 r_\chi)\sqrt{1 - 4 r_\chi}` (NA64MU_FACTS.md section 3),
+    :math:`\Gamma = \alpha_D m/3\,(1 + 2 r_\chi)\sqrt{1 - 4 r_\chi}` (docs/references.md),
     zero for :math:`m \le 2 m_\chi`.
     """
     m = _masses(mass)
@@ -174,7 +174,7 @@ def br_invisible(
     m_chi : array_like, optional
         Dark-matter mass [GeV] for the χχ̄ channel.
     alpha_D : float
-        Dark coupling α_D = g_χ²/4π (default 0.1, NA64MU_FACTS.md section 5).
+        Dark coupling α_D = g_χ²/4π (default 0.1, docs/references.md).
     scalar_width_invisible : float, optional
         Invisible width [GeV] of the scalar (see above).
     """

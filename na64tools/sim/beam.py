@@ -10,7 +10,7 @@
   99.98770 %. Hadrons that do not decay shower in the ECAL and are not simulated (they fail the
   ECAL/HCAL cuts and are not muons on target).
 - Pile-up: a Poisson number of extra beam muons with mean ``beam.intensity x beam.readout_window``
-  (NA64MU_FACTS.md section 2).
+  (NA64μ setup, PRL 132 (2024) 211803 and Sieber et al. PRD 105 (2022) 052006; docs/references.md).
 """
 
 from __future__ import annotations

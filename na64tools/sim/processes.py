@@ -11,9 +11,9 @@ Rates and spectra come from :mod:`na64tools.physics` (imported when first needed
   interaction with ``v > V_MIN`` per muon is simulated (two occur with probability ~ 1e-4 and
   would only add visible energy).
 - Signal ``mu N -> mu N X``: :func:`na64tools.physics.get_sampler` (WW double-differential
-  cross-section, NA64MU_FACTS.md section 3), :func:`~na64tools.physics.br_invisible`.
+  cross-section, docs/references.md), :func:`~na64tools.physics.br_invisible`.
   Expected invisible signal events per MOT: ``n_A L sigma(x > x_min) BR(X -> invisible)``
-  (thin-target limit, NA64MU_FACTS.md section 3).
+  (thin-target limit, docs/references.md).
 
 Energy losses below ``V_MIN`` (``v E < 0.32 GeV``) are not simulated one by one: their energy is
 part of the MIP deposit (Landau) of the calorimeter model.
@@ -173,7 +173,7 @@ def signal_rate(mass: float, coupling: float, model: str, energy: float, target:
                 x_min: float) -> tuple[float, float, float]:
     """``(rate per MOT, sigma [pb], BR(invisible))`` of invisible signal events with ``x > x_min``.
 
-    ``rate = n_A L sigma BR`` (NA64MU_FACTS.md section 3, thin target); ``sigma`` at the coupling.
+    ``rate = n_A L sigma BR`` (docs/references.md, thin target); ``sigma`` at the coupling.
     """
     from ..physics import br_invisible
 

@@ -1,7 +1,7 @@
 """Emulation of the NA64mu scattered-muon trigger.
 
 The trigger hodoscopes behind the MS2 magnet fire when the outgoing muon is deflected more than a
-beam muon, i.e. when its momentum is well below the beam momentum (NA64MU_FACTS.md section 2,
+beam muon, i.e. when its momentum is well below the beam momentum (Sieber et al. PRD 105 (2022) 052006,
 PRL 132 (2024) 211803). They see the same deflection that MS2 measures, so the turn-on is a
 function of the MS2 momentum of the scattered muon (a mismeasured deflection fires it as a real
 one does; this is how misreconstructed beam muons enter the triggered sample):

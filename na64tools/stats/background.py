@@ -7,7 +7,7 @@ target it stands for (importance sampling; the weights of a sample sum to the MO
     n_b(source) = (N_MOT / MOT_sample) · Σ_{i passes, i ∈ source} w_i
 
 The statistical error is √Σ w_i² scaled alike. A source with no selected event gets the 90 % CL
-upper bound 2.30 · w_max · N_MOT/MOT_sample (Poisson, zero observed; NA64MU_FACTS.md section 5), with w_max the
+upper bound 2.30 · w_max · N_MOT/MOT_sample (Poisson, zero observed; docs/references.md), with w_max the
 largest weight of that source in the sample.
 
 The systematic uncertainty per source is a documented relative number (:data:`SYSTEMATICS`),

@@ -2,8 +2,8 @@ r"""Upper limits for a one-bin counting experiment: CLs, Brazil bands, coupling 
 
 NA64μ is a counting experiment: one signal region, ``n_obs`` events observed, ``b`` background
 events expected (2022 run: ``n_obs = 0``, ``b = 0.07 ± 0.03`` for 1.98e10 MOT,
-NA64MU_FACTS.md §1). NA64 quotes 90 % CL upper limits with the modified frequentist CLs method
-including background and signal-yield uncertainties (NA64MU_FACTS.md §5).
+PRL 132 (2024) 211803). NA64 quotes 90 % CL upper limits with the modified frequentist CLs method
+including background and signal-yield uncertainties (docs/references.md).
 
 Statistical model (``method="cls"``, the default)
 -------------------------------------------------
@@ -62,7 +62,7 @@ backgrounds the band is degenerate: at ``b = 0.07`` all quantiles up to ``Φ(1)`
 
 Couplings
 ---------
-The signal cross-section scales as :math:`g^2` (NA64MU_FACTS.md §3, §5), so
+The signal cross-section scales as :math:`g^2` (docs/references.md), so
 :math:`g_\mathrm{up}(m) = g_\mathrm{ref}\sqrt{s_\mathrm{up}/N_\mathrm{sig}(m, g_\mathrm{ref})}`.
 For a counting experiment ``s_up`` does not depend on the mass: it is computed once per scan.
 """
@@ -541,7 +541,7 @@ def _check_positive(name: str, value: float) -> float:
 
 
 def _coupling(g_ref: float, s_up: float | np.ndarray, yields: np.ndarray) -> np.ndarray:
-    """g_up = g_ref sqrt(s_up / N_sig(g_ref)) (σ ∝ g², NA64MU_FACTS.md §5); N = 0 -> inf."""
+    """g_up = g_ref sqrt(s_up / N_sig(g_ref)) (σ ∝ g², docs/references.md); N = 0 -> inf."""
     with np.errstate(divide="ignore"):
         ratio = np.where(
             yields > 0, np.asarray(s_up, dtype=float) / np.where(yields > 0, yields, 1.0), np.inf
@@ -592,7 +592,7 @@ def coupling_limit(
     r"""Observed and expected upper limits on the coupling as a function of the mass.
 
     :math:`g_\mathrm{up}(m) = g_\mathrm{ref}\sqrt{s_\mathrm{up}/N_\mathrm{sig}(m, g_\mathrm{ref})}`
-    because the production cross-section scales as :math:`g^2` (NA64MU_FACTS.md §3 and §5).
+    because the production cross-section scales as :math:`g^2` (docs/references.md).
     The event limit ``s_up`` (and the expected band) is computed once for the scan.
 
     Parameters
@@ -675,7 +675,7 @@ def project(
     uncertainty the limit stops improving once ``b·σ_b/b`` dominates; pass 0 to see the pure
     statistical scaling). With zero background :math:`g_\mathrm{up}\propto \mathrm{MOT}^{-1/2}`;
     with a large background it degrades towards :math:`\mathrm{MOT}^{-1/4}`
-    (NA64MU_FACTS.md §5).
+    (docs/references.md).
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """Expected signal yield N_sig(m, g) for a setup, an efficiency and an exposure.
 
-NA64MU_FACTS.md section 3 (thin-target limit, prompt invisible decay):
+Thin-target limit, prompt invisible decay (Bjorken, Essig, Schuster, Toro PRD 80 (2009) 075018;
+listed in docs/references.md):
 
     N_sig(m, g) = N_MOT · ε(m) · BR(X → inv; m, g) · n_A · L_T · σ(E_0; x > x_min; m, g)
 

@@ -456,6 +456,18 @@ class Backgrounds(_Section):
 
 
 @dataclass(frozen=True)
+class Systematics(_Section):
+    """Relative uncertainties of the signal yield that enter the limit (combined in quadrature
+    with the MOT uncertainty ``run.mot_uncertainty / run.mot``;
+    :func:`na64tools.stats.signal.signal_uncertainty`)."""
+
+    ww_approximation: Quantity = param("1", "relative uncertainty of the signal cross-section from the "
+                                       "Weizsaecker-Williams approximation", lo=0.0)
+    acceptance_model: Quantity = param("1", "relative uncertainty of the simulated signal efficiency "
+                                       "(trigger, MS2 acceptance, selection model)", lo=0.0)
+
+
+@dataclass(frozen=True)
 class Setup(_Section):
     """The NA64μ setup description: beam, target, detectors, trigger, run, published numbers, cuts.
 
@@ -477,6 +489,7 @@ class Setup(_Section):
     trigger: Trigger = field(metadata={"doc": "scattered-muon trigger"})
     backgrounds: Backgrounds = field(metadata={"doc": "published background table"})
     cuts: Cuts = field(metadata={"doc": "the published selection"})
+    systematics: Systematics = field(metadata={"doc": "signal-yield systematic uncertainties"})
     source_file: str = ""
 
     @property

@@ -29,7 +29,7 @@ from ..analysis import Analysis, Result
 from ..config import ConfigError, Cuts
 from ..processes import SOURCES, source_of_codes
 from ..selection import CUT_VARIABLES, CUTFLOW, cut_masks
-from ..stats.background import BackgroundEstimate
+from ..stats.background import LOW_N_EFF, BackgroundEstimate
 from ..stats.efficiency import Efficiency
 from ..stats.limits import CouplingLimit, Projection
 
@@ -221,6 +221,16 @@ class Summary:
     @property
     def limit(self) -> CouplingLimit | None:
         return self.result.limit
+
+    @property
+    def n_eff(self) -> float:
+        """Effective number of simulated events (Σw)²/Σw² behind the total background."""
+        return self.result.total_background.n_eff
+
+    @property
+    def low_statistics(self) -> bool:
+        """The total background rests on fewer than ~10 effective events (a warning is shown)."""
+        return self.result.low_statistics
 
     @property
     def projection(self) -> Projection | None:
@@ -590,6 +600,10 @@ class CutExplorerModel:
         if result.efficiencies and all(e.n_pass == 0 for e in result.efficiencies.values()):
             messages.append("no simulated signal event passes these cuts: there is no sensitivity "
                             "(the coupling limit is infinite)")
+        if result.low_statistics:
+            messages.append(f"the background estimate rests on {result.total_background.n_eff:.1f} "
+                            f"effective simulated events (fewer than {LOW_N_EFF:g}): its error is "
+                            "itself uncertain; simulate more background")
         return Summary(cuts, result, cutflow, pout, tuple(messages), frozenset(off))
 
     def _cutflow(self, stage: np.ndarray) -> tuple[CutflowRow, ...]:

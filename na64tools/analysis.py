@@ -30,7 +30,13 @@ from .stats.background import (
     BackgroundEstimate,
     total_background,
 )
-from .stats.efficiency import ACCEPTANCE_CUTS, Efficiency, EfficiencyCurve, EfficiencyFactors, efficiency
+from .stats.efficiency import (
+    ACCEPTANCE_CUTS,
+    Efficiency,
+    EfficiencyCurve,
+    EfficiencyFactors,
+    efficiency,
+)
 from .stats.limits import CouplingLimit, Projection, coupling_limit, project
 from .stats.signal import signal_systematics, yield_per_mot
 from .stats.signal import signal_uncertainty as setup_signal_uncertainty

@@ -17,6 +17,7 @@ from .physics import G2_2021, G2_2025, g2_band, g2_upper_bound, y_from_coupling,
 
 __all__ = [
     "plot_efficiency",
+    "plot_efficiency_factors",
     "plot_background",
     "plot_cutflow",
     "plot_exclusion",
@@ -84,6 +85,34 @@ def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal effic
     ax.set_ylim(0, max(1.05 * float(np.max(values)) if len(values) else 1.0, 0.1))
     ax.legend(loc="lower right")
     _label(ax)
+    return _finish(fig, save), ax
+
+
+@_styled
+def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, model: str = "",
+                            ax=None, save=None):
+    """ε_trigger, ε_acceptance, ε_selection and their product ε versus the X mass.
+
+    ``factors``: mass -> :class:`~na64tools.stats.efficiency.EfficiencyFactors`; ``errors``:
+    mass -> statistical error of ε (drawn on the product). ε is the fraction of the produced X
+    (x > x_min) passing trigger, acceptance and all cuts (docs/limits_method.md).
+    """
+    fig, ax = _axes(ax)
+    masses = sorted(factors)
+    for attr, lab, fmt in (("trigger", r"$\varepsilon_\mathrm{trigger}$", "s--"),
+                           ("acceptance", r"$\varepsilon_\mathrm{acceptance}$", "^--"),
+                           ("selection", r"$\varepsilon_\mathrm{selection}$", "v--")):
+        ax.plot(masses, [getattr(factors[m], attr) for m in masses], fmt, lw=1, label=lab)
+    yerr = [errors[m] for m in masses] if errors else None
+    ax.errorbar(masses, [factors[m].total for m in masses], yerr=yerr, fmt="ko-", lw=2,
+                label=r"$\varepsilon = \varepsilon_\mathrm{trig}\,\varepsilon_\mathrm{acc}\,"
+                      r"\varepsilon_\mathrm{sel}$")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$m_X$ [GeV]")
+    ax.set_ylabel("efficiency (produced X with $x > x_{min}$)")
+    ax.set_ylim(0, 1.15)
+    ax.legend(loc="lower right", fontsize=10, ncol=2)
+    _label(ax, model)
     return _finish(fig, save), ax
 
 
@@ -160,12 +189,15 @@ def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = No
 
 @_styled
 def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None = None,
-                   g2: Sequence[str] = ("2021", "2025"), ax=None, save=None, label="NA64μ (this toolkit)"):
+                   g2: Sequence[str] = ("2021", "2025"), ax=None, save=None,
+                   label="NA64μ 2022 reproduction (simulation)", status: str | None = None):
     """Exclusion plot g versus m (log-log) with the Brazil band, (g−2)_μ and projections.
 
     ``limit`` is a :class:`~na64tools.stats.limits.CouplingLimit`; ``projections`` a list of
     ``(label, masses, expected_median)``. The (g−2)_μ 2021 ±2σ band is drawn labelled as
-    superseded, the 2025 result as an upper bound (docs/references.md).
+    superseded, the 2025 result as an upper bound (docs/references.md). ``status``: a one-line
+    reproduction status written under the axes (e.g.
+    ``na64tools.report.reproduction_status(short=True)``).
     """
     fig, ax = _axes(ax)
     m = np.asarray(limit.masses)
@@ -175,7 +207,7 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     ax.plot(m, e.median, "k--", lw=1, label="expected (median)")
     ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
     mm = np.geomspace(m.min(), m.max(), 200)
-    g2_model = model if model != "dark_photon" else "vector"
+    g2_model = model  # delta_amu knows each model's coupling (ε for the dark photon)
     if "2021" in g2:
         lo, hi = g2_band(mm, G2_2021, g2_model, nsigma=2)
         ax.fill_between(mm, lo, hi, color="green", alpha=0.25, label=r"$(g-2)_\mu$ 2021 $\pm2\sigma$ (superseded)")
@@ -191,6 +223,9 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     ax.legend(fontsize=8, loc="lower right")
     _label(ax, {"vector": r"$L_\mu - L_\tau$ $Z'$", "scalar": "muon-philic scalar",
                 "dark_photon": "dark photon"}.get(model, model))
+    if status:
+        ax.text(0.0, -0.16, status, transform=ax.transAxes, ha="left", va="top", fontsize=8,
+                style="italic")
     return _finish(fig, save), ax
 
 

@@ -163,7 +163,7 @@ class EfficiencyFactors:
 
     def __post_init__(self):
         counts = (self.n_produced, self.n_triggered, self.n_accepted, self.n_selected)
-        if min(counts) < 0 or any(b > a for a, b in zip(counts, counts[1:])):
+        if min(counts) < 0 or any(b > a for a, b in zip(counts, counts[1:], strict=False)):
             raise ValueError(f"efficiency counts produced >= triggered >= accepted >= selected >= 0 "
                              f"expected, got {counts}")
 

@@ -205,7 +205,7 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
     ``"dark_photon"`` otherwise) and ``limit_br_kwargs``; they are converted to the LDM model,
     where X → χχ̄ (Dirac χ, α_D, m_χ = m_X/ratio) makes BR(X → invisible) ≈ 1, by
     :func:`~na64tools.physics.relic.ldm_coupling_limit` (g² BR is what the search bounds).
-    Sources: Izaguirre, Krnjaic, Schuster, Toro, PRD 91 (2015) 094026 (y); thermal targets:
+    Sources: Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301, arXiv:1505.00011 (y); thermal targets:
     :func:`~na64tools.physics.relic.y_thermal`.
     """
     from .physics.relic import ldm_coupling_limit

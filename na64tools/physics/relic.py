@@ -1,6 +1,6 @@
 r"""Light dark matter: the dimensionless variable y, its thermal-relic target and the LDM limit.
 
-y variable (Izaguirre, Krnjaic, Schuster, Toro, PRD 91 (2015) 094026, arXiv:1505.00011)
+y variable (Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301, arXiv:1505.00011)
 -------------------------------------------------------------------------------------------
 :math:`y = \epsilon^2 \alpha_D (m_\chi/m_X)^4`, with :math:`\alpha_D = 0.1`, :math:`m_X = 3 m_\chi`
 in the NA64 benchmark. For the L_mu-L_tau portal :math:`\epsilon^2 \to g^2/(4\pi\alpha)`.

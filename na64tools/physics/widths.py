@@ -4,7 +4,7 @@ All formulas are standard tree-level results, listed with their sources in docs/
 the L_mu-L_tau widths as in Altmannshofer, Gori, Pospelov, Yavin, PRD 89 (2014) 095033
 (arXiv:1403.1269) and DMG4 (Bondi et al., Comput. Phys. Commun. 269 (2021) 108129,
 ``src/DarkMatter/DarkZ.cc``, ``DarkZ::Width``; ``DarkMuPhilicScalars.cc`` for the scalar); the
-dark-sector width as in Izaguirre, Krnjaic, Schuster, Toro, PRD 91 (2015) 094026
+dark-sector width as in Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301
 (arXiv:1505.00011). With :math:`r_f = m_f^2/m^2`:
 
 - L_mu-L_tau Z' (coupling g to mu, tau, nu_mu, nu_tau):

@@ -231,17 +231,36 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
 
 @_styled
 def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: float = 3.0,
-             projections: Sequence | None = None, ax=None, save=None):
-    """Light dark matter: y = ε² α_D (m_χ/m_X)⁴ versus m_χ = m_X/ratio with the thermal targets."""
+             projections: Sequence | None = None, limit_br_kwargs: dict | None = None, ax=None,
+             save=None):
+    """Light dark matter: y = ε² α_D (m_χ/m_X)⁴ versus m_χ = m_X/ratio with the thermal targets.
+
+    The coupling limits (``limit`` and ``projections``) were computed with the invisible
+    branching fraction of the search model (``"vector"`` for ``portal="lmutau"``: Z' → νν̄ only;
+    ``"dark_photon"`` otherwise) and ``limit_br_kwargs``; they are converted to the LDM model,
+    where X → χχ̄ (Dirac χ, α_D, m_χ = m_X/ratio) makes BR(X → invisible) ≈ 1, by
+    :func:`~na64tools.physics.relic.ldm_coupling_limit` (g² BR is what the search bounds).
+    Sources: Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301, arXiv:1505.00011 (y); thermal targets:
+    :func:`~na64tools.physics.relic.y_thermal`.
+    """
+    from .physics.relic import ldm_coupling_limit
+
+    model = "vector" if portal == "lmutau" else "dark_photon"
+
+    def to_y(masses, g):
+        masses = np.asarray(masses, dtype=float)
+        g_ldm = ldm_coupling_limit(masses, g, model=model, alpha_D=alpha_D, ratio=ratio,
+                                   limit_br_kwargs=limit_br_kwargs)
+        return y_from_coupling(g_ldm, masses / ratio, alpha_D, ratio, portal)
+
     fig, ax = _axes(ax)
     mchi = np.asarray(limit.masses) / ratio
-    ax.plot(mchi, y_from_coupling(limit.observed, mchi, alpha_D, ratio, portal), "k-", lw=2,
+    ax.plot(mchi, to_y(limit.masses, limit.observed), "k-", lw=2,
             label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
-    ax.plot(mchi, y_from_coupling(limit.expected.median, mchi, alpha_D, ratio, portal), "k--", lw=1,
+    ax.plot(mchi, to_y(limit.masses, limit.expected.median), "k--", lw=1,
             label="expected (median)")
     for lab, pm, pg in projections or []:
-        ax.plot(np.asarray(pm) / ratio, y_from_coupling(pg, np.asarray(pm) / ratio, alpha_D, ratio, portal),
-                ":", label=lab)
+        ax.plot(np.asarray(pm) / ratio, to_y(pm, pg), ":", label=lab)
     mm = np.geomspace(mchi.min(), mchi.max(), 200)
     for dm, ls in (("scalar", "-"), ("dirac", "-.")):
         ax.plot(mm, y_thermal(mm, dm=dm, portal=portal, ratio=ratio), color="tab:red", ls=ls,

@@ -52,13 +52,13 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
                                                     [e.error for _, e in effs], save=out / "efficiency.png")[0])
     keep("background", plotting.plot_background(result.background, published=setup.backgrounds,
                                                 mot=result.mot, save=out / "background.png")[0])
-    samples = samples_from_output(output)
+    samples = samples_from_output(output, allow_partial=getattr(result, "partial", False))
     # background cutflow scaled to the result's exposure: expected events after each cut
     flows = {ds: {st: row.sumw / samples[ds].mot * result.mot for st, row in flow.items()}
              for ds, flow in output["cutflow"].items() if samples[ds].kind == "background"}
     if flows:
         keep("cutflow", plotting.plot_cutflow(flows, save=out / "cutflow.png")[0])
-    if result.limit is not None:
+    if result.limit is not None and len(result.limit.masses) > 1:  # one mass: no curve to draw
         proj = []
         if result.projection is not None:
             med = np.asarray(result.projection.expected.median)
@@ -74,20 +74,28 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
     (out / "summary.json").write_text(json.dumps(build_summary(result, output, setup), indent=2,
                                                  default=str) + "\n")
     paths["summary"] = out / "summary.json"
-    (out / "report.md").write_text(format_report(setup, result, output))
+    plots = [p.name for k, p in paths.items() if k.endswith("_png")]
+    (out / "report.md").write_text(format_report(setup, result, output, plots=plots))
     paths["report"] = out / "report.md"
     return paths
 
 
-def format_report(setup: Setup, result, output) -> str:
-    """A Markdown report of a demo or ``na64tools limits`` run."""
+def format_report(setup: Setup, result, output, plots=None) -> str:
+    """A Markdown report of a demo or ``na64tools limits`` run (``plots``: the PNG files
+    written beside it; by default none is listed)."""
     pub = setup.backgrounds
+    observed = result.n_obs if result.n_obs is not None else "none (expected limits only)"
     lines = [
         f"# NA64μ missing-momentum analysis: {setup.name}",
         "",
         f"Simulated with na64tools (not NA64 data). Exposure: {result.mot:.3g} MOT, "
-        f"observed events: {result.n_obs}. Setup hash `{setup.hash[:16]}`.",
+        f"observed events: {observed}. Setup hash `{setup.hash[:16]}`.",
         "",
+    ]
+    notes = list(getattr(result, "notes", ()))
+    if notes:
+        lines += ["**Read this first:**", ""] + [f"- {n}" for n in notes] + [""]
+    lines += [
         "## Selection",
         "",
         "| cut | value | unit |",
@@ -116,12 +124,23 @@ def format_report(setup: Setup, result, output) -> str:
         lines.append(f"| {m:g} | {e.value:.4f} ± {e.error:.4f} |")
     if result.limit is not None:
         lim = result.limit
-        lines += ["", f"## {int(lim.cl * 100)} % CL limits", "",
-                  f"Upper limit on signal events: {float(lim.events_observed):.3f} (observed), "
-                  f"{float(lim.events_expected.median):.3f} (expected median).", "",
-                  "| m_X [GeV] | coupling limit (observed) | expected median |", "|---|---|---|"]
+        med = np.asarray(lim.expected.median)
         idx = np.unique(np.linspace(0, len(lim.masses) - 1, 8).round().astype(int))
-        for i in idx:
-            lines.append(f"| {lim.masses[i]:.3g} | {lim.observed[i]:.3g} | {np.asarray(lim.expected.median)[i]:.3g} |")
-    lines += ["", "Plots: `efficiency.png`, `background.png`, `cutflow.png`, `exclusion.png`, `ldm.png`.", ""]
+        if result.n_obs is not None:
+            lines += ["", f"## {int(lim.cl * 100)} % CL limits", "",
+                      f"Upper limit on signal events: {float(lim.events_observed):.3f} (observed), "
+                      f"{float(lim.events_expected.median):.3f} (expected median).", "",
+                      "| m_X [GeV] | coupling limit (observed) | expected median |", "|---|---|---|"]
+            for i in idx:
+                lines.append(f"| {lim.masses[i]:.3g} | {lim.observed[i]:.3g} | {med[i]:.3g} |")
+        else:
+            lines += ["", f"## {int(lim.cl * 100)} % CL expected limits (no observed limit)", "",
+                      "Expected median upper limit on signal events: "
+                      f"{float(lim.events_expected.median):.3f}.", "",
+                      "| m_X [GeV] | expected median coupling limit |", "|---|---|"]
+            for i in idx:
+                lines.append(f"| {lim.masses[i]:.3g} | {med[i]:.3g} |")
+    if plots:
+        lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in plots) + "."]
+    lines.append("")
     return "\n".join(lines)

@@ -326,7 +326,9 @@ def test_nonfinite_weight_is_an_error_naming_file_and_entries(tmp_path, value):
     ev["genWeight"] = np.asarray(ev["genWeight"]).copy()
     ev["genWeight"][321] = value
     path = tmp_path / "weight.root"
-    nf.write_ntuple(path, 500, seed=92, events=ev)
+    # a Runs tree with finite sums (else the pre-flight check of Runs.mot/sumw names it first)
+    nf.write_ntuple(path, 500, seed=92, events=ev,
+                    runs_values={"mot": 1e10, "sumw": 500.0, "sumw2": 500.0})
     with pytest.raises(BadFileError) as err:
         _run([path], chunksize=100)
     msg = str(err.value)

@@ -208,7 +208,7 @@ class Analysis:
         else:  # nobody observed this exposure: expected limits only
             self.n_obs = None
             self.notes += (f"Expected limits only: {self.mot:.3g} MOT is not the exposure of the "
-                           f"run ({run_mot:.3g} MOT, {self.setup.run.observed_events} events "
+                           f"run ({run_mot:.3g} MOT, {int(self.setup.run.observed_events)} events "
                            "observed); give n_obs for an observed limit.",)
         self.g_ref, self.cl, self.signal_uncertainty = g_ref, cl, signal_uncertainty
         self.projections = tuple(projections)

@@ -173,7 +173,8 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     ax.fill_between(m, e.minus2, e.plus2, color="#FFDF7F", label=r"expected $\pm 2\sigma$")
     ax.fill_between(m, e.minus1, e.plus1, color="#85D1FB", label=r"expected $\pm 1\sigma$")
     ax.plot(m, e.median, "k--", lw=1, label="expected (median)")
-    ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
+    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
+        ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
     mm = np.geomspace(m.min(), m.max(), 200)
     g2_model = model if model != "dark_photon" else "vector"
     if "2021" in g2:
@@ -200,8 +201,9 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
     """Light dark matter: y = ε² α_D (m_χ/m_X)⁴ versus m_χ = m_X/ratio with the thermal targets."""
     fig, ax = _axes(ax)
     mchi = np.asarray(limit.masses) / ratio
-    ax.plot(mchi, y_from_coupling(limit.observed, mchi, alpha_D, ratio, portal), "k-", lw=2,
-            label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
+    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
+        ax.plot(mchi, y_from_coupling(limit.observed, mchi, alpha_D, ratio, portal), "k-", lw=2,
+                label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
     ax.plot(mchi, y_from_coupling(limit.expected.median, mchi, alpha_D, ratio, portal), "k--", lw=1,
             label="expected (median)")
     for lab, pm, pg in projections or []:

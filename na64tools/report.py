@@ -25,6 +25,9 @@ def build_summary(result, output, setup: Setup) -> dict:
     summary["cutflow"] = {ds: {st: {"events": r.events, "sumw": r.sumw, "sumw2": r.sumw2}
                                for st, r in flow.items()} for ds, flow in output["cutflow"].items()}
     summary["mot_samples"] = {ds: m.mot for ds, m in output["mot"].items()}
+    # the setups the samples were simulated with (Runs.setupHash, checked non-empty on reading)
+    summary["samples_setup_hash"] = sorted({r.setup_hash for recs in output["files"].values()
+                                            for r in recs.values()})
     summary["published_background"] = {k: getattr(setup.backgrounds, k).to_dict() for k in _PUBLISHED}
     summary["skipped_files"] = [getattr(s, "__dict__", str(s)) for s in output.get("skipped", [])]
     return summary

@@ -508,7 +508,9 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         Save the output with :func:`save_output` to this path (``.coffea`` and ``.root`` added).
     maxchunks
         Process at most this many chunks per dataset (quick looks; MOT then covers whole files,
-        and ``out["complete"]`` is ``False``).
+        ``out["complete"]`` is ``False`` and ``out["processed"]`` says how many events of each
+        file were read: :class:`~na64tools.analysis.Analysis` and ``na64tools limits`` refuse
+        such an output unless ``allow_partial=True`` / ``--allow-partial``).
     retries
         Retries of a failed chunk (useful on clusters with flaky storage); with
         ``skip_bad_files`` a file is dropped only if one of its chunks fails ``retries + 1`` times.
@@ -520,14 +522,17 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     -------
     dict
         ``hists``, ``cutflow``, ``cutflow_by_process``, ``table``, ``mot``, ``files``,
-        ``skipped``, ``cuts``, ``preselection``, ``complete`` (every event of every file of the
-        fileset is in the output), ``run`` (how it ran); see docs/processor.md.
+        ``processed`` (events read per file), ``skipped``, ``cuts``, ``preselection``,
+        ``complete`` (every event of every file of the fileset is in the output), ``run`` (how it
+        ran); see docs/processor.md.
 
     Raises
     ------
     BadFileError
-        A file is unreadable, truncated, corrupt or not in the ntuple format, or a chunk failed
-        on every try (the message names the file and the entries).
+        A file is unreadable, truncated, corrupt or not in the ntuple format (values of its
+        ``Runs`` tree included, and its counters ``nX`` against their collections), its
+        ``Runs.sumw``/``sumw2`` differ from the sums of the weights read, or a chunk failed on
+        every try (the message names the file and the entries).
     DuplicateFileError, MixedSetupError
         The fileset counts events twice or mixes setups (or samples within a dataset).
     WorkerLostError
@@ -680,6 +685,10 @@ def _check_weight_sums(acc: MMAccumulator, infos_map) -> dict[tuple[str, str], s
     per_file: dict[tuple[str, str], list] = {}
     for (d, f, a, b), sums in sorted(acc.weights.items()):
         per_file.setdefault((d, f), []).append((b - a, sums))
+    read = {(k[0], k[1]) for k in acc.chunks}
+    for key, info in infos_map.items():   # files without events: their sums are 0
+        if info.numentries == 0 and info.record is not None and not info.error and key in read:
+            per_file[key] = [(0, (0.0, 0.0))]
     bad = {}
     for key, parts in per_file.items():
         info = infos_map.get(key)

@@ -610,3 +610,11 @@ def test_every_collection_counter_is_checked_when_read(tmp_path):
             with pytest.raises(NA64CounterError, match=rf"entry 10: n{coll} = {counts[10]} but "
                                                        rf"{coll}_{field} has {counts[10] - 1} values"):
                 ak.to_list(getattr(events[coll], field))
+
+
+def test_zero_event_file_must_have_zero_sums(tmp_path, good):
+    path = tmp_path / "zero_sumw.root"
+    nf.write_ntuple(path, 0, seed=506, mot=5.0e8, n_generated=1000, runs_values={"sumw": 7.0})
+    with pytest.raises(BadFileError, match=rf"{path}: Runs\.sumw = 7\.0 but the genWeight of its 0 "
+                                           r"events sum to 0\.0"):
+        _run([path])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from na64tools import default_setup
 from na64tools.cli import main
 from na64tools.run import run, save_output
 
@@ -89,6 +90,7 @@ def test_other_exposure_gives_expected_limits_only(saved, capsys, tmp_path):
     assert "expected limits only" in report and "(observed)" not in report
     summary = json.loads((tmp_path / "lim" / "summary.json").read_text())
     assert summary["n_obs"] is None and summary["limits"]["observed"] is None
+    assert summary["samples_setup_hash"] == [default_setup().hash]   # the files' setup, reported
     # with --n-obs the observed limit is back
     code, out, err = _limits(capsys, saved["full"], "--mot", "1e15", "--n-obs", "0",
                              "--out", tmp_path / "lim2")

@@ -163,6 +163,10 @@ class Result:
 class Analysis:
     """Cut-independent inputs of the physics interpretation, and fast re-evaluation of cuts.
 
+    The observed limit needs the events observed in the exposure: with ``mot`` other than the
+    setup's run and no ``n_obs``, :meth:`evaluate` gives expected limits only (``Result.n_obs``
+    is ``None`` and the observed limit NaN).
+
     Parameters
     ----------
     output : the processor output (``na64tools.run(...)``), which must contain the cut table.
@@ -178,10 +182,6 @@ class Analysis:
         files): MOT and generated counts are scaled to the events processed and every
         :class:`Result` says so (``partial``, ``notes``). Without it such an output raises
         :class:`~na64tools.completeness.PartialOutputError`.
-
-    The observed limit needs the events observed in the exposure: with ``mot`` other than the
-    setup's run and no ``n_obs``, :meth:`evaluate` gives expected limits only (``Result.n_obs``
-    is ``None`` and the observed limit NaN).
     """
 
     def __init__(self, output, *, setup: Setup | None = None, mot: float | None = None,

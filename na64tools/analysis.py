@@ -16,11 +16,13 @@ g_90 = g_ref √(s_up/N_sig(g_ref)) (:mod:`na64tools.stats.limits`, docs/referen
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .completeness import Exposure, check_physics_ready
 from .config import Cuts, Setup, default_setup
 from .processes import CODES, SOURCES, source_of_codes
 from .selection import passes
@@ -80,8 +82,17 @@ def _records(output) -> dict[str, dict]:
     return files, mot
 
 
-def samples_from_output(output) -> dict[str, Sample]:
-    """The datasets of a processor output; files of one dataset must describe the same sample."""
+def samples_from_output(output, *, allow_partial: bool = False,
+                        exposure: Exposure | None = None) -> dict[str, Sample]:
+    """The datasets of a processor output; files of one dataset must describe the same sample.
+
+    The output must hold every event of its files (:func:`na64tools.completeness.check_physics_ready`);
+    with ``allow_partial=True`` an incomplete one is accepted and each sample's ``mot`` and
+    ``n_generated`` are scaled to the events processed (``exposure``: that check's result, if
+    the caller already has it).
+    """
+    if exposure is None:
+        exposure = check_physics_ready(output, allow_partial=allow_partial)
     files, mot = _records(output)
     out = {}
     for ds, recs in files.items():
@@ -98,10 +109,10 @@ def samples_from_output(output) -> dict[str, Sample]:
                     f"{key(r)[:5]} (setup {r.setup_hash[:12]})")
         if first.sample not in ("signal", "background"):
             raise ValueError(f"dataset {ds!r}: unknown sample kind {first.sample!r} in {first.filename}")
-        m = mot[ds]
         out[ds] = Sample(ds, first.sample, first.model, float(first.mass), float(first.coupling),
-                         float(getattr(first, "x_min", 0.0)), float(m.mot), int(m.n_generated),
-                         first.setup_hash, n_written=int(getattr(m, "n_written", -1)))
+                         float(getattr(first, "x_min", 0.0)), float(exposure.mot[ds]),
+                         int(exposure.n_generated[ds]), first.setup_hash,
+                         n_written=int(getattr(mot.get(ds), "n_written", -1)))
     return out
 
 
@@ -135,11 +146,23 @@ class Result:
         """The total background rests on fewer than ~10 effective simulated events."""
         return self.total_background.low_statistics
 
+    #: the output was incomplete (accepted with ``allow_partial``): MOT and generated counts scaled
+    partial: bool = False
+    #: what the numbers are, in words (partial output, expected limits only, a single mass, ...)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def observed(self) -> bool:
+        """Whether :attr:`limit` has an observed limit (``n_obs`` known for this exposure)."""
+        return self.n_obs is not None
+
     def summary(self) -> dict:
         """A JSON-serialisable summary."""
         d = {
             "mot": self.mot,
             "model": self.model,
+            "partial": self.partial,
+            "notes": list(self.notes),
             "cuts": self.cuts.to_dict(),
             "n_obs": self.n_obs,
             "efficiency_definition": EFFICIENCY_DEFINITION,
@@ -157,10 +180,10 @@ class Result:
             d["limits"] = {
                 "cl": lim.cl,
                 "g_ref": self.g_ref,
-                "events_observed": float(lim.events_observed),
+                "events_observed": float(lim.events_observed) if self.observed else None,
                 "events_expected": {k: float(v) for k, v in lim.events_expected.as_dict().items()},
                 "masses": lim.masses.tolist(),
-                "observed": lim.observed.tolist(),
+                "observed": lim.observed.tolist() if self.observed else None,
                 "expected": {k: np.asarray(v).tolist() for k, v in lim.expected.as_dict().items()},
             }
         if self.projection is not None:
@@ -176,6 +199,10 @@ class Result:
 class Analysis:
     """Cut-independent inputs of the physics interpretation, and fast re-evaluation of cuts.
 
+    The observed limit needs the events observed in the exposure: with ``mot`` other than the
+    setup's run and no ``n_obs``, :meth:`evaluate` gives expected limits only (``Result.n_obs``
+    is ``None`` and the observed limit NaN).
+
     Parameters
     ----------
     output : the processor output (``na64tools.run(...)``), which must contain the cut table.
@@ -188,21 +215,38 @@ class Analysis:
         setup's systematics and MOT uncertainty in quadrature,
         :func:`na64tools.stats.signal.signal_uncertainty`; 0.142 for the 2022 setup).
     projections : exposures [MOT] for the projected expected limits.
+    allow_partial : accept an incomplete output (``na64tools.run(..., maxchunks=N)``, skipped
+        files): MOT and generated counts are scaled to the events processed and every
+        :class:`Result` says so (``partial``, ``notes``). Without it such an output raises
+        :class:`~na64tools.completeness.PartialOutputError`.
     """
 
     def __init__(self, output, *, setup: Setup | None = None, mot: float | None = None,
                  n_obs: int | None = None, g_ref: float = 1e-4, cl: float = 0.9, n_masses: int = 60,
                  signal_uncertainty: float | None = None,
-                 projections: Sequence[float] = DEFAULT_PROJECTIONS):
+                 projections: Sequence[float] = DEFAULT_PROJECTIONS, allow_partial: bool = False):
         table = output.get("table") if isinstance(output, Mapping) else None
         if table is None:
             raise ValueError("processor output has no cut table ('table'): run the processor with "
                              "its table enabled (MissingMomentumProcessor(table=True))")
         self.setup = setup or default_setup()
         self.table = table
-        self.samples = samples_from_output(output)
+        self.allow_partial = bool(allow_partial)
+        exposure = check_physics_ready(output, allow_partial=self.allow_partial)
+        self.partial = exposure.partial
+        self.notes: tuple[str, ...] = exposure.notes
+        self.samples = samples_from_output(output, exposure=exposure)
         self.mot = float(self.setup.run.mot) if mot is None else float(mot)
-        self.n_obs = int(self.setup.run.observed_events) if n_obs is None else int(n_obs)
+        run_mot = float(self.setup.run.mot)
+        if n_obs is not None:
+            self.n_obs: int | None = int(n_obs)
+        elif mot is None or self.mot == run_mot:
+            self.n_obs = int(self.setup.run.observed_events)
+        else:  # nobody observed this exposure: expected limits only
+            self.n_obs = None
+            self.notes += (f"Expected limits only: {self.mot:.3g} MOT is not the exposure of the "
+                           f"run ({run_mot:.3g} MOT, {int(self.setup.run.observed_events)} events "
+                           "observed); give n_obs for an observed limit.",)
         self.g_ref, self.cl, self.signal_uncertainty = g_ref, cl, signal_uncertainty
         self.projections = tuple(projections)
         if not np.isfinite(self.mot) or self.mot <= 0:
@@ -372,6 +416,8 @@ class Analysis:
         against the preselection.
         """
         cuts = cuts or self.setup.cuts
+        if limits:
+            self.check_limit_inputs(model)
         model = model or (self.models[0] if self.models else "vector")
         if passed is None:
             p = self.passed(cuts)
@@ -388,19 +434,43 @@ class Analysis:
         if limits and curve is not None:
             masses, per_mot = self.yield_grid(model)
             yref = self.mot * curve(masses) * per_mot
-            limit = coupling_limit(masses, yref, self.g_ref, n_obs=self.n_obs, background=total.value,
-                                   background_uncertainty=total.error, cl=self.cl,
-                                   signal_uncertainty=self.signal_uncertainty)
+            limit = coupling_limit(masses, yref, self.g_ref,
+                                   n_obs=0 if self.n_obs is None else self.n_obs,
+                                   background=total.value, background_uncertainty=total.error,
+                                   cl=self.cl, signal_uncertainty=self.signal_uncertainty)
+            if self.n_obs is None:   # expected only: no observed number to show
+                limit = dataclasses.replace(limit, observed=np.full(len(masses), np.nan),
+                                            events_observed=float("nan"))
             if self.projections:
                 projection = project(np.asarray(self.projections), mot_ref=self.mot, masses=masses,
                                      signal_yield_ref=yref, g_ref=self.g_ref, background_ref=total.value,
                                      background_uncertainty_ref=total.error, cl=self.cl,
                                      signal_uncertainty=self.signal_uncertainty)
         factors, note = self.factors(cuts, model, p) if effs else ({}, "")
+        notes = self.notes
+        if limits and len(effs) == 1:
+            notes += (f"One simulated mass ({next(iter(effs)):g} GeV) for model {model!r}: a limit at "
+                      "that mass only, no curve (simulate two or more masses for a curve).",)
         return Result(cuts, self.mot, model, effs, curve, bkg, total, self.n_obs, limit, projection,
                       yref, self.g_ref, factors=factors, factors_note=note,
                       signal_uncertainty=self.signal_uncertainty,
-                      signal_systematics=dict(self.signal_systematics))
+                      signal_systematics=dict(self.signal_systematics),
+                      partial=self.partial, notes=notes)
+
+    def check_limit_inputs(self, model: str | None = None) -> None:
+        """Raise a one-line ``ValueError`` if limits cannot be computed for ``model``: no signal
+        sample of that model, or no background sample. (A single simulated mass gives a limit at
+        that mass; two or more give a curve.)"""
+        if not self.models:
+            raise ValueError("the processor output has no signal sample: no limit can be computed; "
+                             "simulate signal (na64tools simulate --sample signal --mass ...) and "
+                             "process it with the background")
+        if model is not None and model not in self.models:
+            raise ValueError(f"no signal sample for model {model!r} in the processor output "
+                             f"(have: {', '.join(self.models)})")
+        if self.mot_background <= 0:
+            raise ValueError("processor output has no background dataset: simulate one "
+                             "(na64tools simulate --sample background) and run the processor on it")
 
 
 def analyse(output, *, cuts: Cuts | None = None, model: str | None = None, **kwargs) -> Result:

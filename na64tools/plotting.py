@@ -205,7 +205,8 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     ax.fill_between(m, e.minus2, e.plus2, color="#FFDF7F", label=r"expected $\pm 2\sigma$")
     ax.fill_between(m, e.minus1, e.plus1, color="#85D1FB", label=r"expected $\pm 1\sigma$")
     ax.plot(m, e.median, "k--", lw=1, label="expected (median)")
-    ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
+    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
+        ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
     mm = np.geomspace(m.min(), m.max(), 200)
     g2_model = model  # delta_amu knows each model's coupling (ε for the dark photon)
     if "2021" in g2:
@@ -255,8 +256,9 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
 
     fig, ax = _axes(ax)
     mchi = np.asarray(limit.masses) / ratio
-    ax.plot(mchi, to_y(limit.masses, limit.observed), "k-", lw=2,
-            label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
+    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
+        ax.plot(mchi, to_y(limit.masses, limit.observed), "k-", lw=2,
+                label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
     ax.plot(mchi, to_y(limit.masses, limit.expected.median), "k--", lw=1,
             label="expected (median)")
     for lab, pm, pg in projections or []:

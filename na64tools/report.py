@@ -48,6 +48,9 @@ def build_summary(result, output, setup: Setup) -> dict:
     summary["cutflow"] = {ds: {st: {"events": r.events, "sumw": r.sumw, "sumw2": r.sumw2}
                                for st, r in flow.items()} for ds, flow in output["cutflow"].items()}
     summary["mot_samples"] = {ds: m.mot for ds, m in output["mot"].items()}
+    # the setups the samples were simulated with (Runs.setupHash, checked non-empty on reading)
+    summary["samples_setup_hash"] = sorted({r.setup_hash for recs in output["files"].values()
+                                            for r in recs.values()})
     summary["published_background"] = {k: getattr(setup.backgrounds, k).to_dict() for k in _PUBLISHED}
     summary["skipped_files"] = [getattr(s, "__dict__", str(s)) for s in output.get("skipped", [])]
     return summary
@@ -79,13 +82,13 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
             save=out / "efficiency_factors.png")[0])
     keep("background", plotting.plot_background(result.background, published=setup.backgrounds,
                                                 mot=result.mot, save=out / "background.png")[0])
-    samples = samples_from_output(output)
+    samples = samples_from_output(output, allow_partial=getattr(result, "partial", False))
     # background cutflow scaled to the result's exposure: expected events after each cut
     flows = {ds: {st: row.sumw / samples[ds].mot * result.mot for st, row in flow.items()}
              for ds, flow in output["cutflow"].items() if samples[ds].kind == "background"}
     if flows:
         keep("cutflow", plotting.plot_cutflow(flows, save=out / "cutflow.png")[0])
-    if result.limit is not None:
+    if result.limit is not None and len(result.limit.masses) > 1:  # one mass: no curve to draw
         proj = []
         if result.projection is not None:
             med = np.asarray(result.projection.expected.median)
@@ -102,7 +105,8 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
     (out / "summary.json").write_text(json.dumps(build_summary(result, output, setup), indent=2,
                                                  default=str) + "\n")
     paths["summary"] = out / "summary.json"
-    (out / "report.md").write_text(format_report(setup, result, output))
+    plots = [p.name for k, p in paths.items() if k.endswith("_png")]
+    (out / "report.md").write_text(format_report(setup, result, output, plots=plots))
     paths["report"] = out / "report.md"
     (out / "headline.txt").write_text(format_headline(setup, result) + "\n")
     paths["headline"] = out / "headline.txt"
@@ -156,7 +160,8 @@ def format_headline(setup: Setup, result) -> str:
 
     pub = setup.backgrounds.total
     t = result.total_background
-    lines = [f"{DEMO_LABEL}: {result.mot:.3g} MOT, {result.n_obs} observed event(s), model {result.model}",
+    n_obs = result.n_obs if result.n_obs is not None else "no"
+    lines = [f"{DEMO_LABEL}: {result.mot:.3g} MOT, {n_obs} observed event(s), model {result.model}",
              REPRODUCTION_STATUS,
              f"Expected background: {t.value:.3g} ± {t.stat:.2g} (stat) ± {t.syst:.2g} (syst) events, "
              f"resting on n_eff = {t.n_eff:.3g} effective simulated events "
@@ -166,35 +171,46 @@ def format_headline(setup: Setup, result) -> str:
                      "its error is itself uncertain (simulate more background).")
     if result.limit is not None:
         lim = result.limit
-        s0 = upper_limit(result.n_obs, t.value, t.error, cl=lim.cl)
+        if result.n_obs is not None:
+            s0 = upper_limit(result.n_obs, t.value, t.error, cl=lim.cl)
+            obs_txt = f"{float(lim.events_observed):.3f} observed ({s0:.3f} without signal uncertainty), "
+        else:
+            obs_txt = "no observed limit (expected only), "
         lines += [f"Signal-yield uncertainty in the limit: {_signal_syst_text(result)}",
-                  f"{int(lim.cl * 100)} % CL upper limit on signal events: {float(lim.events_observed):.3f} "
-                  f"observed ({s0:.3f} without signal uncertainty), "
+                  f"{int(lim.cl * 100)} % CL upper limit on signal events: {obs_txt}"
                   f"{float(lim.events_expected.median):.3f} expected (median)",
                   f"{'m_X [GeV]':>10} {'eps':>7} {'g obs 90%CL':>12} {'g exp median':>13} "
                   f"{'(g-2) 2021 +-2sigma band':>25} {'(g-2) 2025 bound':>17}"]
         for m, obs, exp, lo, hi, up in _limit_rows(result):
             eps = result.efficiencies[m].value
-            lines.append(f"{m:>10.3g} {eps:>7.3f} {obs:>12.3g} {exp:>13.3g} "
+            otxt = f"{obs:.3g}" if result.n_obs is not None else "—"
+            lines.append(f"{m:>10.3g} {eps:>7.3f} {otxt:>12} {exp:>13.3g} "
                          f"{f'{lo:.3g} .. {hi:.3g}':>25} {f'< {up:.3g}':>17}")
     else:
         lines.append("No limit: no signal sample of this model.")
     return "\n".join(lines)
 
 
-def format_report(setup: Setup, result, output) -> str:
-    """A Markdown report of a demo or ``na64tools limits`` run."""
+def format_report(setup: Setup, result, output, plots=None) -> str:
+    """A Markdown report of a demo or ``na64tools limits`` run (``plots``: the PNG files
+    written beside it; by default none is listed)."""
     from .stats.limits import upper_limit
 
     pub = setup.backgrounds
+    observed = result.n_obs if result.n_obs is not None else "none (expected limits only)"
     lines = [
         f"# NA64μ missing-momentum analysis: {setup.name}",
         "",
         f"**{REPRODUCTION_STATUS}**",
         "",
         f"Simulated with na64tools (not NA64 data): {DEMO_LABEL}. Exposure: {result.mot:.3g} MOT, "
-        f"observed events: {result.n_obs}. Setup hash `{setup.hash[:16]}`.",
+        f"observed events: {observed}. Setup hash `{setup.hash[:16]}`.",
         "",
+    ]
+    notes = list(getattr(result, "notes", ()))
+    if notes:
+        lines += ["**Read this first:**", ""] + [f"- {n}" for n in notes] + [""]
+    lines += [
         "## Selection",
         "",
         "| cut | value | unit |",
@@ -237,7 +253,6 @@ def format_report(setup: Setup, result, output) -> str:
         lines += ["", result.factors_note + "."]
     if result.limit is not None:
         lim = result.limit
-        s0 = upper_limit(result.n_obs, t.value, t.error, cl=lim.cl)
         lines += ["", "## Signal-yield systematics", "",
                   "Relative uncertainties of N_sig, combined in quadrature into the signal uncertainty of the "
                   "CLs limit (setup sections `systematics` and `run`).", "",
@@ -245,19 +260,31 @@ def format_report(setup: Setup, result, output) -> str:
         for k, v in result.signal_systematics.items():
             lines.append(f"| {k.replace('_', ' ')} | {100 * v:.3g} % |")
         lines.append(f"| **total (quadrature)** | {100 * result.signal_uncertainty:.3g} % |")
-        lines += ["", f"## {int(lim.cl * 100)} % CL limits", "",
-                  f"Upper limit on signal events: {float(lim.events_observed):.3f} (observed; "
-                  f"{s0:.3f} without the signal uncertainty), "
-                  f"{float(lim.events_expected.median):.3f} (expected median).", "",
-                  "| m_X [GeV] | coupling limit (observed) | expected median |", "|---|---|---|"]
+        med = np.asarray(lim.expected.median)
         idx = np.unique(np.linspace(0, len(lim.masses) - 1, 8).round().astype(int))
-        for i in idx:
-            lines.append(f"| {lim.masses[i]:.3g} | {lim.observed[i]:.3g} | {np.asarray(lim.expected.median)[i]:.3g} |")
+        if result.n_obs is not None:
+            lines += ["", f"## {int(lim.cl * 100)} % CL limits", "",
+                      f"Upper limit on signal events: {float(lim.events_observed):.3f} (observed; "
+                      f"{upper_limit(result.n_obs, t.value, t.error, cl=lim.cl):.3f} without the "
+                      "signal uncertainty), "
+                      f"{float(lim.events_expected.median):.3f} (expected median).", "",
+                      "| m_X [GeV] | coupling limit (observed) | expected median |", "|---|---|---|"]
+            for i in idx:
+                lines.append(f"| {lim.masses[i]:.3g} | {lim.observed[i]:.3g} | {med[i]:.3g} |")
+        else:
+            lines += ["", f"## {int(lim.cl * 100)} % CL expected limits (no observed limit)", "",
+                      "Expected median upper limit on signal events: "
+                      f"{float(lim.events_expected.median):.3f}.", "",
+                      "| m_X [GeV] | expected median coupling limit |", "|---|---|"]
+            for i in idx:
+                lines.append(f"| {lim.masses[i]:.3g} | {med[i]:.3g} |")
         lines += ["", "For comparison, the (g−2)_μ couplings at the simulated masses:", "",
-                  "| m_X [GeV] | observed limit | (g−2)_μ 2021 ±2σ band (superseded) | (g−2)_μ 2025 upper bound |",
-                  "|---|---|---|---|"]
-        for m, obs, _exp, lo, hi, up in _limit_rows(result):
-            lines.append(f"| {m:g} | {obs:.3g} | {lo:.3g} – {hi:.3g} | < {up:.3g} |")
-    lines += ["", "Plots: `efficiency.png`, `efficiency_factors.png`, `background.png`, `cutflow.png`, "
-              "`exclusion.png`, `ldm.png`.", ""]
+                  "| m_X [GeV] | observed limit | expected median | (g−2)_μ 2021 ±2σ band (superseded) | (g−2)_μ 2025 upper bound |",
+                  "|---|---|---|---|---|"]
+        for m, obs, exp, lo, hi, up in _limit_rows(result):
+            otxt = f"{obs:.3g}" if result.n_obs is not None else "—"
+            lines.append(f"| {m:g} | {otxt} | {exp:.3g} | {lo:.3g} – {hi:.3g} | < {up:.3g} |")
+    if plots:
+        lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in plots) + "."]
+    lines.append("")
     return "\n".join(lines)

@@ -296,6 +296,10 @@ class CutExplorerModel:
         Bins of the p_out histogram between 0 and the preselection bound.
     **analysis_kwargs
         Passed to :class:`~na64tools.analysis.Analysis` (``setup``, ``mot``, ``n_obs``, ...).
+        An incomplete processor output (``na64tools.run(..., maxchunks=N)``, skipped files) is
+        refused with :class:`~na64tools.completeness.PartialOutputError` unless
+        ``allow_partial=True`` is given here (then the MOT and generated events are scaled to
+        the events processed and every result is marked ``partial``).
     """
 
     def __init__(self, source, *, model: str | None = None, projection_mot: float | None = 3.5e11,

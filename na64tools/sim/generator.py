@@ -162,7 +162,45 @@ def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict
         d = ms2.draw_natural_tail(rng, missing, exclude_up_beyond=S_MIN if st.tail == "exclude" else None)
     p_meas, charge = ms2.measure(p_out, 1, d, ms2.resolution, rng.standard_normal(n))
     t["missing"], t["tail_d"], t["p_meas"], t["charge"] = missing, d, p_meas, charge
-    t["trigger"] = fire(p_meas, plan.setup.trigger, rng.random(n))
+
+    # --- the muon's trajectory (beam spot and divergence, decay kink of a beam hadron, signal
+    #     recoil, multiple scattering in the ECAL), MS2 acceptance and the trigger counters
+    geo = plan.geometry
+    g = rng.standard_normal((6, n))
+    x, y = beam.spot * g[0], beam.spot * g[1]
+    tx, ty = beam.divergence * g[2], beam.divergence * g[3]
+    t["x0"], t["y0"], t["tx0"], t["ty0"] = x.copy(), y.copy(), tx.copy(), ty.copy()
+    phi = np.zeros(n)
+    if st.kind in ("k", "pi"):
+        h = HADRONS[st.kind]
+        phi = rng.uniform(0.0, 2.0 * np.pi, n)
+        _, pt = h.decay(p_in, cos_star)
+        ang = pt / np.sqrt(np.maximum(e_mu0**2 - MUON_MASS**2, 1e-12))
+        dist = beam.draw_decay_position(rng, st.kind, p_in)
+        tx += ang * np.cos(phi)
+        ty += ang * np.sin(phi)
+        x += ang * np.cos(phi) * dist
+        y += ang * np.sin(phi) * dist
+    psi = np.zeros(n)
+    rtx = np.zeros(n)
+    rty = np.zeros(n)
+    if st.kind == "signal":
+        psi = rng.uniform(0.0, 2.0 * np.pi, n)
+        e_x = x_sig * e_mu0
+        pt_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0)) * np.sin(theta_x)
+        rtx = -pt_x * np.cos(psi) / p_out
+        rty = -pt_x * np.sin(psi) / p_out
+    theta_ms = highland_angle(p_out, plan.target.radiation_lengths)
+    mtx = tx + rtx + theta_ms * g[4]
+    mty = ty + rty + theta_ms * g[5]
+    xv, yv = x + tx * geo.z_vertex, y + ty * geo.z_vertex
+    bend = geo.kick(p_out, d)
+    t["x"], t["y"], t["tx"], t["ty"], t["phi"], t["psi"] = x, y, tx, ty, phi, psi
+    t["xv"], t["yv"], t["mtx"], t["mty"] = xv, yv, mtx, mty
+    t["lost"] = geo.ms2_lost_planes(xv, yv, mtx, mty, bend)
+    t["in_hcal"] = geo.in_hcal(xv, yv, mtx, mty, bend)
+    keep = float(plan.setup.signal.efficiency_correction) if st.kind == "signal" else 1.0
+    t["trigger"] = fire(geo.counters_hit(xv, yv, mtx, mty, bend), plan.setup.trigger, rng.random(n), keep)
     t["stratum"] = np.full(n, s, np.int16)
     return t
 
@@ -219,10 +257,7 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
 
     # --- incoming particle: spot, divergence, MS1
     g = rng.standard_normal((8, n))
-    x0 = beam.spot * g[0]
-    y0 = beam.spot * g[1]
-    tx0 = beam.divergence * g[2]
-    ty0 = beam.divergence * g[3]
+    x0, y0, tx0, ty0 = t["x0"], t["y0"], t["tx0"], t["ty0"]
     miss1 = ms1.draw_missing(rng, n)
     d1 = ms1.draw_natural_tail(rng, miss1)
     p_in = t["p_in"]
@@ -237,8 +272,8 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     out["Beam_tx"][rows] = tx0 + ms1.angle_resolution * g2[0]
     out["Beam_ty"][rows] = ty0 + ms1.angle_resolution * g2[1]
 
-    # --- the muon entering the target (kink of hadron decays)
-    x, y, tx, ty = x0.copy(), y0.copy(), tx0.copy(), ty0.copy()
+    # --- the muon entering the target (the kink of hadron decays is drawn in stage A)
+    x, y, tx, ty = t["x"], t["y"], t["tx"], t["ty"]
     e_mu0 = t["e_mu0"]
     gen_x = t["v"].copy()
     idx_h = np.flatnonzero(is_hadron)
@@ -253,17 +288,11 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
             if not sel.size:
                 continue
             h = HADRONS[key]
-            phi = rng.uniform(0.0, 2.0 * np.pi, sel.size)
+            phi = t["phi"][sel]
             cphi, sphi = np.cos(phi), np.sin(phi)
             e_in[sel] = np.sqrt(p_in[sel] ** 2 + h.mass**2)
             _, pt = h.decay(p_in[sel], t["cos_star"][sel])
             p_mu = np.sqrt(np.maximum(e_mu0[sel] ** 2 - MUON_MASS**2, 1e-12))
-            ang = pt / p_mu
-            dist = beam.draw_decay_position(rng, key, p_in[sel])
-            tx[sel] += ang * cphi
-            ty[sel] += ang * sphi
-            x[sel] += ang * cphi * dist
-            y[sel] += ang * sphi * dist
             nu_e[sel] = e_in[sel] - e_mu0[sel]
             nu_px[sel] = -pt * cphi
             nu_py[sel] = -pt * sphi
@@ -274,41 +303,37 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
 
     # --- signal: X emission and muon recoil
     p_out = t["p_out"]
-    rtx = np.zeros(n)
-    rty = np.zeros(n)
     is_sig = kind == _KIND["signal"]
     idx_s = np.flatnonzero(is_sig)
     if idx_s.size:
-        psi = rng.uniform(0.0, 2.0 * np.pi, idx_s.size)
-        cpsi, spsi = np.cos(psi), np.sin(psi)
+        cpsi, spsi = np.cos(t["psi"][idx_s]), np.sin(t["psi"][idx_s])
         xs, th = t["x_sig"][idx_s], t["theta_x"][idx_s]
         e_x = xs * e_mu0[idx_s]
         p_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0))
         pt_x = p_x * np.sin(th)
-        rtx[idx_s] = -pt_x * cpsi / p_out[idx_s]
-        rty[idx_s] = -pt_x * spsi / p_out[idx_s]
         gen_x[idx_s] = xs
 
-    # --- muon after the target: multiple scattering in the ECAL, MS2 track
+    # --- muon after the target (angles from stage A): MS2 track, if enough stations saw it
+    geo = plan.geometry
+    mtx, mty = t["mtx"], t["mty"]
     g = rng.standard_normal((6, n))
-    theta_ms = highland_angle(p_out, T)
-    mtx = tx + rtx + theta_ms * g[0]
-    mty = ty + rty + theta_ms * g[1]
-    hits2 = ms2.planes - t["missing"]
+    hits2 = ms2.planes - t["missing"] - t["lost"]
     tail2 = t["tail_d"] != 0.0
+    chi2 = chi2_per_ndf(rng, np.maximum(hits2, 0), tail2, ms2)
+    xs1, ys1 = geo.at(ms2.distance, t["xv"], t["yv"], mtx, mty, 0.0)
+    rec = np.flatnonzero(hits2 >= geo.min_hits)
     jag["Track"].add(
-        rows, 0, p=t["p_meas"], chi2=chi2_per_ndf(rng, hits2, tail2, ms2), nhits=hits2,
-        x=x + mtx * ms2.distance + ms2.position_resolution * g[2],
-        y=y + mty * ms2.distance + ms2.position_resolution * g[3],
-        tx=mtx + ms2.angle_resolution * g[4], ty=mty + ms2.angle_resolution * g[5],
-        charge=t["charge"])
+        rows[rec], 0, p=t["p_meas"][rec], chi2=chi2[rec], nhits=hits2[rec],
+        x=(xs1 + ms2.position_resolution * g[2])[rec], y=(ys1 + ms2.position_resolution * g[3])[rec],
+        tx=(mtx + ms2.angle_resolution * g[4])[rec], ty=(mty + ms2.angle_resolution * g[5])[rec],
+        charge=t["charge"][rec])
 
     # --- calorimeters: the muon's MIP deposits
     e_ps = mip_deposit(rng, n, ecal, f_ps)
     e_ecal = e_ps + mip_deposit(rng, n, ecal, 1.0 - f_ps)
     e_hcal = np.empty((n, n_hcal))
     for m in range(n_hcal):
-        e_hcal[:, m] = mip_deposit(rng, n, hcal)
+        e_hcal[:, m] = np.where(t["in_hcal"], mip_deposit(rng, n, hcal), 0.0)
     e_veto = mip_deposit(rng, n, veto)
     e_vhcal = mip_deposit(rng, n, vhcal) if float(vhcal.mip) > 0 else np.zeros(n)
 

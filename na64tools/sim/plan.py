@@ -48,6 +48,7 @@ import numpy as np
 from ..config import Setup, default_setup, load_setup
 from .beam import BeamModel
 from .detector import TrackModel
+from .geometry import GeometryModel
 from .processes import (
     SM_PROCESSES,
     V_MIN,
@@ -262,6 +263,10 @@ class SamplePlan:
         return TrackModel.from_setup(self.setup.ms2, "setup.ms2")
 
     @cached_property
+    def geometry(self) -> GeometryModel:
+        return GeometryModel.from_setup(self.setup)
+
+    @cached_property
     def pn(self) -> PhotonuclearModel:
         return PhotonuclearModel.from_setup(self.setup)
 
@@ -362,6 +367,7 @@ def make_plan(
         setup = load_setup(setup)
     if not isinstance(setup, Setup):
         raise ValueError(f"setup: expected a na64tools.config.Setup, got {type(setup).__name__}")
+    GeometryModel.from_setup(setup)  # validates the geometry (ValueError naming the key)
     seed = _check_number("seed", seed, positive=False, integer=True)
     if seed < 0:
         raise ValueError(f"seed: value {seed!r} must be >= 0")

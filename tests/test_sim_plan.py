@@ -123,4 +123,6 @@ def test_setup_from_a_yaml_file(tmp_path, setup):
     plan = make_plan("background", setup=path, events=5000)
     assert plan.setup.source_file == str(path) and plan.beam.pileup_mean == 0.0
     a = generate("background", setup=str(path), events=5000, seed=1)
-    assert np.all(a["nTrack"][a["Gen_process"] == 0] == 1)
+    n_tracks = a["nTrack"][a["Gen_process"] == 0]
+    # no pile-up: the muon's track or none (a muon outside the MS2 apertures has no Track)
+    assert np.all(n_tracks <= 1) and np.mean(n_tracks == 1) > 0.95

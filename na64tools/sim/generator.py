@@ -31,7 +31,7 @@ from .detector import (
     mip_deposit,
     smear,
 )
-from .plan import BLOCK_SIZE, S_MIN, V_ESC, V_SPLIT, Z_ESC, SamplePlan, make_plan
+from .plan import BLOCK_SIZE, S_MIN, V_ESC, V_SPLIT, Z_ESC, Z_WIDE, SamplePlan, make_plan
 from .processes import SM_PROCESSES, V_MIN, X_PDGID, eloss_sampler, signal_sampler
 from .trigger import fire
 
@@ -61,7 +61,7 @@ _PI_MASS = Particle.from_pdgid(211).mass / 1000.0
 
 _CODE = {"none": 0, "signal": 1, **SM_PROCESSES, "escape": 5, "pi": 6, "k": 7}
 _KIND = {"muon": 0, "signal": 1, "k": 2, "pi": 3}
-_PN_MODE = {"natural": 0, "exclude": 1, "force": 2}
+_PN_MODE = {"natural": 0, "exclude": 1, "force": 2, "force_wide": 3}
 
 
 def _rng(plan: SamplePlan, block: int, stream: int) -> np.random.Generator:
@@ -430,14 +430,14 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
     n = idx.size
     nu = t["v"][idx] * e_mu0[idx]
     zi = z_int[idx]
-    forced = mode == 2
+    forced = mode >= 2
     z = pn.draw_z(rng, n)
     neutral = rng.random(n) < pn.neutral_fraction
     survive = rng.random(n) < np.exp(-(L - zi) / lam)
     escaped = neutral & survive & (rng.random(n) < pn.escape_probability)
     # exclude the escape configuration where asked (v >= V_ESC of the photonuclear_hard stratum)
     excl = (mode == 1) & (t["v"][idx] >= V_ESC)
-    todo = np.flatnonzero(excl & escaped & (z > Z_ESC))
+    todo = np.flatnonzero(excl & escaped & (z > Z_WIDE))
     while todo.size:
         k = todo.size
         z[todo] = pn.draw_z(rng, k)
@@ -445,10 +445,11 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
         neutral[todo] = rng.random(k) < pn.neutral_fraction
         survive[todo] = rng.random(k) < np.exp(-(L - zi[todo]) / lam)
         escaped[todo] = neutral[todo] & survive[todo] & (rng.random(k) < pn.escape_probability)
-        todo = todo[escaped[todo] & (z[todo] > Z_ESC)]
+        todo = todo[escaped[todo] & (z[todo] > Z_WIDE)]
     fi = np.flatnonzero(forced)
     if fi.size:
-        z[fi] = pn.draw_z(rng, fi.size, Z_ESC)
+        in_wide = mode[fi] == 3
+        z[fi] = np.where(in_wide, pn.draw_z(rng, fi.size, Z_WIDE, Z_ESC), pn.draw_z(rng, fi.size, Z_ESC))
         zi[fi] = pn.draw_depth_surviving(rng, fi.size, tgt)
         neutral[fi] = survive[fi] = escaped[fi] = True
     z_int[idx] = zi
@@ -502,12 +503,19 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
         p_h = np.sqrt(np.maximum(e_lead[ci] ** 2 - _PI_MASS**2, 1e-6))
         pm, ch = ms2.measure(p_h, 1, np.zeros(ci.size), ms2.resolution, g[0])
         r = idx[ci]
-        hits = ms2.planes - ms2.draw_missing(rng, ci.size)
+        # through the geometric model: a soft hadron is swept out of the downstream stations
+        geo = plan.geometry
+        xv, yv = x_ecal[r] + tx[r] * geo.z_vertex, y_ecal[r] + ty[r] * geo.z_vertex
+        lost = geo.ms2_lost_planes(xv, yv, tx[r], ty[r], geo.kick(p_h))
+        hits = ms2.planes - ms2.draw_missing(rng, ci.size) - lost
+        chi2 = chi2_per_ndf(rng, np.maximum(hits, 0), np.zeros(ci.size, bool), ms2)
+        k = hits >= geo.min_hits
         jag["Track"].add(
-            rows[r], 1, p=pm, chi2=chi2_per_ndf(rng, hits, np.zeros(ci.size, bool), ms2), nhits=hits,
-            x=x_ecal[r] + tx[r] * ms2.distance + ms2.position_resolution * g[1],
-            y=y_ecal[r] + ty[r] * ms2.distance + ms2.position_resolution * g[2],
-            tx=tx[r] + ms2.angle_resolution * g[3], ty=ty[r] + ms2.angle_resolution * g[4], charge=ch)
+            rows[r][k], 1, p=pm[k], chi2=chi2[k], nhits=hits[k],
+            x=(x_ecal[r] + tx[r] * ms2.distance + ms2.position_resolution * g[1])[k],
+            y=(y_ecal[r] + ty[r] * ms2.distance + ms2.position_resolution * g[2])[k],
+            tx=(tx[r] + ms2.angle_resolution * g[3])[k], ty=(ty[r] + ms2.angle_resolution * g[4])[k],
+            charge=ch[k])
     esc = idx[escaped]
     code[esc[code[esc] == _CODE["photonuclear"]]] = _CODE["escape"]  # not for signal or decays
     pdg = np.where(neutral, 2112, 211)
@@ -581,7 +589,7 @@ def _prepare(plan: SamplePlan) -> None:
     from .plan import loss_probabilities
 
     plan.extra["loss_probabilities"] = loss_probabilities(plan.setup)
-    plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_ESC)
+    plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_WIDE)
 
 
 # ==========================================================================================

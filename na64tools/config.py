@@ -413,6 +413,15 @@ class Geometry(_Section):
 
     ecal_length: Quantity = param("cm", "physical length of the ECAL (the interaction vertex is taken "
                                   "at its middle)", lo=0.0)
+    beam_veto_radius: Quantity = param("cm", "radius of the central hole of the upstream beam veto "
+                                       "counter in anti-coincidence in the trigger (incoming "
+                                       "particles outside it veto the event)", lo=0.0, lo_open=True)
+    veto_z: Quantity = param("cm", "VETO counters (behind the ECAL): position along the beam", lo=0.0)
+    veto_half_size: Quantity = param("cm", "VETO counters: half of the transverse size", lo=0.0, lo_open=True)
+    vhcal_z: Quantity = param("cm", "VHCAL front face", lo=0.0)
+    vhcal_hole_half_size: Quantity = param("cm", "VHCAL: half size of its central hole (the muon crossing "
+                                           "the hole deposits nothing)", lo=0.0)
+    vhcal_half_size: Quantity = param("cm", "VHCAL: half of the outer transverse size", lo=0.0, lo_open=True)
     ms2_up_stations: Quantity = param("stations", "MS2 tracking stations upstream of the magnet (the "
                                       "first one at ms2.distance)", lo=1.0)
     ms2_up_pitch: Quantity = param("cm", "spacing along z of the upstream MS2 stations", lo=0.0)

@@ -99,7 +99,7 @@ def test_signal_x_min_restricts_phase_space(setup):
         (dict(sample="background", mot=float("nan")), r"mot: value nan is not a finite number"),
         (dict(sample="background", events=0), r"events: value 0 must be > 0"),
         (dict(sample="background", events=2.5), r"events: value 2\.5 must be an integer"),
-        (dict(sample="background", events=10), r"events: value 10 is too small .*need at least 48 events"),
+        (dict(sample="background", events=10), r"events: value 10 is too small .*need at least [0-9]+ events"),
         (dict(sample="background", seed=-3), r"seed: value -3 must be >= 0"),
     ],
 )

@@ -61,7 +61,7 @@ _PI_MASS = Particle.from_pdgid(211).mass / 1000.0
 
 _CODE = {"none": 0, "signal": 1, **SM_PROCESSES, "escape": 5, "pi": 6, "k": 7}
 _KIND = {"muon": 0, "signal": 1, "k": 2, "pi": 3}
-_PN_MODE = {"natural": 0, "exclude": 1, "force": 2, "force_wide": 3}
+_PN_MODE = {"natural": 0, "exclude": 1, "force": 2, "force_wide": 3, "force_charged": 4}
 
 
 def _rng(plan: SamplePlan, block: int, stream: int) -> np.random.Generator:
@@ -199,8 +199,11 @@ def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict
     t["xv"], t["yv"], t["mtx"], t["mty"] = xv, yv, mtx, mty
     t["lost"] = geo.ms2_lost_planes(xv, yv, mtx, mty, bend)
     t["in_hcal"] = geo.in_hcal(xv, yv, mtx, mty, bend)
+    t["in_veto"] = geo.in_veto(xv, yv, mtx, mty)
+    t["in_vhcal"] = geo.in_vhcal_body(xv, yv, mtx, mty)
     keep = float(plan.setup.signal.efficiency_correction) if st.kind == "signal" else 1.0
-    t["trigger"] = fire(geo.counters_hit(xv, yv, mtx, mty, bend), plan.setup.trigger, rng.random(n), keep)
+    hit = geo.counters_hit(xv, yv, mtx, mty, bend) & geo.beam_accepted(t["x0"], t["y0"])
+    t["trigger"] = fire(hit, plan.setup.trigger, rng.random(n), keep)
     t["stratum"] = np.full(n, s, np.int16)
     return t
 
@@ -334,8 +337,8 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     e_hcal = np.empty((n, n_hcal))
     for m in range(n_hcal):
         e_hcal[:, m] = np.where(t["in_hcal"], mip_deposit(rng, n, hcal), 0.0)
-    e_veto = mip_deposit(rng, n, veto)
-    e_vhcal = mip_deposit(rng, n, vhcal) if float(vhcal.mip) > 0 else np.zeros(n)
+    e_veto = np.where(t["in_veto"], mip_deposit(rng, n, veto), 0.0)
+    e_vhcal = np.where(t["in_vhcal"], mip_deposit(rng, n, vhcal), 0.0)
 
     proc = t["proc"]
     code = np.where(proc > 0, proc, 0).astype(np.int32)
@@ -434,24 +437,30 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
     z = pn.draw_z(rng, n)
     neutral = rng.random(n) < pn.neutral_fraction
     survive = rng.random(n) < np.exp(-(L - zi) / lam)
-    escaped = neutral & survive & (rng.random(n) < pn.escape_probability)
-    # exclude the escape configuration where asked (v >= V_ESC of the photonuclear_hard stratum)
+    # a leading hadron that left the ECAL is lost (HCAL gap or punch-through), either charge
+    lost = survive & (rng.random(n) < pn.escape_probability)
+    # exclude the escape configurations where asked (v >= V_ESC of the photonuclear_hard strata)
     excl = (mode == 1) & (t["v"][idx] >= V_ESC)
-    todo = np.flatnonzero(excl & escaped & (z > Z_WIDE))
+    todo = np.flatnonzero(excl & lost & (z > Z_WIDE))
     while todo.size:
         k = todo.size
         z[todo] = pn.draw_z(rng, k)
         zi[todo] = rng.uniform(0.0, L, k)
         neutral[todo] = rng.random(k) < pn.neutral_fraction
         survive[todo] = rng.random(k) < np.exp(-(L - zi[todo]) / lam)
-        escaped[todo] = neutral[todo] & survive[todo] & (rng.random(k) < pn.escape_probability)
-        todo = todo[escaped[todo] & (z[todo] > Z_WIDE)]
+        lost[todo] = survive[todo] & (rng.random(k) < pn.escape_probability)
+        todo = todo[lost[todo] & (z[todo] > Z_WIDE)]
     fi = np.flatnonzero(forced)
     if fi.size:
-        in_wide = mode[fi] == 3
-        z[fi] = np.where(in_wide, pn.draw_z(rng, fi.size, Z_WIDE, Z_ESC), pn.draw_z(rng, fi.size, Z_ESC))
+        # 2: neutral, z > Z_ESC; 3: neutral, Z_WIDE < z < Z_ESC; 4: charged, z > Z_WIDE
+        narrow = mode[fi] == 2
+        z[fi] = np.where(narrow, pn.draw_z(rng, fi.size, Z_ESC), pn.draw_z(rng, fi.size, Z_WIDE, Z_ESC))
+        ch = mode[fi] == 4
+        z[fi[ch]] = pn.draw_z(rng, int(ch.sum()), Z_WIDE)
         zi[fi] = pn.draw_depth_surviving(rng, fi.size, tgt)
-        neutral[fi] = survive[fi] = escaped[fi] = True
+        survive[fi] = lost[fi] = True
+        neutral[fi] = ~ch
+    escaped = neutral & lost
     z_int[idx] = zi
     e_lead = z * nu
     # soft hadronic system (+ the leading hadron if it interacted in the ECAL)
@@ -489,7 +498,7 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
     p_int = p_int / p_int.sum()
     module = np.minimum(np.searchsorted(np.cumsum(p_int), u2, side="right"), n_mod - 1)
     lead_vis = smear(e_lead * float(hcal.hadron_response), float(hcal.stochastic), rng.standard_normal(n))
-    charged_lost = charged_out & (rng.random(n) < pn.escape_probability)
+    charged_lost = charged_out & lost
     deposit = survive & ~escaped & ~charged_lost
     for m in range(n_mod):
         sel = deposit & (module == m)
@@ -589,7 +598,7 @@ def _prepare(plan: SamplePlan) -> None:
     from .plan import loss_probabilities
 
     plan.extra["loss_probabilities"] = loss_probabilities(plan.setup)
-    plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_WIDE)
+    plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_WIDE, charge="any")
 
 
 # ==========================================================================================

@@ -22,12 +22,16 @@ is measurement noise and does not move the muon.
   ``ms2.distance``, ``ms2_down_stations`` downstream) records its ``hits / stations`` planes only
   for a muon inside its rectangular aperture; a track with fewer than ``ms2_min_hits`` hits is not
   reconstructed (no ``Track`` entry).
-- **Trigger**: the muon must cross both trigger counters, S4 (in front of the HCAL) and S_mu
+- **Trigger**: the incoming particle must pass the hole of the upstream beam veto counter
+  (``beam_veto_radius``, at its position at the ECAL front: the beam halo is rejected), and the
+  muon must cross both trigger counters, S4 (in front of the HCAL) and S_mu
   (behind it), each a rectangle ``x_min < x < x_max``, ``|y| < half_y`` displaced from the beam
   axis towards the bending side (Sieber et al. PRD 105 (2022) 052006; PRL 132 (2024) 211803: the
   counters are placed off the beam axis so that only muons deflected more than beam muons fire).
-- **HCAL**: the muon deposits its MIP signal in the HCAL only if it crosses the front face of the
-  modules (``|x|, |y| < hcal_half_size``).
+- **HCAL, VETO, VHCAL**: the muon deposits its MIP signal in the HCAL only if it crosses the
+  front face of the modules (``|x|, |y| < hcal_half_size``), in the VETO only inside
+  ``veto_half_size``, and in the VHCAL only if it crosses its material, outside the central
+  hole (``vhcal_hole_half_size``) and inside ``vhcal_half_size``.
 
 All positions are in cm, angles in rad, momenta in GeV; every number comes from the ``geometry``
 section of the setup.
@@ -62,6 +66,9 @@ class GeometryModel:
     field_integral: float
     hcal_z: float
     hcal_half: float
+    veto: tuple[float, float]  #: z, half size
+    beam_veto_radius: float
+    vhcal: tuple[float, float, float]  #: z, hole half size, outer half size
     s4: tuple[float, float, float, float]  #: z, x_min, x_max, half_y
     smu: tuple[float, float, float, float]
 
@@ -96,6 +103,9 @@ class GeometryModel:
             planes_per_station=planes // (n_up + n_down), min_hits=int(round(float(g.ms2_min_hits))),
             magnet_z=magnet_z, field_integral=float(g.magnet_field_integral),
             hcal_z=float(g.hcal_z), hcal_half=float(g.hcal_half_size),
+            veto=(float(g.veto_z), float(g.veto_half_size)),
+            beam_veto_radius=float(g.beam_veto_radius),
+            vhcal=(float(g.vhcal_z), float(g.vhcal_hole_half_size), float(g.vhcal_half_size)),
             s4=tuple(float(getattr(g, f"s4_{k}")) for k in ("z", "x_min", "x_max", "half_y")),
             smu=tuple(float(getattr(g, f"smu_{k}")) for k in ("z", "x_min", "x_max", "half_y")),
         )
@@ -138,3 +148,20 @@ class GeometryModel:
         """True where the track enters the front face of the HCAL."""
         xz, yz = self.at(self.hcal_z, x, y, tx, ty, bend)
         return (np.abs(xz) < self.hcal_half) & (np.abs(yz) < self.hcal_half)
+
+    def beam_accepted(self, x, y) -> np.ndarray:
+        """True where the incoming particle at ``(x, y)`` passes the hole of the upstream beam veto
+        (radius ``beam_veto_radius``)."""
+        return x * x + y * y < self.beam_veto_radius**2
+
+    def in_veto(self, x, y, tx, ty) -> np.ndarray:
+        """True where the track crosses the VETO counters."""
+        xz, yz = self.at(self.veto[0], x, y, tx, ty, 0.0)
+        return (np.abs(xz) < self.veto[1]) & (np.abs(yz) < self.veto[1])
+
+    def in_vhcal_body(self, x, y, tx, ty) -> np.ndarray:
+        """True where the track crosses the VHCAL material: inside its outer size, outside its
+        central hole."""
+        xz, yz = self.at(self.vhcal[0], x, y, tx, ty, 0.0)
+        r = np.maximum(np.abs(xz), np.abs(yz))
+        return (r >= self.vhcal[1]) & (r < self.vhcal[2])

@@ -139,7 +139,7 @@ class Stratum:
 #: the strata of a background sample, in stream order
 BACKGROUND_STRATA: tuple[Stratum, ...] = (
     Stratum("mip", "muon", "bulk", "exclude", "natural", 0.05),
-    Stratum("mip_tail", "muon", "none", "forced", "natural", 0.22),
+    Stratum("mip_tail", "muon", "none", "forced", "natural", 0.20),
     Stratum("brems_soft_tail", "muon", "soft:brems", "forced", "natural", 0.03),
     Stratum("pair_soft_tail", "muon", "soft:pair", "forced", "natural", 0.03),
     Stratum("photonuclear_soft_tail", "muon", "soft:photonuclear", "forced", "natural", 0.02),
@@ -151,8 +151,9 @@ BACKGROUND_STRATA: tuple[Stratum, ...] = (
     Stratum("photonuclear_hard_tail", "muon", "hard:photonuclear", "forced", "exclude", 0.02),
     Stratum("escape", "muon", "escape", "natural", "force", 0.10),
     Stratum("escape_wide", "muon", "escape", "natural", "force_wide", 0.04),
+    Stratum("escape_charged", "muon", "escape", "natural", "force_charged", 0.03),
     Stratum("k_decay", "k", "natural", "natural", "natural", 0.10),
-    Stratum("pi_decay", "pi", "natural", "natural", "natural", 0.08),
+    Stratum("pi_decay", "pi", "natural", "natural", "natural", 0.07),
 )
 SIGNAL_STRATA: tuple[Stratum, ...] = (Stratum("signal", "signal", "natural", "natural", "natural", 1.0),)
 
@@ -330,6 +331,8 @@ def background_rates(setup: Setup) -> tuple[float, ...]:
     p_soft = lp["none"] + sum(lp[f"{k}:soft"] for k in SM_PROCESSES)
     r_esc = muon * lp["photonuclear:esc"] * pn.forced_probability(tgt, Z_ESC)
     r_wide = muon * lp["photonuclear:esc"] * pn.forced_probability(tgt, Z_WIDE, Z_ESC)
+    r_ch = muon * lp["photonuclear:esc"] * pn.forced_probability(tgt, Z_WIDE, charge="charged")
+    r_all = r_esc + r_wide + r_ch
     rates = {
         "mip": muon * p_soft * (1.0 - t_up),
         "mip_tail": muon * lp["none"] * t_up,
@@ -338,12 +341,13 @@ def background_rates(setup: Setup) -> tuple[float, ...]:
         "photonuclear_soft_tail": muon * lp["photonuclear:soft"] * t_up,
         "brems_hard": muon * lp["brems:hard"] * (1.0 - t_up),
         "pair_hard": muon * lp["pair:hard"] * (1.0 - t_up),
-        "photonuclear_hard": (muon * lp["photonuclear:hard"] - r_esc - r_wide) * (1.0 - t_up),
+        "photonuclear_hard": (muon * lp["photonuclear:hard"] - r_all) * (1.0 - t_up),
         "brems_hard_tail": muon * lp["brems:hard"] * t_up,
         "pair_hard_tail": muon * lp["pair:hard"] * t_up,
-        "photonuclear_hard_tail": (muon * lp["photonuclear:hard"] - r_esc - r_wide) * t_up,
+        "photonuclear_hard_tail": (muon * lp["photonuclear:hard"] - r_all) * t_up,
         "escape": r_esc,
         "escape_wide": r_wide,
+        "escape_charged": r_ch,
         "k_decay": r_k,
         "pi_decay": r_pi,
     }

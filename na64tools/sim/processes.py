@@ -157,10 +157,13 @@ class PhotonuclearModel:
         u = rng.random(n)
         return L + lam * np.log(np.exp(-L / lam) + u * -np.expm1(-L / lam))
 
-    def forced_probability(self, target: TargetModel, z_min: float, z_max: float = 1.0) -> float:
-        """Probability of the *escape configuration*: ``z_min < z < z_max``, neutral, leaves the
-        ECAL, escapes the HCAL."""
-        return ((self.z_tail(z_min) - self.z_tail(z_max)) * self.neutral_fraction
+    def forced_probability(self, target: TargetModel, z_min: float, z_max: float = 1.0,
+                           charge: str = "neutral") -> float:
+        """Probability of the *escape configuration*: ``z_min < z < z_max``, a leading hadron of
+        the given ``charge`` (``"neutral"``, ``"charged"`` or ``"any"``) that leaves the ECAL and
+        is lost (misses or punches through the HCAL)."""
+        frac = {"neutral": self.neutral_fraction, "charged": 1.0 - self.neutral_fraction, "any": 1.0}[charge]
+        return ((self.z_tail(z_min) - self.z_tail(z_max)) * frac
                 * self.survival(target) * self.escape_probability)
 
 

@@ -4,10 +4,12 @@ A block is generated in two stages (``docs/simulation.md``):
 
 A. *Trigger-relevant truth*, per stratum (random stream ``[seed, sample, block, 1 + stratum]``):
    the incoming particle and its energy, the process in the target and the outgoing muon energy,
-   the MS2 measurement of the muon (core, tail, missing planes) and the trigger decision.
+   the MS2 measurement of the muon (core, tail, missing planes), its trajectory (beam spot and
+   divergence, decay kink, signal recoil, multiple scattering) through the geometric model
+   (:mod:`.geometry`: MS2 apertures, trigger counters, HCAL, VETO, VHCAL) and the trigger decision.
 B. *Everything else*, for the kept events of the block (stream ``[seed, sample, block, 0]``
-   for triggered events, ``[..., 1]`` for the others when all events are asked for): beam spot
-   and MS1, angles, secondaries, calorimeter deposits, track quality, pile-up, GenPart.
+   for triggered events, ``[..., 1]`` for the others when all events are asked for): MS1,
+   secondaries, calorimeter deposits, track quality, pile-up, GenPart.
 
 So the events written to a file (triggered only) are exactly the triggered events of
 :func:`generate` with ``triggered_only=False``, and the expensive detector response is computed

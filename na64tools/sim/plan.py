@@ -121,9 +121,12 @@ class Stratum:
     tail : {"natural", "forced", "exclude"}
         MS2 measurement of the muon: natural, forced into the tail with ``d > S_MIN``, or natural
         without that region.
-    pn : {"natural", "exclude", "force"}
-        Photonuclear final state: natural, without the escape configuration (for
-        ``v >= V_ESC``), or forced into it.
+    pn : {"natural", "exclude", "force", "force_wide", "force_charged"}
+        Photonuclear final state: natural; without the escape configurations (for
+        ``v >= V_ESC``: a leading hadron with ``z > Z_WIDE`` that leaves the ECAL and is lost in
+        the HCAL, either charge); or forced into one of them: a neutral with ``z > Z_ESC``
+        (``force``), a neutral with ``Z_WIDE < z < Z_ESC`` (``force_wide``), a charged hadron
+        with ``z > Z_WIDE`` (``force_charged``).
     share : float
         Fraction of the generated events.
     """

@@ -59,7 +59,7 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
 
     from . import plotting
     from .analysis import samples_from_output
-    from .export import export_result
+    from .export import export_result, hepdata_note
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,12 +99,13 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
             keep("ldm", plotting.plot_ldm(result.limit, portal=portal, projections=proj,
                                           save=out / "ldm.png")[0])
     paths.update(export_result(result, out))
+    note = hepdata_note(result, paths)  # say it when the HEPData submission could not be written
     (out / "summary.json").write_text(json.dumps(build_summary(result, output, setup), indent=2,
                                                  default=str) + "\n")
     paths["summary"] = out / "summary.json"
-    (out / "report.md").write_text(format_report(setup, result, output))
+    (out / "report.md").write_text(format_report(setup, result, output) + (f"\n\n**{note}**\n" if note else ""))
     paths["report"] = out / "report.md"
-    (out / "headline.txt").write_text(format_headline(setup, result) + "\n")
+    (out / "headline.txt").write_text(format_headline(setup, result) + (f"\n{note}" if note else "") + "\n")
     paths["headline"] = out / "headline.txt"
     return paths
 

@@ -72,7 +72,8 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
     effs = sorted(result.efficiencies.items())
     if effs:
         keep("efficiency", plotting.plot_efficiency([m for m, _ in effs], [e.value for _, e in effs],
-                                                    [e.error for _, e in effs], save=out / "efficiency.png")[0])
+                                                    [e.error for _, e in effs], model=result.model,
+                                                    save=out / "efficiency.png")[0])
     if result.factors:
         keep("efficiency_factors", plotting.plot_efficiency_factors(
             result.factors, errors={m: e.error for m, e in effs}, model=result.model,
@@ -80,17 +81,24 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
     keep("background", plotting.plot_background(result.background, published=setup.backgrounds,
                                                 mot=result.mot, save=out / "background.png")[0])
     samples = samples_from_output(output)
-    # background cutflow scaled to the result's exposure: expected events after each cut
-    flows = {ds: {st: row.sumw / samples[ds].mot * result.mot for st, row in flow.items()}
-             for ds, flow in output["cutflow"].items() if samples[ds].kind == "background"}
+    # signal and background cutflows side by side, as the fraction of the stored events passing;
+    # the background label carries its expected events after all cuts at the result's exposure
+    flows = {}
+    for ds, flow in output["cutflow"].items():
+        name = ds
+        if samples[ds].kind == "background":
+            last = list(flow.values())[-1].sumw / samples[ds].mot * result.mot
+            name = f"{ds} ({last:.2g} events expected after all cuts)"
+        flows[name] = {st: row.sumw for st, row in flow.items()}
     if flows:
-        keep("cutflow", plotting.plot_cutflow(flows, save=out / "cutflow.png")[0])
+        keep("cutflow", plotting.plot_cutflow(flows, normalise=True, save=out / "cutflow.png")[0])
     if result.limit is not None:
         proj = []
         if result.projection is not None:
             med = np.asarray(result.projection.expected.median)
             for k, mot in enumerate(result.projection.mot):
-                proj.append((f"projection {mot:.2g} MOT (expected)", result.projection.masses, med[k]))
+                proj.append((f"projection {plotting.format_mot(mot)} (expected)", result.projection.masses,
+                             med[k]))
         keep("exclusion", plotting.plot_exclusion(result.limit, model=result.model, projections=proj,
                                                   label=DEMO_LABEL, status=reproduction_status(short=True),
                                                   save=out / "exclusion.png")[0])

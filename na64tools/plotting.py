@@ -173,7 +173,8 @@ def drawn_points(ax) -> tuple[np.ndarray, list]:
     for patch in ax.patches:
         if patch.get_visible() and patch.get_gid() != _BACKDROP:
             dp = patch.get_transform().transform_path(patch.get_path())
-            paths.append(dp)
+            if patch.get_fill():  # an outline only (e.g. a histogram's StepPatch) covers no area
+                paths.append(dp)
             pts.append(_dense(dp.vertices))
     return np.concatenate(pts), paths
 
@@ -401,6 +402,10 @@ def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = No
     return _finish(fig, save), ax
 
 
+#: colour of an expected median drawn on top of an equal observed curve (grey dashes on black:
+#: both stay visible, and the legend entry too); not a colour of the default cycle
+_MEDIAN_ON_OBS = "0.6"
+
 _MODEL_NAMES = {"vector": r"$L_\mu - L_\tau$ $Z^\prime$", "scalar": "muon-philic scalar",
                 "dark_photon": "dark photon"}
 
@@ -453,7 +458,7 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
             ax.errorbar([x], med, yerr=[med - lo1, hi1 - med], fmt="none", ecolor="#3A9AD9", elinewidth=10,
                         label=r"expected $\pm 1\sigma$")
         ax.plot([x], obs, "ko", ms=9, label=f"{label}, observed {cl}% CL")
-        ax.plot([x], med, "r_", ms=22, mew=2, label=med_label)
+        ax.plot([x], med, ls="none", marker="_", color=_MEDIAN_ON_OBS, ms=22, mew=2, label=med_label)
         mm = np.geomspace(x / 1.5, x * 1.5, 50)
     else:
         if not flat2:
@@ -461,7 +466,7 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
         if not flat1:
             ax.fill_between(m, lo1, hi1, color="#85D1FB", label=r"expected $\pm 1\sigma$")
         ax.plot(m, obs, "k-", lw=2, label=f"{label}, observed {cl}% CL")
-        ax.plot(m, med, "--", color="tab:red" if med_is_obs else "k", lw=1.3, label=med_label, zorder=3)
+        ax.plot(m, med, "--", color=_MEDIAN_ON_OBS if med_is_obs else "k", lw=1.3, label=med_label, zorder=3)
         mm = np.geomspace(m.min(), m.max(), 200)
     g2_model = model  # delta_amu knows each model's coupling (ε for the dark photon)
     if "2021" in g2:
@@ -510,8 +515,9 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
     med_is_obs = _same(y_med, y_obs)
     ax.plot(mchi, y_obs, "ko" if single else "k-", lw=2,
             label=f"NA64μ (this toolkit) {int(round(limit.cl * 100))}% CL")
-    ax.plot(mchi, y_med, "r_" if single else "--", color="tab:red" if med_is_obs else "k", lw=1.3, ms=22,
-            mew=2, zorder=3, label="expected (median)" + (" = observed" if med_is_obs else ""))
+    ax.plot(mchi, y_med, ls="none" if single else "--", marker="_" if single else None,
+            color=_MEDIAN_ON_OBS if med_is_obs or single else "k", lw=1.3, ms=22, mew=2, zorder=3,
+            label="expected (median)" + (" = observed" if med_is_obs else ""))
     for lab, pm, pg in projections or []:
         ax.plot(np.asarray(pm) / ratio, y_from_coupling(pg, np.asarray(pm) / ratio, alpha_D, ratio, portal),
                 ":", label=lab)
@@ -521,6 +527,8 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
                 label=f"thermal target ({dm})")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.margins(y=0.08)  # no curve or point on the frame
+    ax.autoscale_view()
     ax.set_xlabel(rf"$m_{{{CHI}}}$ [GeV]", math_fontfamily=CHI_FONT)
     ax.set_ylabel(rf"$y = \epsilon^2 \alpha_D (m_{{{CHI}}}/m_{{{med_sym}}})^4$", math_fontfamily=CHI_FONT)
     _legend(ax, _label(ax, rf"$\alpha_D$ = {alpha_D:g}, $m_{{{med_sym}}} = {ratio:g}\,m_{{{CHI}}}$",

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import mplhep as hep
 import numpy as np
 from matplotlib.cbook import STEP_LOOKUP_MAP
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
 from .physics import G2_2021, G2_2025, g2_band, g2_upper_bound, y_from_coupling, y_thermal
@@ -218,7 +219,7 @@ def _legend(ax, label: Sequence | None = None, *, max_grow: int = 4, **kw):
     the least covered location is kept.
     """
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = fig._get_renderer()  # also for a bare Figure() (canvas without get_renderer)
     kw.setdefault("framealpha", 0.9)
     ylim0 = ax.get_ylim()
     modes = ("top",) if ax.get_yscale() != "log" and ylim0[0] == 0 else ("top", "bottom", "both")
@@ -406,6 +407,21 @@ def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = No
 #: both stay visible, and the legend entry too); not a colour of the default cycle
 _MEDIAN_ON_OBS = "0.6"
 
+def _projection_style(masses) -> dict:
+    """A dotted curve, or a marker when the projection has a single mass."""
+    if len(np.atleast_1d(masses)) == 1:
+        return {"ls": "none", "marker": "v", "ms": 8}
+    return {"ls": ":", "lw": 1.5}
+
+
+def _narrow_log_ticks(axis) -> None:
+    """Readable ticks on a log axis spanning less than a decade: 1, 2, 3, 5 x 10^k labelled
+    plainly (e.g. 0.3), minor ticks unlabelled."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 _MODEL_NAMES = {"vector": r"$L_\mu - L_\tau$ $Z^\prime$", "scalar": "muon-philic scalar",
                 "dark_photon": "dark photon"}
 
@@ -474,11 +490,12 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
         ax.fill_between(mm, glo, ghi, color="green", alpha=0.25,
                         label=r"$(g-2)_\mu$ 2021 $\pm2\sigma$ (superseded)")
     for lab, pm, pg in projections or []:
-        ax.plot(pm, pg, ":", lw=1.5, label=lab)
+        ax.plot(pm, pg, **_projection_style(pm), label=lab)
     ax.set_xscale("log")
     ax.set_yscale("log")
     if len(m) == 1:
         ax.set_xlim(mm[0], mm[-1])
+        _narrow_log_ticks(ax.xaxis)
     if "2025" in g2:
         bound = g2_upper_bound(mm, G2_2025, g2_model)
         ax.autoscale_view()
@@ -520,7 +537,7 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
             label="expected (median)" + (" = observed" if med_is_obs else ""))
     for lab, pm, pg in projections or []:
         ax.plot(np.asarray(pm) / ratio, y_from_coupling(pg, np.asarray(pm) / ratio, alpha_D, ratio, portal),
-                ":", label=lab)
+                **_projection_style(pm), label=lab)
     mm = np.geomspace(mchi.min() / (1.5 if single else 1), mchi.max() * (1.5 if single else 1), 200)
     for dm, ls in (("scalar", "-"), ("dirac", "-.")):
         ax.plot(mm, y_thermal(mm, dm=dm, portal=portal, ratio=ratio), color="tab:red", ls=ls,
@@ -529,6 +546,8 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
     ax.set_yscale("log")
     ax.margins(y=0.08)  # no curve or point on the frame
     ax.autoscale_view()
+    if single:
+        _narrow_log_ticks(ax.xaxis)
     ax.set_xlabel(rf"$m_{{{CHI}}}$ [GeV]", math_fontfamily=CHI_FONT)
     ax.set_ylabel(rf"$y = \epsilon^2 \alpha_D (m_{{{CHI}}}/m_{{{med_sym}}})^4$", math_fontfamily=CHI_FONT)
     _legend(ax, _label(ax, rf"$\alpha_D$ = {alpha_D:g}, $m_{{{med_sym}}} = {ratio:g}\,m_{{{CHI}}}$",

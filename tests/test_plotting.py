@@ -202,7 +202,9 @@ def test_median_equal_to_observed_is_drawn_and_said():
 
 def test_single_mass_is_drawn_as_points():
     lim = _limit(masses=np.array([0.5]))
-    for fig, ax in (plotting.plot_exclusion(lim, model="vector"), plotting.plot_ldm(lim)):
+    proj = _projections(np.array([0.5]))
+    for fig, ax in (plotting.plot_exclusion(lim, model="vector", projections=proj),
+                    plotting.plot_ldm(lim, projections=proj)):
         try:
             _check_clear(fig, ax)
             obs = [ln for ln in ax.lines if "CL" in ln.get_label()]
@@ -213,6 +215,9 @@ def test_single_mass_is_drawn_as_points():
             assert labels <= drawn
             lo, hi = ax.get_xlim()
             assert lo < obs[0].get_xdata()[0] < hi
+            for line in ax.lines:  # a one-point line is visible only with a marker
+                if len(line.get_xdata()) == 1:
+                    assert line.get_marker() not in (None, "None", "none", ""), line.get_label()
         finally:
             plt.close(fig)
 

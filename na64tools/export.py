@@ -11,7 +11,11 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["write_limits_csv", "write_efficiency_csv", "write_background_csv", "write_json", "write_hepdata",
-           "export_result"]
+           "validate_hepdata", "export_result", "hepdata_note", "HEPDATA_MISSING"]
+
+#: what the exports say when the HEPData submission cannot be written (no ``limits`` extra)
+HEPDATA_MISSING = ("HEPData not written: install na64tools[limits] (pip install 'na64tools[limits]') "
+                   "for hepdata_lib")
 
 #: the efficiency definition, as written into the HEPData table
 _EFF_DEFINITION = ("Signal efficiency eps: the fraction of the produced X with x = E_X/E_0 > x_min "
@@ -105,7 +109,14 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
     """A HEPData submission (``submission.yaml`` + one YAML per table) made with hepdata_lib.
 
     Tables: the observed and expected coupling limits versus mass, and the signal efficiency.
-    Requires the ``limits`` extra (``pip install na64tools[limits]``).
+    Writes the folder ``outdir`` and, beside it, the upload archive ``<outdir>.tar.gz``; both are
+    checked with hepdata-validator (a failure raises ``RuntimeError`` with the validator's
+    messages). Requires the ``limits`` extra (``pip install na64tools[limits]``).
+
+    Returns
+    -------
+    Path
+        ``outdir / "submission.yaml"``, relative if ``outdir`` was given relative.
     """
     try:
         with warnings.catch_warnings():
@@ -165,10 +176,14 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
             te.add_variable(fv)
     sub.add_table(te)
 
-    outdir = Path(outdir).resolve()
+    out = Path(outdir)
+    outdir = out.resolve()
+    archive = outdir.parent / f"{outdir.name}.tar.gz"
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    # hepdata_lib writes its tarball into the working directory: run it from the parent of
-    # ``outdir`` and move the tarball inside (not thread-safe: os.chdir is process-wide)
+    # hepdata_lib writes (and validates) its tarball ``submission.tar.gz`` in the working directory:
+    # run it from the parent of ``outdir`` and move the tarball BESIDE the folder (inside it, the
+    # validator rejects the folder: "submission.tar.gz is not referenced in the submission").
+    # Not thread-safe: os.chdir is process-wide.
     cwd = os.getcwd()
     try:
         os.chdir(outdir.parent)
@@ -177,15 +192,53 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
             # hepdata_validator leaves the YAML files it validates open (third-party ResourceWarning)
             warnings.simplefilter("ignore", ResourceWarning)
             sub.create_files(outdir.name, validate=True, remove_old=True)
-        os.replace(outdir.parent / "submission.tar.gz", outdir / "submission.tar.gz")
+        os.replace(outdir.parent / "submission.tar.gz", archive)
     finally:
         os.chdir(cwd)
-    return outdir / "submission.yaml"
+    errors = validate_hepdata(outdir)
+    if errors:
+        raise RuntimeError(f"HEPData submission {out} fails hepdata-validator: " + "; ".join(errors))
+    return out / "submission.yaml"
+
+
+def validate_hepdata(path) -> list[str]:
+    """Validate a HEPData submission folder or ``.tar.gz`` archive with hepdata-validator.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The submission folder (holding ``submission.yaml``) or its archive.
+
+    Returns
+    -------
+    list of str
+        The validator's error messages, ``"file: message"``; empty when the submission is valid.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", ResourceWarning)
+        from hepdata_validator.full_submission_validator import FullSubmissionValidator
+
+        v = FullSubmissionValidator()
+        path = Path(path)
+        ok = v.validate(archive=str(path)) if path.is_file() else v.validate(directory=str(path))
+    errors = [f"{Path(f).name}: {m.message}" for f, msgs in v.get_messages().items() for m in msgs
+              if m.level == "error"]
+    if not ok and not errors:
+        errors = ["invalid (no message from the validator)"]
+    return errors
 
 
 def export_result(result, outdir, *, hepdata: bool = True) -> dict[str, Path]:
     """Write limits.csv, efficiency.csv, background.csv, result.json and (if hepdata_lib is
-    installed) hepdata/."""
+    installed) the HEPData submission ``hepdata/`` with its archive ``hepdata.tar.gz``.
+
+    Returns
+    -------
+    dict
+        name -> path of each file written. Without hepdata_lib there is no ``"hepdata"`` key; the
+        caller says so with :data:`HEPDATA_MISSING` (see :func:`hepdata_note`).
+    """
     outdir = Path(outdir)
     paths = {
         "limits_csv": write_limits_csv(result, outdir / "limits.csv") if result.limit is not None else None,
@@ -196,6 +249,15 @@ def export_result(result, outdir, *, hepdata: bool = True) -> dict[str, Path]:
     if hepdata and result.limit is not None:
         try:
             paths["hepdata"] = write_hepdata(result, outdir / "hepdata")
+            paths["hepdata_archive"] = outdir / "hepdata.tar.gz"
         except ImportError:
             paths["hepdata"] = None
     return {k: v for k, v in paths.items() if v is not None}
+
+
+def hepdata_note(result, paths) -> str | None:
+    """:data:`HEPDATA_MISSING` when ``result`` has a limit but ``paths`` (from
+    :func:`export_result`) holds no HEPData submission, else ``None``."""
+    if result.limit is not None and paths.get("hepdata") is None:
+        return HEPDATA_MISSING
+    return None

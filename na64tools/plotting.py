@@ -12,6 +12,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import mplhep as hep
 import numpy as np
+from matplotlib.cbook import STEP_LOOKUP_MAP
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+from matplotlib.transforms import Bbox
 
 from .physics import G2_2021, G2_2025, g2_band, g2_upper_bound, y_from_coupling, y_thermal
 
@@ -24,6 +27,14 @@ __all__ = [
     "plot_ldm",
     "plot_pout",
     "LABEL",
+    "CHI",
+    "CHI_FONT",
+    "ALL_TRIGGERED",
+    "mass_label",
+    "coupling_label",
+    "format_mot",
+    "drawn_points",
+    "overlaps_data",
 ]
 
 #: experiment label drawn on every figure of simulated data
@@ -41,6 +52,36 @@ _SOURCE_LABELS = {
 _STYLE = [hep.style.ROOT, {"font.size": 14, "axes.labelsize": 16, "xtick.labelsize": 13,
                            "ytick.labelsize": 13, "legend.fontsize": 11, "axes.titlesize": 14}]
 
+#: the dark-matter particle in math text; draw it in a Text with ``math_fontfamily=CHI_FONT``: the
+#: STIX italic χ is unmistakable, the ROOT style's upright TeX Gyre Heros χ reads as an X
+CHI = r"\mathit{\chi}"
+CHI_FONT = "stix"
+
+#: per model: (mass symbol, coupling symbol) in math text
+_MODEL_SYMBOLS = {"vector": ("Z^\\prime", "g_{Z^\\prime}"), "scalar": ("S", "g_S"),
+                  "dark_photon": ("A^\\prime", "\\epsilon")}
+
+
+def mass_label(model: str = "") -> str:
+    """Axis label of the boson mass for ``model``: m_Z′ (vector), m_S (scalar), m_A′ (dark photon),
+    m_X for an unknown or unspecified model."""
+    return rf"$m_{{{_MODEL_SYMBOLS.get(model, ('X', 'g'))[0]}}}$ [GeV]"
+
+
+def coupling_label(model: str = "") -> str:
+    """Axis label of the coupling for ``model``: g_Z′ (vector), g_S (scalar), ε (dark photon)."""
+    return rf"${_MODEL_SYMBOLS.get(model, ('X', 'g'))[1]}$"
+
+
+def format_mot(mot: float) -> str:
+    """An exposure in MOT as math text with a power of ten, e.g. ``$10^{11}$ MOT``,
+    ``$1.98 \times 10^{10}$ MOT`` (3 significant digits)."""
+    mant, exp = f"{float(mot):.2e}".split("e")
+    m, e = float(mant), int(exp)
+    if m == 10.0:  # rounding up, e.g. 9.96e10
+        m, e = 1.0, e + 1
+    return (rf"$10^{{{e}}}$" if m == 1.0 else rf"${m:g} \times 10^{{{e}}}$") + " MOT"
+
 
 def _styled(func):
     """Draw inside the na64tools style without changing the caller's global rcParams."""
@@ -56,14 +97,154 @@ def _styled(func):
 def _axes(ax, figsize=(7, 5)):
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
+        fig._na64_own = True  # the legend may go outside the axes when nothing fits inside
     else:
         fig = ax.figure
     return fig, ax
 
 
-def _label(ax, text: str = ""):
-    ax.text(0.02, 0.98, f"$\\bf{{NA64\\mu}}$ simulation {text}".rstrip(), transform=ax.transAxes,
-            ha="left", va="top", fontsize=12)
+def _label(ax, text: str = "", *, math_fontfamily: str | None = None):
+    """The "NA64μ simulation" label, top left; ``text`` (e.g. the model) beside it, or on a second
+    line in its own math font when ``math_fontfamily`` is given. Returns the list of label texts."""
+    box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0}
+    same_line = math_fontfamily is None
+    main = ax.text(0.02, 0.98, f"$\\bf{{NA64\\mu}}$ simulation {text if same_line else ''}".rstrip(),
+                   transform=ax.transAxes, ha="left", va="top", fontsize=12, gid="na64-label", bbox=box)
+    if same_line or not text:
+        return [main]
+    sub = ax.annotate(text, xy=(0.0, 0.0), xycoords=main, xytext=(0.0, -3.0), textcoords="offset points",
+                      ha="left", va="top", fontsize=12, gid="na64-label", bbox=box,
+                      math_fontfamily=math_fontfamily)
+    return [main, sub]
+
+
+#: gid of artists that may lie under the legend (e.g. a shaded excluded region)
+_BACKDROP = "na64-backdrop"
+
+
+def _dense(xy: np.ndarray, n: int = 24) -> np.ndarray:
+    """Points along a polyline (display coordinates), ``n`` per segment; non-finite points dropped."""
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    if len(xy) < 2:
+        return xy
+    t = np.linspace(0.0, 1.0, n)[None, :, None]
+    return (xy[:-1, None, :] * (1 - t) + xy[1:, None, :] * t).reshape(-1, 2)
+
+
+def drawn_points(ax) -> tuple[np.ndarray, list]:
+    """What ``ax`` shows, in display coordinates: points along every line, errorbar and outline,
+    and the filled paths (bands, bars). Artists with gid ``na64-backdrop`` are left out.
+
+    Returns
+    -------
+    (points, paths)
+        ``points`` an (n, 2) array; ``paths`` a list of :class:`matplotlib.path.Path` in display
+        coordinates (filled areas).
+    """
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    pts, paths = [np.empty((0, 2))], []
+    for line in ax.lines:
+        if not line.get_visible() or line.get_gid() == _BACKDROP:
+            continue
+        x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+        if line.get_drawstyle() in STEP_LOOKUP_MAP and line.get_drawstyle() != "default":
+            x, y = STEP_LOOKUP_MAP[line.get_drawstyle()](x, y)  # the drawn staircase
+        xy = line.get_transform().transform(np.column_stack([x, y]))
+        pts.append(_dense(xy) if line.get_linestyle() not in ("None", "none", "") else xy)
+        if line.get_marker() not in (None, "None", "none", ""):
+            pts.append(xy[np.all(np.isfinite(xy), axis=1)])
+    for coll in ax.collections:
+        if not coll.get_visible() or coll.get_gid() == _BACKDROP:
+            continue
+        tr = coll.get_transform()
+        if isinstance(coll, LineCollection):
+            for seg in coll.get_segments():
+                if len(seg):
+                    pts.append(_dense(tr.transform(np.asarray(seg, dtype=float))))
+        elif isinstance(coll, PolyCollection):
+            for path in coll.get_paths():
+                dp = tr.transform_path(path)
+                paths.append(dp)
+                pts.append(_dense(dp.vertices))
+        else:
+            off = coll.get_offsets()
+            if len(off):
+                pts.append(coll.get_offset_transform().transform(np.asarray(off, dtype=float)))
+    for patch in ax.patches:
+        if patch.get_visible() and patch.get_gid() != _BACKDROP:
+            dp = patch.get_transform().transform_path(patch.get_path())
+            if patch.get_fill():  # an outline only (e.g. a histogram's StepPatch) covers no area
+                paths.append(dp)
+            pts.append(_dense(dp.vertices))
+    return np.concatenate(pts), paths
+
+
+def overlaps_data(ax, bbox, renderer=None, pad: float = 5.0) -> int:
+    """How many drawn points of ``ax`` (and annotation texts other than the NA64μ label) fall
+    inside the display-coordinate ``bbox`` widened by ``pad`` pixels (line widths, marker sizes);
+    a filled area covering it counts too."""
+    pts, paths = drawn_points(ax)
+    x0, y0, x1, y1 = bbox.x0 - pad, bbox.y0 - pad, bbox.x1 + pad, bbox.y1 + pad
+    n = int(np.count_nonzero((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)))
+    grid = np.stack(np.meshgrid(np.linspace(x0, x1, 7), np.linspace(y0, y1, 5)), -1).reshape(-1, 2)
+    n += sum(int(np.count_nonzero(p.contains_points(grid))) for p in paths)
+    for t in ax.texts:
+        if t.get_visible() and t.get_gid() != "na64-label" and t.get_text():
+            n += int(t.get_window_extent(renderer).overlaps(bbox))
+    return n
+
+
+def _grown(ax, ylim, k: int, mode: str, frac: float = 0.15) -> tuple[float, float]:
+    """``ylim`` extended by ``k * frac`` of its height (in the axis scale) at the ``mode`` end
+    ("top", "bottom" or "both"); a linear axis starting at 0 only grows upwards."""
+    lo, hi = ylim
+    if ax.get_yscale() == "log":
+        r = (hi / lo) ** (k * frac)
+        return (lo / r if mode != "top" else lo), (hi * r if mode != "bottom" else hi)
+    d = (hi - lo) * k * frac
+    return (lo - d if mode != "top" else lo), (hi + d if mode != "bottom" else hi)
+
+
+_LOCS = ("upper right", "lower right", "lower left", "upper left", "center right", "lower center",
+         "upper center", "center left", "center")
+
+
+def _legend(ax, label: Sequence | None = None, *, max_grow: int = 4, **kw):
+    """Place the legend (and keep the NA64μ ``label`` texts) where they cover no data.
+
+    Tries the standard locations; when none is free (or the label covers data) the y range grows
+    (upwards, downwards or both, in steps of 15 % of its height) and the search repeats. A figure
+    made here gets its legend outside the axes, right of them, if nothing fits; on a caller's axes
+    the least covered location is kept.
+    """
+    fig = ax.figure
+    renderer = fig._get_renderer()  # also for a bare Figure() (canvas without get_renderer)
+    kw.setdefault("framealpha", 0.9)
+    ylim0 = ax.get_ylim()
+    modes = ("top",) if ax.get_yscale() != "log" and ylim0[0] == 0 else ("top", "bottom", "both")
+    clear_ylim, best = None, None
+    for k in range(max_grow + 1):
+        for mode in modes if k else ("top",):
+            ax.set_ylim(*_grown(ax, ylim0, k, mode))
+            lab_bb = Bbox.union([t.get_window_extent(renderer) for t in label]) if label else None
+            label_hits = overlaps_data(ax, lab_bb, renderer) if label else 0
+            if label_hits == 0 and clear_ylim is None:
+                clear_ylim = ax.get_ylim()
+            for loc in _LOCS:
+                leg = ax.legend(loc=loc, **kw)
+                bb = leg.get_window_extent(renderer)
+                hits = overlaps_data(ax, bb, renderer) + (100 if lab_bb is not None and bb.overlaps(lab_bb)
+                                                          else 0)
+                if best is None or hits + label_hits < best[0]:
+                    best = (hits + label_hits, loc, ax.get_ylim())
+                if hits == 0 and label_hits == 0:
+                    return leg
+    if getattr(fig, "_na64_own", False):
+        ax.set_ylim(*(clear_ylim or best[2]))  # head room for the label only: the legend goes outside
+        return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
+    ax.set_ylim(*best[2])
+    return ax.legend(loc=best[1], **kw)
 
 
 def _finish(fig, save):
@@ -75,23 +256,32 @@ def _finish(fig, save):
 
 
 @_styled
-def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal efficiency", save=None):
-    """Signal efficiency after all cuts versus the X mass (log x axis)."""
+def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal efficiency", model: str = "",
+                    save=None):
+    """Signal efficiency after all cuts versus the boson mass (log x axis).
+
+    Parameters
+    ----------
+    masses, values, errors
+        Masses (GeV), efficiencies and their statistical errors (optional).
+    model
+        Names the mass axis (m_Z′, m_S, m_A′; m_X when empty).
+    """
     fig, ax = _axes(ax)
     ax.errorbar(masses, values, yerr=errors, fmt="o-", label=label)
     ax.set_xscale("log")
-    ax.set_xlabel(r"$m_X$ [GeV]")
+    ax.set_xlabel(mass_label(model))
     ax.set_ylabel("efficiency after all cuts")
-    ax.set_ylim(0, max(1.05 * float(np.max(values)) if len(values) else 1.0, 0.1))
-    ax.legend(loc="lower right")
-    _label(ax)
+    top = np.asarray(values, dtype=float) + (0 if errors is None else np.asarray(errors, dtype=float))
+    ax.set_ylim(0, max(1.05 * float(np.max(top)) if len(top) else 1.0, 0.1))
+    _legend(ax, _label(ax))
     return _finish(fig, save), ax
 
 
 @_styled
 def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, model: str = "",
                             ax=None, save=None):
-    """ε_trigger, ε_acceptance, ε_selection and their product ε versus the X mass.
+    """ε_trigger, ε_acceptance, ε_selection and their product ε versus the boson mass.
 
     ``factors``: mass -> :class:`~na64tools.stats.efficiency.EfficiencyFactors`; ``errors``:
     mass -> statistical error of ε (drawn on the product). ε is the fraction of the produced X
@@ -108,11 +298,10 @@ def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, 
                 label=r"$\varepsilon = \varepsilon_\mathrm{trig}\,\varepsilon_\mathrm{acc}\,"
                       r"\varepsilon_\mathrm{sel}$")
     ax.set_xscale("log")
-    ax.set_xlabel(r"$m_X$ [GeV]")
+    ax.set_xlabel(mass_label(model))
     ax.set_ylabel("efficiency (produced X with $x > x_{min}$)")
     ax.set_ylim(0, 1.15)
-    ax.legend(loc="lower right", fontsize=10, ncol=2)
-    _label(ax, model)
+    _legend(ax, _label(ax, _MODEL_NAMES.get(model, model)), fontsize=10, ncol=2)
     return _finish(fig, save), ax
 
 
@@ -149,25 +338,53 @@ def plot_background(estimates: Mapping, *, published=None, mot: float | None = N
                         fontsize=9, color="tab:orange")
     ax.set_xticks(x, [_SOURCE_LABELS.get(s, s) for s in names], rotation=15, ha="right", fontsize=11)
     ax.set_ylabel("expected background events")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.05)  # the highest error bar is not cut by the frame
     if mot:
-        ax.set_title(f"{mot:.3g} MOT", loc="right")
-    ax.legend(loc="upper right")
-    _label(ax)
+        ax.set_title(format_mot(mot), loc="right")
+    _legend(ax, _label(ax))
     return _finish(fig, save), ax
 
 
+#: name of the first cutflow stage when every stored event passed the trigger
+ALL_TRIGGERED = "all stored (triggered)"
+
+
 @_styled
-def plot_cutflow(cutflow: Mapping[str, Mapping[str, float]], *, ax=None, save=None, key="sumw"):
-    """Cutflow: ``{sample: {stage: value}}`` (e.g. sum of weights after each cut), log scale."""
+def plot_cutflow(cutflow: Mapping[str, Mapping[str, float]], *, ax=None, save=None, key="sumw",
+                 normalise: bool = False):
+    """Cutflow: ``{sample: {stage: value}}`` (e.g. sum of weights after each cut), log scale.
+
+    ``normalise=True`` divides each sample by its first stage (signal and background then share
+    one axis: the fraction of stored events passing). The simulation stores triggered events only,
+    so a ``trigger`` stage equal to ``all`` in every sample is not drawn as a step of its own: the
+    first stage is then named "all stored (triggered)". A stage at zero is drawn at the axis floor.
+    """
     fig, ax = _axes(ax, figsize=(8, 5))
+    stages = list(next(iter(cutflow.values()))) if cutflow else []
+    trivial = (stages[:2] == ["all", "trigger"]
+               and all(flow["trigger"] == flow["all"] for flow in cutflow.values()))
+    shown = [s for s in stages if not (trivial and s == "trigger")]
+    names = [ALL_TRIGGERED if (trivial and s == "all") else s for s in shown]
+    floor = None
     for sample, flow in cutflow.items():
-        stages = list(flow)
-        ax.step(np.arange(len(stages)), [max(flow[s], 1e-300) for s in stages], where="mid", label=sample)
-    ax.set_xticks(np.arange(len(stages)), stages, rotation=30, ha="right", fontsize=11)
+        v = np.array([float(flow[s]) for s in shown])
+        if normalise and v[0] > 0:
+            v = v / v[0]
+        pos = v[v > 0]
+        if len(pos):
+            floor = min(floor or np.inf, pos.min())
+        ax.step(np.arange(len(shown)), v, where="mid", marker="o", ms=4,
+                ls="--" if "signal" in sample else "-", label=sample)
+    if floor is not None:
+        ax.set_ylim(bottom=floor / 10)
+    ax.set_xticks(np.arange(len(shown)), names, rotation=30, ha="right", fontsize=11)
+    ax.set_xlim(-0.5, len(shown) - 0.5)
     ax.set_yscale("log")
-    ax.set_ylabel("events after cut (weighted)" if key == "sumw" else "events after cut")
-    ax.legend(fontsize=9, loc="lower left")
-    _label(ax)
+    if normalise:
+        ax.set_ylabel("fraction of stored events passing")
+    else:
+        ax.set_ylabel("events after cut (weighted)" if key == "sumw" else "events after cut")
+    _legend(ax, _label(ax), fontsize=9)
     return _finish(fig, save), ax
 
 
@@ -182,48 +399,118 @@ def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = No
     ax.set_xlabel(r"$p_{out}$ [GeV]")
     ax.set_ylabel("events")
     ax.set_yscale("log")
-    ax.legend(fontsize=9)
-    _label(ax)
+    _legend(ax, _label(ax), fontsize=9)
     return _finish(fig, save), ax
+
+
+#: colour of an expected median drawn on top of an equal observed curve (grey dashes on black:
+#: both stay visible, and the legend entry too); not a colour of the default cycle
+_MEDIAN_ON_OBS = "0.6"
+
+def _projection_style(masses) -> dict:
+    """A dotted curve, or a marker when the projection has a single mass."""
+    if len(np.atleast_1d(masses)) == 1:
+        return {"ls": "none", "marker": "v", "ms": 8}
+    return {"ls": ":", "lw": 1.5}
+
+
+def _narrow_log_ticks(axis) -> None:
+    """Readable ticks on a log axis spanning less than a decade: 1, 2, 3, 5 x 10^k labelled
+    plainly (e.g. 0.3), minor ticks unlabelled."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+_MODEL_NAMES = {"vector": r"$L_\mu - L_\tau$ $Z^\prime$", "scalar": "muon-philic scalar",
+                "dark_photon": "dark photon"}
+
+
+def _same(a, b, rtol: float = 0.01) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    return bool(ok.any() and np.allclose(a[ok], b[ok], rtol=rtol, atol=0.0))
 
 
 @_styled
 def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None = None,
                    g2: Sequence[str] = ("2021", "2025"), ax=None, save=None,
                    label="NA64μ 2022 reproduction (simulation)", status: str | None = None):
-    """Exclusion plot g versus m (log-log) with the Brazil band, (g−2)_μ and projections.
+    """Exclusion plot: coupling versus mass (log-log) with the Brazil band, (g−2)_μ and projections.
 
     ``limit`` is a :class:`~na64tools.stats.limits.CouplingLimit`; ``projections`` a list of
-    ``(label, masses, expected_median)``. The (g−2)_μ 2021 ±2σ band is drawn labelled as
-    superseded, the 2025 result as an upper bound (docs/references.md). ``status``: a one-line
-    reproduction status written under the axes (e.g.
-    ``na64tools.report.reproduction_status(short=True)``).
+    ``(label, masses, expected_median)`` (write exposures with :func:`format_mot`). The
+    (g−2)_μ 2021 ±2σ band is drawn labelled as superseded; the 2025 result as an upper bound whose
+    excluded side (couplings above it) is hatched. ``status``: a one-line reproduction status
+    written under the axes (e.g. ``na64tools.report.reproduction_status(short=True)``).
+
+    When the expected ±1σ band has no width or the median equals the observed limit (0 observed
+    events with b ≪ 1: the background-only outcome is almost always n = 0) the legend says so and
+    the median is drawn dashed on top of the observed curve. A single mass is drawn as points with
+    error bars (the expected ±1σ/±2σ ranges) and the (g−2) curves over a short mass range around it.
     """
     fig, ax = _axes(ax)
-    m = np.asarray(limit.masses)
+    m = np.asarray(limit.masses, dtype=float)
     e = limit.expected
-    ax.fill_between(m, e.minus2, e.plus2, color="#FFDF7F", label=r"expected $\pm 2\sigma$")
-    ax.fill_between(m, e.minus1, e.plus1, color="#85D1FB", label=r"expected $\pm 1\sigma$")
-    ax.plot(m, e.median, "k--", lw=1, label="expected (median)")
-    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
-        ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
-    mm = np.geomspace(m.min(), m.max(), 200)
+    med, lo1, hi1 = (np.asarray(v, dtype=float) for v in (e.median, e.minus1, e.plus1))
+    lo2, hi2 = np.asarray(e.minus2, dtype=float), np.asarray(e.plus2, dtype=float)
+    obs = np.asarray(limit.observed, dtype=float)
+    flat1, flat2 = _same(lo1, hi1), _same(lo2, hi2)
+    med_is_obs = _same(med, obs)
+    med_label = "expected (median)"
+    if med_is_obs:
+        med_label += " = observed"
+    if flat1:
+        med_label += r", $\pm1\sigma$ band of zero width"
+    if med_is_obs or flat1:  # b << 1: the background-only outcome is n = 0 in most pseudo-experiments
+        med_label += r" ($b \ll 1$)"
+    cl = int(round(limit.cl * 100))
+    if len(m) == 1:  # a single mass: points with the expected ranges as error bars
+        x = m[0]
+        if not flat2:
+            ax.errorbar([x], med, yerr=[med - lo2, hi2 - med], fmt="none", ecolor="#FFC000", elinewidth=10,
+                        label=r"expected $\pm 2\sigma$")
+        if not flat1:
+            ax.errorbar([x], med, yerr=[med - lo1, hi1 - med], fmt="none", ecolor="#3A9AD9", elinewidth=10,
+                        label=r"expected $\pm 1\sigma$")
+        if np.any(np.isfinite(obs)):  # NaN: no observed limit (expected only)
+            ax.plot([x], obs, "ko", ms=9, label=f"{label}, observed {cl}% CL")
+        ax.plot([x], med, ls="none", marker="_", color=_MEDIAN_ON_OBS, ms=22, mew=2, label=med_label)
+        mm = np.geomspace(x / 1.5, x * 1.5, 50)
+    else:
+        if not flat2:
+            ax.fill_between(m, lo2, hi2, color="#FFDF7F", label=r"expected $\pm 2\sigma$")
+        if not flat1:
+            ax.fill_between(m, lo1, hi1, color="#85D1FB", label=r"expected $\pm 1\sigma$")
+        if np.any(np.isfinite(obs)):  # NaN: no observed limit (expected only)
+            ax.plot(m, obs, "k-", lw=2, label=f"{label}, observed {cl}% CL")
+        ax.plot(m, med, "--", color=_MEDIAN_ON_OBS if med_is_obs else "k", lw=1.3, label=med_label, zorder=3)
+        mm = np.geomspace(m.min(), m.max(), 200)
     g2_model = model  # delta_amu knows each model's coupling (ε for the dark photon)
     if "2021" in g2:
-        lo, hi = g2_band(mm, G2_2021, g2_model, nsigma=2)
-        ax.fill_between(mm, lo, hi, color="green", alpha=0.25, label=r"$(g-2)_\mu$ 2021 $\pm2\sigma$ (superseded)")
-    if "2025" in g2:
-        ax.plot(mm, g2_upper_bound(mm, G2_2025, g2_model), color="green", lw=1.5,
-                label=r"$(g-2)_\mu$ 2025 upper bound")
+        glo, ghi = g2_band(mm, G2_2021, g2_model, nsigma=2)
+        ax.fill_between(mm, glo, ghi, color="green", alpha=0.25,
+                        label=r"$(g-2)_\mu$ 2021 $\pm2\sigma$ (superseded)")
     for lab, pm, pg in projections or []:
-        ax.plot(pm, pg, ":", lw=1.5, label=lab)
+        ax.plot(pm, pg, **_projection_style(pm), label=lab)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(r"$m_X$ [GeV]")
-    ax.set_ylabel({"vector": r"$g_{Z'}$", "scalar": r"$g_S$", "dark_photon": r"$\epsilon$"}.get(model, "g"))
-    ax.legend(fontsize=8, loc="lower right")
-    _label(ax, {"vector": r"$L_\mu - L_\tau$ $Z'$", "scalar": "muon-philic scalar",
-                "dark_photon": "dark photon"}.get(model, model))
+    if len(m) == 1:
+        ax.set_xlim(mm[0], mm[-1])
+        _narrow_log_ticks(ax.xaxis)
+    if "2025" in g2:
+        bound = g2_upper_bound(mm, G2_2025, g2_model)
+        ax.autoscale_view()
+        lo, hi = ax.get_ylim()
+        lo, hi = min(lo, float(np.min(bound)) / 2), max(hi, float(np.max(bound)) * 2)
+        ax.plot(mm, bound, color="darkgreen", lw=1.5)
+        ax.fill_between(mm, bound, hi * 1e6, facecolor="none", edgecolor="darkgreen", hatch="///",
+                        lw=0.0, alpha=0.5, gid=_BACKDROP,
+                        label=r"excluded by $(g-2)_\mu$ 2025 (above the line)")
+        ax.set_ylim(lo, hi)
+    ax.set_xlabel(mass_label(model))
+    ax.set_ylabel(coupling_label(model))
+    _legend(ax, _label(ax, _MODEL_NAMES.get(model, model)), fontsize=8)
     if status:
         ax.text(0.0, -0.16, status, transform=ax.transAxes, ha="left", va="top", fontsize=8,
                 style="italic")
@@ -243,6 +530,9 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
     :func:`~na64tools.physics.relic.ldm_coupling_limit` (g² BR is what the search bounds).
     Sources: Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301, arXiv:1505.00011 (y); thermal targets:
     :func:`~na64tools.physics.relic.y_thermal`.
+
+    The mediator X is the Z′ of L_μ−L_τ (``portal="lmutau"``) or the dark photon A′
+    (``portal="dark_photon"``). A single mass is drawn as points.
     """
     from .physics.relic import ldm_coupling_limit
 
@@ -250,27 +540,43 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
 
     def to_y(masses, g):
         masses = np.asarray(masses, dtype=float)
-        g_ldm = ldm_coupling_limit(masses, g, model=model, alpha_D=alpha_D, ratio=ratio,
-                                   limit_br_kwargs=limit_br_kwargs)
-        return y_from_coupling(g_ldm, masses / ratio, alpha_D, ratio, portal)
+        g = np.asarray(g, dtype=float)
+        y = np.full(masses.shape, np.nan)  # NaN stays NaN (no observed limit: expected only)
+        ok = ~np.isnan(g)
+        if ok.any():
+            g_ldm = ldm_coupling_limit(masses[ok], g[ok], model=model, alpha_D=alpha_D, ratio=ratio,
+                                       limit_br_kwargs=limit_br_kwargs)
+            y[ok] = y_from_coupling(g_ldm, masses[ok] / ratio, alpha_D, ratio, portal)
+        return y
 
     fig, ax = _axes(ax)
+    med_sym = "Z^\\prime" if portal == "lmutau" else "A^\\prime" if portal == "dark_photon" else "X"
     mchi = np.asarray(limit.masses) / ratio
-    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
-        ax.plot(mchi, to_y(limit.masses, limit.observed), "k-", lw=2,
-                label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
-    ax.plot(mchi, to_y(limit.masses, limit.expected.median), "k--", lw=1,
-            label="expected (median)")
+    single = len(mchi) == 1
+    y_obs = to_y(limit.masses, limit.observed)
+    y_med = to_y(limit.masses, limit.expected.median)
+    med_is_obs = _same(y_med, y_obs)
+    if np.any(np.isfinite(y_obs)):  # NaN: no observed limit (expected only)
+        ax.plot(mchi, y_obs, "ko" if single else "k-", lw=2,
+                label=f"NA64μ (this toolkit) {int(round(limit.cl * 100))}% CL")
+    ax.plot(mchi, y_med, ls="none" if single else "--", marker="_" if single else None,
+            color=_MEDIAN_ON_OBS if med_is_obs or single else "k", lw=1.3, ms=22, mew=2, zorder=3,
+            label="expected (median)" + (" = observed" if med_is_obs else ""))
     for lab, pm, pg in projections or []:
-        ax.plot(np.asarray(pm) / ratio, to_y(pm, pg), ":", label=lab)
-    mm = np.geomspace(mchi.min(), mchi.max(), 200)
+        ax.plot(np.asarray(pm) / ratio, to_y(pm, pg),
+                **_projection_style(pm), label=lab)
+    mm = np.geomspace(mchi.min() / (1.5 if single else 1), mchi.max() * (1.5 if single else 1), 200)
     for dm, ls in (("scalar", "-"), ("dirac", "-.")):
         ax.plot(mm, y_thermal(mm, dm=dm, portal=portal, ratio=ratio), color="tab:red", ls=ls,
                 label=f"thermal target ({dm})")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(r"$m_\chi$ [GeV]")
-    ax.set_ylabel(r"$y = \epsilon^2 \alpha_D (m_\chi/m_X)^4$")
-    ax.legend(fontsize=8, loc="lower right")
-    _label(ax, rf"$\alpha_D$ = {alpha_D:g}, $m_X = {ratio:g}\,m_\chi$")
+    ax.margins(y=0.08)  # no curve or point on the frame
+    ax.autoscale_view()
+    if single:
+        _narrow_log_ticks(ax.xaxis)
+    ax.set_xlabel(rf"$m_{{{CHI}}}$ [GeV]", math_fontfamily=CHI_FONT)
+    ax.set_ylabel(rf"$y = \epsilon^2 \alpha_D (m_{{{CHI}}}/m_{{{med_sym}}})^4$", math_fontfamily=CHI_FONT)
+    _legend(ax, _label(ax, rf"$\alpha_D$ = {alpha_D:g}, $m_{{{med_sym}}} = {ratio:g}\,m_{{{CHI}}}$",
+                       math_fontfamily=CHI_FONT), fontsize=8)
     return _finish(fig, save), ax

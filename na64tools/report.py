@@ -65,7 +65,7 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
 
     from . import plotting
     from .analysis import samples_from_output
-    from .export import export_result
+    from .export import export_result, hepdata_note
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,8 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
     effs = sorted(result.efficiencies.items())
     if effs:
         keep("efficiency", plotting.plot_efficiency([m for m, _ in effs], [e.value for _, e in effs],
-                                                    [e.error for _, e in effs], save=out / "efficiency.png")[0])
+                                                    [e.error for _, e in effs], model=result.model,
+                                                    save=out / "efficiency.png")[0])
     if result.factors:
         keep("efficiency_factors", plotting.plot_efficiency_factors(
             result.factors, errors={m: e.error for m, e in effs}, model=result.model,
@@ -86,17 +87,24 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
     keep("background", plotting.plot_background(result.background, published=setup.backgrounds,
                                                 mot=result.mot, save=out / "background.png")[0])
     samples = samples_from_output(output, allow_partial=getattr(result, "partial", False))
-    # background cutflow scaled to the result's exposure: expected events after each cut
-    flows = {ds: {st: row.sumw / samples[ds].mot * result.mot for st, row in flow.items()}
-             for ds, flow in output["cutflow"].items() if samples[ds].kind == "background"}
+    # signal and background cutflows side by side, as the fraction of the stored events passing;
+    # the background label carries its expected events after all cuts at the result's exposure
+    flows = {}
+    for ds, flow in output["cutflow"].items():
+        name = ds
+        if samples[ds].kind == "background":
+            last = list(flow.values())[-1].sumw / samples[ds].mot * result.mot
+            name = f"{ds} ({last:.2g} events expected after all cuts)"
+        flows[name] = {st: row.sumw for st, row in flow.items()}
     if flows:
-        keep("cutflow", plotting.plot_cutflow(flows, save=out / "cutflow.png")[0])
-    if result.limit is not None and len(result.limit.masses) > 1:  # one mass: no curve to draw
+        keep("cutflow", plotting.plot_cutflow(flows, normalise=True, save=out / "cutflow.png")[0])
+    if result.limit is not None:
         proj = []
         if result.projection is not None:
             med = np.asarray(result.projection.expected.median)
             for k, mot in enumerate(result.projection.mot):
-                proj.append((f"projection {mot:.2g} MOT (expected)", result.projection.masses, med[k]))
+                proj.append((f"projection {plotting.format_mot(mot)} (expected)", result.projection.masses,
+                             med[k]))
         keep("exclusion", plotting.plot_exclusion(result.limit, model=result.model, projections=proj,
                                                   label=DEMO_LABEL, status=reproduction_status(short=True),
                                                   save=out / "exclusion.png")[0])
@@ -105,13 +113,15 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
             keep("ldm", plotting.plot_ldm(result.limit, portal=portal, projections=proj,
                                           save=out / "ldm.png")[0])
     paths.update(export_result(result, out))
+    note = hepdata_note(result, paths)  # say it when the HEPData submission could not be written
     (out / "summary.json").write_text(json.dumps(build_summary(result, output, setup), indent=2,
                                                  default=str) + "\n")
     paths["summary"] = out / "summary.json"
     plots = [p.name for k, p in paths.items() if k.endswith("_png")]
-    (out / "report.md").write_text(format_report(setup, result, output, plots=plots))
+    (out / "report.md").write_text(format_report(setup, result, output, plots=plots)
+                                       + (f"\n\n**{note}**\n" if note else ""))
     paths["report"] = out / "report.md"
-    (out / "headline.txt").write_text(format_headline(setup, result) + "\n")
+    (out / "headline.txt").write_text(format_headline(setup, result) + (f"\n{note}" if note else "") + "\n")
     paths["headline"] = out / "headline.txt"
     return paths
 

@@ -15,7 +15,7 @@ from na64tools.completeness import PartialOutputError, check_physics_ready
 from na64tools.interactive.model import CutExplorerModel
 from na64tools.run import run
 
-CHUNK = 600
+CHUNK = 50  # below the smallest file of the small samples (~190 triggered signal events)
 
 
 def _run(fileset, **kw):
@@ -66,7 +66,7 @@ def test_allow_partial_scales_mot_and_generated_to_the_events_processed(partial,
     assert a.partial and a.notes[0].startswith("PARTIAL OUTPUT: only ")
     for (ds, _f), r in runs_trees.items():
         frac = partial["cutflow"][ds]["all"].events / int(r["nWritten"][0])
-        assert 0.01 < frac < 0.6
+        assert 0.001 < frac < 0.6
         s = a.samples[ds]
         # hand calculation from the Runs tree: MOT × processed / written (10× off would fail)
         assert s.mot == pytest.approx(float(r["mot"][0]) * frac, rel=1e-12)

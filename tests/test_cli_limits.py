@@ -114,13 +114,12 @@ def test_report_lists_only_plots_written(saved, capsys, tmp_path):
     assert {"exclusion.png", "efficiency.png", "background.png"} <= set(listed)
     assert all((tmp_path / "full" / p).is_file() for p in listed)
     assert sorted(p.name for p in (tmp_path / "full").glob("*.png")) == sorted(listed)
-    # one simulated mass: a point limit, no exclusion curve drawn, and none listed
+    # one simulated mass: a point limit (drawn as a point, not a curve), and what is listed exists
     code, out, err = _limits(capsys, saved["one_mass"], "--out", tmp_path / "one")
     assert code == 0, err
     assert "NOTE: One simulated mass (0.1 GeV)" in out
     listed = _listed_plots(tmp_path / "one" / "report.md")
-    assert "exclusion.png" not in listed and "ldm.png" not in listed
-    assert not (tmp_path / "one" / "exclusion.png").exists()
+    assert "exclusion.png" in listed and (tmp_path / "one" / "exclusion.png").is_file()
     assert sorted(p.name for p in (tmp_path / "one").glob("*.png")) == sorted(listed)
 
 

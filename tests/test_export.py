@@ -2,13 +2,15 @@
 
 import csv
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
 from na64tools.analysis import analyse
-from na64tools.export import export_result, write_hepdata
+from na64tools.export import HEPDATA_MISSING, export_result, hepdata_note, write_hepdata
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,10 @@ def test_csv_and_json_round_trip(result, tmp_path):
 def test_hepdata_submission(result, tmp_path, monkeypatch):
     pytest.importorskip("hepdata_lib")
     monkeypatch.chdir(tmp_path)
-    sub = write_hepdata(result, tmp_path / "hepdata")
-    assert sub.exists() and (tmp_path / "hepdata" / "submission.tar.gz").exists()
+    sub = write_hepdata(result, "hepdata")
+    assert sub == Path("hepdata") / "submission.yaml", "the returned path is the one asked for, not absolute"
+    assert sub.exists() and (tmp_path / "hepdata.tar.gz").exists()
+    assert not (tmp_path / "hepdata" / "submission.tar.gz").exists(), "an archive inside fails the validator"
     assert not (tmp_path / "submission.tar.gz").exists(), "tarball must not be left in the working directory"
     docs = list(yaml.safe_load_all(sub.read_text()))
     tables = [d for d in docs if d and "data_file" in d]
@@ -59,3 +63,56 @@ def test_hepdata_submission(result, tmp_path, monkeypatch):
     limit = yaml.safe_load((tmp_path / "hepdata" / tables[0]["data_file"]).read_text())
     np.testing.assert_allclose([v["value"] for v in limit["dependent_variables"][0]["values"]],
                                result.limit.observed, rtol=1e-4)  # hepdata_lib keeps 5 digits
+
+
+def _validator():
+    """hepdata-validator's FullSubmissionValidator class, or skip with the reason."""
+    try:
+        from hepdata_validator.full_submission_validator import FullSubmissionValidator
+    except ImportError:
+        pytest.skip("hepdata-validator is not installed (it comes with the 'limits' extra)")
+    return FullSubmissionValidator
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
+def test_hepdata_submission_passes_hepdata_validator(result, tmp_path):
+    pytest.importorskip("hepdata_lib", reason="HEPData export needs the 'limits' extra")
+    validator = _validator()
+    paths = export_result(result, tmp_path)
+    folder, archive = paths["hepdata"].parent, paths["hepdata_archive"]
+    assert archive == tmp_path / "hepdata.tar.gz"
+    for kind, target in (("directory", folder), ("archive", archive)):
+        v = validator()
+        ok = v.validate(**{kind: str(target)})
+        messages = [f"{f}: {m.message}" for f, ms in v.get_messages().items() for m in ms]
+        assert ok, f"hepdata-validator rejects the {kind} {target}: {messages}"
+
+
+def test_without_hepdata_lib_the_outputs_say_so(result, small_output, tmp_path, monkeypatch):
+    from na64tools.config import default_setup
+    from na64tools.report import write_results
+
+    monkeypatch.setitem(sys.modules, "hepdata_lib", None)  # import hepdata_lib -> ImportError
+    paths = export_result(result, tmp_path / "exports")
+    assert "hepdata" not in paths and not (tmp_path / "exports" / "hepdata").exists()
+    assert hepdata_note(result, paths) == HEPDATA_MISSING
+    assert "install na64tools[limits]" in HEPDATA_MISSING
+    paths = write_results(result, small_output, default_setup(), tmp_path / "demo")
+    assert HEPDATA_MISSING in paths["headline"].read_text()
+    assert HEPDATA_MISSING in paths["report"].read_text()
+
+
+def test_ntuples_store_no_machine_path(small_fileset):
+    """The Runs tree names the setup file portably (basename); setupHash identifies its content."""
+    import uproot
+
+    from na64tools.config import default_setup
+
+    setup = default_setup()
+    for files in small_fileset.values():
+        with uproot.open(files[0]) as f:
+            runs = f["Runs"].arrays(["setupFile", "setupHash"], library="np")
+        for name, digest in zip(runs["setupFile"], runs["setupHash"], strict=True):
+            assert "/" not in name and "\\" not in name, f"absolute path in setupFile: {name!r}"
+            assert name == Path(setup.source_file).name
+            assert digest == setup.hash

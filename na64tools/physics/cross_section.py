@@ -48,8 +48,16 @@ Photon flux :math:`\chi` (:mod:`na64tools.physics.flux`):
   Kelner-Kokoulin-Petrukhin muon bremsstrahlung (:mod:`na64tools.physics.eloss`) to 1-4 % for
   0.05 < x < 0.9 (test).
 
-Ranges (DMG4): :math:`x \in [m/E_0,\ 1 - m^4/(8 E_0^3 A) - m_\mu/E_0]` (A, the mass number, stands
-for the nuclear mass in GeV in that tiny recoil term), :math:`\theta \in [0, 0.3]`.
+Ranges (DMG4): :math:`x \in [m/E_0,\ 1 - m^4/(8 E_0^3 A) - m_\mu/E_0]`,
+:math:`\theta \in [0, 0.3]`. In that x_max, as in DMG4 ``DarkZ.cc`` (which passes the target's
+``A`` as given), A is the molar mass in g/mol (207.2 for Pb) standing in for the nuclear mass in
+GeV: a convention of the integration range only (the recoil term is tiny, 3 % of x at m = 120 GeV).
+Which masses can be produced at all is decided by the true two-body threshold of
+:math:`\mu N \to \mu N X` with the nucleus at rest:
+:math:`m < \sqrt{s} - M_N - m_\mu`, :math:`s = M_N^2 + m_\mu^2 + 2 E_0 M_N`, with the nuclear mass
+:math:`M_N = A\,u` (u = 0.93149 GeV, the atomic mass unit, CODATA; electron masses and binding
+neglected, 1e-4 relative), i.e. :math:`M_N` = 193.0 GeV and m < 121.6 GeV for 160 GeV muons on
+Pb (:func:`mass_threshold`). Masses at or above it are rejected.
 
 Coupling convention: :math:`\epsilon^2 \alpha = g^2/(4\pi)`. For ``model="vector"`` and
 ``model="scalar"`` the ``coupling`` argument is g (g_Z' of L_mu-L_tau, g_S of the scalar);
@@ -73,7 +81,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize
+from scipy import constants
 
 from .constants import ALPHA, GEV2_TO_PB, M_MU, THETA_MAX
 from .flux import _flux_per_z2, nuclear_size_t, screening_t
@@ -86,6 +94,9 @@ __all__ = [
     "dsigma_dx",
     "dsigma_dx_dtheta",
     "x_range",
+    "mass_threshold",
+    "nuclear_mass",
+    "AMU_GEV",
     "XThetaSampler",
     "get_sampler",
     "sample_x_theta",
@@ -180,16 +191,65 @@ def _config(mass: object, model: str, energy: object, target: object, method: st
     if e <= M_MU:
         raise ValueError(f"energy must exceed the muon mass {M_MU} GeV, got {energy!r}")
     cfg = _Config(m, e, model, method, material(target))  # type: ignore[arg-type]
-    if cfg.x_lo >= cfg.x_hi:
-        a = cfg.target.A
-        m_max = optimize.brentq(
-            lambda mm: mm / e - (1.0 - mm**4 / (8.0 * e**3 * a) - M_MU / e), 0.0, e
-        )
+    m_max = mass_threshold(e, cfg.target)
+    if m >= m_max:
         raise ValueError(
-            f"mass {mass!r} GeV is above the kinematic limit for a {e} GeV muon on "
-            f"{cfg.target.name} (need m/E < 1 - m_mu/E - m^4/(8 E^3 A), i.e. m < {m_max:.4g} GeV)"
+            f"mass {mass!r} GeV is above the kinematic limit for a {e:g} GeV muon on "
+            f"{cfg.target.name}: m < sqrt(s) - M_N - m_mu = {m_max:.4g} GeV, with "
+            f"s = M_N^2 + m_mu^2 + 2 E M_N and M_N = A u = {cfg.target.A:g} x {AMU_GEV:.5f} GeV "
+            f"= {nuclear_mass(cfg.target):.4g} GeV"
+        )
+    if cfg.x_lo >= cfg.x_hi:  # cannot happen below the threshold; kept as a guard
+        raise ValueError(
+            f"mass {mass!r} GeV: empty x range [{cfg.x_lo:.4g}, {cfg.x_hi:.4g}] for a {e:g} GeV muon "
+            f"on {cfg.target.name}"
         )
     return cfg
+
+
+#: atomic mass unit in GeV (CODATA, scipy.constants)
+AMU_GEV: float = float(constants.physical_constants["atomic mass constant energy equivalent in MeV"][0]
+                       * 1e-3)
+
+
+def nuclear_mass(target: str | Material = "Pb") -> float:
+    """Nuclear mass M_N = A u in GeV, A the molar mass in g/mol, u the atomic mass unit.
+
+    Parameters
+    ----------
+    target : str or Material
+        The target element.
+
+    Returns
+    -------
+    float
+        M_N in GeV (193.0 for Pb; electron masses and binding energy neglected, 1e-4 relative).
+    """
+    return material(target).A * AMU_GEV
+
+
+def mass_threshold(energy: float = 160.0, target: str | Material = "Pb") -> float:
+    """Largest X mass producible in mu N -> mu N X with the nucleus N at rest, in GeV.
+
+    Two-body threshold: m < sqrt(s) - M_N - m_mu with s = M_N^2 + m_mu^2 + 2 E M_N
+    (the final state mu N X at rest in the centre-of-mass frame; PDG "Kinematics" review,
+    invariant mass of the final state), M_N from :func:`nuclear_mass`.
+
+    Parameters
+    ----------
+    energy : float
+        Muon beam energy in GeV.
+    target : str or Material
+        The target element.
+
+    Returns
+    -------
+    float
+        The threshold mass in GeV (121.6 for 160 GeV on Pb).
+    """
+    mn = nuclear_mass(target)
+    s = mn**2 + M_MU**2 + 2.0 * float(energy) * mn
+    return float(np.sqrt(s) - mn - M_MU)
 
 
 def _check_x_min(x_min: object) -> float:

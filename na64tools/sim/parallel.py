@@ -71,7 +71,7 @@ def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
         "brInvisible": plan.br_invisible,
         "setup": setup.name,
         "setupHash": setup.hash,
-        "setupFile": setup.source_file,
+        "setupFile": os.path.basename(setup.source_file),  # portable: no machine path (setupHash = content)
         "generator": f"na64tools {__version__}",
         "seed": plan.seed,
         "firstEvent": start,

@@ -51,7 +51,7 @@ def _require(module: str, extra: str = "cluster"):
 def make_client(facility: str = "local", *, address: str | None = None, n_workers: int = 2,
                 threads_per_worker: int = 1, memory: str = "2GB", cores: int = 1,
                 disk: str = "2GB", walltime: str = "01:00:00", queue: str | None = None,
-                scheduler_file: str | None = None, dashboard_address: str | None = ":0",
+                scheduler_file: str | None = None, dashboard_address: str | None = "127.0.0.1:0",
                 cluster_options: dict[str, Any] | None = None):
     """Create a ``distributed.Client`` for ``facility``.
 
@@ -68,6 +68,11 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
     scheduler_file
         For ``address``: connect with a scheduler file written by ``dask scheduler
         --scheduler-file``.
+    dashboard_address
+        For ``local``: where the Dask dashboard listens, by default a free port on the loopback
+        interface only (``"127.0.0.1:0"``; ``client.dashboard_link`` gives it). ``None`` starts
+        no dashboard (the scheduler's HTTP endpoint still takes a free loopback port). Listening
+        on other interfaces is an explicit choice, e.g. ``"0.0.0.0:8787"``.
     cluster_options
         Extra keyword arguments for the cluster class (``LocalCluster``, ``HTCondorCluster``,
         ``SLURMCluster``, ``CernCluster``, ``Gateway.new_cluster``).
@@ -85,8 +90,16 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
     if facility not in FACILITIES and is_address(facility):
         facility, address = "address", facility
     if facility == "local":
+        processes = opts.pop("processes", True)
+        if processes and "interface" not in opts:
+            # every server on the loopback interface unless asked otherwise (cluster_options
+            # host= or interface=); without processes the comms are in-process (no socket)
+            opts.setdefault("host", "127.0.0.1")
+        if dashboard_address is None:  # no dashboard; its HTTP server still needs a port
+            opts["scheduler_kwargs"] = {"dashboard": False, **opts.get("scheduler_kwargs", {})}
+            dashboard_address = "127.0.0.1:0"
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                               memory_limit=memory, processes=opts.pop("processes", True),
+                               memory_limit=memory, processes=processes,
                                dashboard_address=dashboard_address, **opts)
         client = Client(cluster)
         client._na64_owns_cluster = True

@@ -26,6 +26,8 @@ import importlib
 import os
 from typing import Any
 
+from ._signals import children_started
+
 __all__ = ["make_client", "FACILITIES", "is_address"]
 
 FACILITIES = ("local", "address", "htcondor", "slurm", "lxplus", "gateway")
@@ -98,10 +100,21 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
         if dashboard_address is None:  # no dashboard; its HTTP server still needs a port
             opts["scheduler_kwargs"] = {"dashboard": False, **opts.get("scheduler_kwargs", {})}
             dashboard_address = "127.0.0.1:0"
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                               memory_limit=memory, processes=processes,
-                               dashboard_address=dashboard_address, **opts)
-        client = Client(cluster)
+        cluster = client = None
+        try:
+            # the workers ignore a terminal's Ctrl-C (this process closes them), and an
+            # interrupt while they start arrives once the cluster exists and can be closed
+            with children_started():
+                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                                       memory_limit=memory, processes=processes,
+                                       dashboard_address=dashboard_address, **opts)
+                client = Client(cluster)
+        except BaseException:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+            raise
         client._na64_owns_cluster = True
         return client
     if facility == "address":

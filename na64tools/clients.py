@@ -22,6 +22,7 @@ Scripts that start a ``LocalCluster`` must protect their entry point with
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from typing import Any
@@ -161,9 +162,46 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
 
 
 def close_client(client) -> None:
-    """Close a client made by :func:`make_client`, and its cluster if the client owns it."""
+    """Close a client made by :func:`make_client`, and its cluster if the client owns it.
+
+    After a Ctrl-C or SIGTERM of the command line, quietly: the warnings of workers stopped in
+    the middle of a task (cancelled tasks, workers killed after a time-out) are expected then.
+    """
+    from . import _signals
+
     cluster = getattr(client, "cluster", None)
     owns = getattr(client, "_na64_owns_cluster", False)
-    client.close()
-    if owns and cluster is not None:
-        cluster.close()
+    quiet = _signals.received is not None
+    if quiet and owns and cluster is not None:
+        _quiet_workers(client)
+    with _quiet_logs(quiet):
+        client.close()
+        if owns and cluster is not None:
+            cluster.close()
+
+
+def _silence() -> None:
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
+
+def _quiet_workers(client) -> None:
+    try:
+        client.run(_silence, wait=True)
+    except Exception:  # a worker already gone: nothing to silence
+        pass
+
+
+@contextlib.contextmanager
+def _quiet_logs(quiet: bool):
+    import logging
+
+    log = logging.getLogger("distributed")
+    level = log.level
+    if quiet:
+        log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

@@ -313,13 +313,13 @@ def load_output(path: str | os.PathLike, *, trusted: bool = False) -> dict[str, 
 
 
 def _load_pickle(path: Path, trusted: bool) -> dict[str, Any]:
+    if not path.is_file():
+        raise OutputFormatError(f"{path}: no such processor output")
     if not trusted:
         raise OutputFormatError(
             f"{path}: a .coffea file is a pickle, and loading a pickle executes code stored in it; "
             "load it only if you trust its origin: load_output(path, trusted=True) "
             "(na64tools limits --trust-pickle)")
-    if not path.is_file():
-        raise OutputFormatError(f"{path}: no such processor output")
     from coffea.util import load
 
     try:

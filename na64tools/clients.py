@@ -183,7 +183,7 @@ def close_client(client) -> None:
 def _silence() -> None:
     import logging
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def _quiet_workers(client) -> None:
@@ -200,7 +200,7 @@ def _quiet_logs(quiet: bool):
     log = logging.getLogger("distributed")
     level = log.level
     if quiet:
-        log.setLevel(logging.ERROR)
+        log.setLevel(logging.CRITICAL)
     try:
         yield
     finally:

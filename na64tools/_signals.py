@@ -17,6 +17,7 @@ exists and can be closed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -57,6 +58,8 @@ def _on_signal(signum, frame):
         _state.pending = signum
         return
     received = received or signum
+    # what Dask says while its workers are stopped mid-task is expected now: not for the user
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     for sig in EXIT_STATUS:  # the clean-up runs once; a second signal exits at once
         signal.signal(sig, _hard_exit)
     if signum == signal.SIGTERM:
@@ -95,6 +98,7 @@ def handlers():
     received = None
     old = {sig: signal.getsignal(sig) for sig in EXIT_STATUS}
     old_hook = sys.unraisablehook
+    old_level = logging.getLogger("distributed").level
     signal.signal(signal.SIGTERM, _on_signal)
     if old[signal.SIGINT] is not signal.SIG_IGN:  # background jobs keep ignoring Ctrl-C
         signal.signal(signal.SIGINT, _on_signal)
@@ -103,6 +107,7 @@ def handlers():
         yield
     finally:
         sys.unraisablehook = old_hook
+        logging.getLogger("distributed").setLevel(old_level)
         for sig, handler in old.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
@@ -123,6 +128,10 @@ def children_started():
     from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()
+    if "loky" in sys.modules:  # loky's own tracker does the same
+        from loky.backend import resource_tracker as loky_tracker
+
+        loky_tracker.ensure_running()
     outer = getattr(_state, "deferring", False)
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     _state.deferring = True

@@ -172,9 +172,9 @@ def close_client(client) -> None:
     cluster = getattr(client, "cluster", None)
     owns = getattr(client, "_na64_owns_cluster", False)
     quiet = _signals.received is not None
-    if quiet and owns and cluster is not None:
-        _quiet_workers(client)
     with _quiet_logs(quiet):
+        if quiet and owns and cluster is not None:
+            _quiet_workers(client)
         client.close()
         if owns and cluster is not None:
             cluster.close()

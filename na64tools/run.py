@@ -285,8 +285,19 @@ def make_pool(workers: int = 2):
     """
     from loky import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                               initargs=(WORKER_MEMORY_GROWTH,))
+    from ._signals import children_started
+
+    pool = None
+    try:
+        with children_started():  # the workers ignore a terminal's Ctrl-C (na64tools._signals)
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                       initargs=(WORKER_MEMORY_GROWTH,))
+            pool.submit(int).result()  # start them now, inside the block
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=True)
+        raise
+    return pool
 
 
 class _Executors:

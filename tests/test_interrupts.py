@@ -114,8 +114,9 @@ def _temp_files(out: Path) -> list[Path]:
     return [p for d in out.glob(".na64tools-tmp-*") for p in d.iterdir()]
 
 
-@pytest.mark.parametrize("workers", [None, 2], ids=["serial", "dask-workers"])
-def test_simulate_sigterm_leaves_no_partial_file(tmp_path, workers):
+@pytest.mark.parametrize("workers,group", [(None, False), (2, False), (2, True)],
+                         ids=["serial", "dask-workers", "dask-workers-whole-group"])
+def test_simulate_sigterm_leaves_no_partial_file(tmp_path, workers, group):
     out = tmp_path / "sim"
     args = ["simulate", "--sample", "background", "--events", "4e6", "--seed", "3",
             "--out", str(out), "--no-progress"]
@@ -124,7 +125,10 @@ def test_simulate_sigterm_leaves_no_partial_file(tmp_path, workers):
     cmd = Command(*args, cwd=tmp_path)
     cmd.wait_for(lambda: out.is_dir() and _temp_files(out), "a file being written")
     workers_procs = _children(cmd.proc.pid)
-    os.kill(cmd.proc.pid, signal.SIGTERM)  # the process only, as `kill PID` does
+    if group:  # as a batch system does: the workers die at once, the command cleans up
+        os.killpg(cmd.proc.pid, signal.SIGTERM)
+    else:  # the process only, as `kill PID` does
+        os.kill(cmd.proc.pid, signal.SIGTERM)
     rc = cmd.finish()
     assert rc == 143, cmd.err
     _assert_one_line(cmd.err, "na64tools simulate: terminated (SIGTERM)")

@@ -81,7 +81,7 @@ def save_output(out: Mapping[str, Any], path: str | os.PathLike, *,
 
     stem = _stem(path)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    meta_path, root_path = stem.with_suffix(".json"), stem.with_suffix(".root")
+    meta_path, root_path = _with(stem, ".json"), _with(stem, ".root")
     index = _index(out)
     tmp_root = root_path.with_name(root_path.name + ".tmp")
     try:
@@ -102,7 +102,7 @@ def save_output(out: Mapping[str, Any], path: str | os.PathLike, *,
     if pickle:
         from coffea.util import save
 
-        pkl = stem.with_suffix(".coffea")
+        pkl = _with(stem, ".coffea")
         save(dict(out), os.fspath(pkl))
         paths += (pkl,)
     return paths
@@ -113,6 +113,11 @@ def _stem(path: str | os.PathLike) -> Path:
     if path.suffix in (".json", ".root", *PICKLE_SUFFIXES):
         path = path.with_suffix("")
     return path
+
+
+def _with(stem: Path, suffix: str) -> Path:
+    """``stem`` + ``suffix`` (``results/out.v2`` -> ``results/out.v2.json``)."""
+    return stem.with_name(stem.name + suffix)
 
 
 def _safe(name: str) -> str:
@@ -281,9 +286,9 @@ def load_output(path: str | os.PathLike, *, trusted: bool = False) -> dict[str, 
     if p.suffix in PICKLE_SUFFIXES:
         return _load_pickle(p, trusted)
     stem = _stem(p)
-    meta, root = stem.with_suffix(".json"), stem.with_suffix(".root")
+    meta, root = _with(stem, ".json"), _with(stem, ".root")
     if not meta.is_file():
-        pkl = stem.with_suffix(".coffea")
+        pkl = _with(stem, ".coffea")
         if p.suffix == "" and pkl.is_file() and not p.is_file():
             return _load_pickle(pkl, trusted)
         what = f"{meta} (written with {root.name} by `na64tools run` or save_output)"

@@ -72,6 +72,7 @@ def test_round_trip_with_skipped_file_and_accumulator(tmp_path, data):
     index, root = save_output(out, tmp_path / "o")
     assert (index.name, root.name) == ("o.json", "o.root")
     assert not (tmp_path / "o.coffea").exists()
+    assert save_output(out, tmp_path / "o.v2")[0].name == "o.v2.json"  # a dot in the stem
     for path in (index, root, tmp_path / "o"):  # any of the names
         back = na64tools.load_output(path)
         assert_same_output(out, back)

@@ -7,18 +7,22 @@ in milliseconds. The CLI, the demo and the interactive CutExplorer all go throug
 computed in two places.
 
 Formulas: signal yield N_sig = N_MOT ε(m) BR n_A L_T σ(x > x_min) (:mod:`na64tools.stats.signal`,
-docs/references.md); background n_b = (N_MOT/MOT_sample) Σ_pass w
+docs/references.md), with ε the fraction of the produced X (x > x_min) passing trigger, acceptance
+and all cuts, split into ε_trigger · ε_acceptance · ε_selection
+(:class:`~na64tools.stats.efficiency.EfficiencyFactors`); background n_b = (N_MOT/MOT_sample) Σ_pass w
 (:mod:`na64tools.stats.background`); limits with the CLs counting experiment and
 g_90 = g_ref √(s_up/N_sig(g_ref)) (:mod:`na64tools.stats.limits`, docs/references.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .completeness import Exposure, check_physics_ready
 from .config import Cuts, Setup, default_setup
 from .processes import CODES, SOURCES, source_of_codes
 from .selection import passes
@@ -28,11 +32,24 @@ from .stats.background import (
     BackgroundEstimate,
     total_background,
 )
-from .stats.efficiency import Efficiency, EfficiencyCurve, efficiency
+from .stats.efficiency import (
+    ACCEPTANCE_CUTS,
+    Efficiency,
+    EfficiencyCurve,
+    EfficiencyFactors,
+    efficiency,
+)
 from .stats.limits import CouplingLimit, Projection, coupling_limit, project
-from .stats.signal import yield_per_mot
+from .stats.signal import signal_systematics, yield_per_mot
+from .stats.signal import signal_uncertainty as setup_signal_uncertainty
 
-__all__ = ["Sample", "Analysis", "Result", "analyse", "samples_from_output", "DEFAULT_PROJECTIONS"]
+__all__ = ["Sample", "Analysis", "Result", "analyse", "samples_from_output", "DEFAULT_PROJECTIONS",
+           "EFFICIENCY_DEFINITION"]
+
+#: the one definition of the signal efficiency, as written into every output
+EFFICIENCY_DEFINITION = ("N_sig = MOT * n_A * L_T * sigma(x > x_min) * BR(X -> inv) * eps; eps = fraction "
+                         "of the produced X with x > x_min passing trigger, acceptance and all cuts "
+                         "= eps_trigger * eps_acceptance * eps_selection")
 
 #: exposures for projections [MOT]: 1e11; ≈3.5e11 collected by 2024–2025; 2e13 planned for
 #: LHC Run 4 (seed talk, arXiv:2505.14291)
@@ -50,8 +67,9 @@ class Sample:
     coupling: float
     x_min: float
     mot: float  #: MOT the dataset stands for (sum over files)
-    n_generated: int
+    n_generated: int  #: X produced with x > x_min (signal) / muons simulated (background)
     setup_hash: str
+    n_written: int = -1  #: triggered events written to the files (``Runs.nWritten``)
 
 
 def _records(output) -> dict[str, dict]:
@@ -64,8 +82,17 @@ def _records(output) -> dict[str, dict]:
     return files, mot
 
 
-def samples_from_output(output) -> dict[str, Sample]:
-    """The datasets of a processor output; files of one dataset must describe the same sample."""
+def samples_from_output(output, *, allow_partial: bool = False,
+                        exposure: Exposure | None = None) -> dict[str, Sample]:
+    """The datasets of a processor output; files of one dataset must describe the same sample.
+
+    The output must hold every event of its files (:func:`na64tools.completeness.check_physics_ready`);
+    with ``allow_partial=True`` an incomplete one is accepted and each sample's ``mot`` and
+    ``n_generated`` are scaled to the events processed (``exposure``: that check's result, if
+    the caller already has it).
+    """
+    if exposure is None:
+        exposure = check_physics_ready(output, allow_partial=allow_partial)
     files, mot = _records(output)
     out = {}
     for ds, recs in files.items():
@@ -82,10 +109,10 @@ def samples_from_output(output) -> dict[str, Sample]:
                     f"{key(r)[:5]} (setup {r.setup_hash[:12]})")
         if first.sample not in ("signal", "background"):
             raise ValueError(f"dataset {ds!r}: unknown sample kind {first.sample!r} in {first.filename}")
-        m = mot[ds]
         out[ds] = Sample(ds, first.sample, first.model, float(first.mass), float(first.coupling),
-                         float(getattr(first, "x_min", 0.0)), float(m.mot), int(m.n_generated),
-                         first.setup_hash)
+                         float(getattr(first, "x_min", 0.0)), float(exposure.mot[ds]),
+                         int(exposure.n_generated[ds]), first.setup_hash,
+                         n_written=int(getattr(mot.get(ds), "n_written", -1)))
     return out
 
 
@@ -106,27 +133,57 @@ class Result:
     signal_yield_ref: np.ndarray | None = None  #: N_sig at g_ref on ``limit.masses``
     g_ref: float = 1e-4
     extra: dict = field(default_factory=dict)
+    #: simulated mass -> ε_trigger, ε_acceptance, ε_selection (empty when not available, see
+    #: ``factors_note``)
+    factors: dict[float, EfficiencyFactors] = field(default_factory=dict)
+    factors_note: str = ""
+    #: relative signal-yield uncertainty used by the limit, and its sources
+    signal_uncertainty: float = 0.0
+    signal_systematics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def low_statistics(self) -> bool:
+        """The total background rests on fewer than ~10 effective simulated events."""
+        return self.total_background.low_statistics
+
+    #: the output was incomplete (accepted with ``allow_partial``): MOT and generated counts scaled
+    partial: bool = False
+    #: what the numbers are, in words (partial output, expected limits only, a single mass, ...)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def observed(self) -> bool:
+        """Whether :attr:`limit` has an observed limit (``n_obs`` known for this exposure)."""
+        return self.n_obs is not None
 
     def summary(self) -> dict:
         """A JSON-serialisable summary."""
         d = {
             "mot": self.mot,
             "model": self.model,
+            "partial": self.partial,
+            "notes": list(self.notes),
             "cuts": self.cuts.to_dict(),
             "n_obs": self.n_obs,
-            "efficiency": [{"mass": m, **e.as_dict()} for m, e in sorted(self.efficiencies.items())],
+            "efficiency_definition": EFFICIENCY_DEFINITION,
+            "efficiency": [{"mass": m, **e.as_dict(),
+                            **({"factors": self.factors[m].as_dict()} if m in self.factors else {})}
+                           for m, e in sorted(self.efficiencies.items())],
+            "efficiency_factors_note": self.factors_note,
             "background": {s: b.as_dict() for s, b in self.background.items()},
             "background_total": self.total_background.as_dict(),
+            "background_low_statistics": self.low_statistics,
+            "signal_uncertainty": {"total": self.signal_uncertainty, **self.signal_systematics},
         }
         if self.limit is not None:
             lim = self.limit
             d["limits"] = {
                 "cl": lim.cl,
                 "g_ref": self.g_ref,
-                "events_observed": float(lim.events_observed),
+                "events_observed": float(lim.events_observed) if self.observed else None,
                 "events_expected": {k: float(v) for k, v in lim.events_expected.as_dict().items()},
                 "masses": lim.masses.tolist(),
-                "observed": lim.observed.tolist(),
+                "observed": lim.observed.tolist() if self.observed else None,
                 "expected": {k: np.asarray(v).tolist() for k, v in lim.expected.as_dict().items()},
             }
         if self.projection is not None:
@@ -142,6 +199,10 @@ class Result:
 class Analysis:
     """Cut-independent inputs of the physics interpretation, and fast re-evaluation of cuts.
 
+    The observed limit needs the events observed in the exposure: with ``mot`` other than the
+    setup's run and no ``n_obs``, :meth:`evaluate` gives expected limits only (``Result.n_obs``
+    is ``None`` and the observed limit NaN).
+
     Parameters
     ----------
     output : the processor output (``na64tools.run(...)``), which must contain the cut table.
@@ -150,24 +211,42 @@ class Analysis:
     n_obs : observed events (default: the setup's ``run.observed_events``).
     g_ref : reference coupling for the signal yield; limits scale as √ (σ ∝ g²).
     n_masses : points of the limit curve between the lightest and heaviest simulated mass.
-    signal_uncertainty : relative uncertainty of the signal yield in the limit (assumption: 10 %,
-        the WW accuracy for muon beams, arXiv:2409.12748).
+    signal_uncertainty : relative uncertainty of the signal yield in the limit (default: the
+        setup's systematics and MOT uncertainty in quadrature,
+        :func:`na64tools.stats.signal.signal_uncertainty`; 0.142 for the 2022 setup).
     projections : exposures [MOT] for the projected expected limits.
+    allow_partial : accept an incomplete output (``na64tools.run(..., maxchunks=N)``, skipped
+        files): MOT and generated counts are scaled to the events processed and every
+        :class:`Result` says so (``partial``, ``notes``). Without it such an output raises
+        :class:`~na64tools.completeness.PartialOutputError`.
     """
 
     def __init__(self, output, *, setup: Setup | None = None, mot: float | None = None,
                  n_obs: int | None = None, g_ref: float = 1e-4, cl: float = 0.9, n_masses: int = 60,
-                 signal_uncertainty: float = 0.1,
-                 projections: Sequence[float] = DEFAULT_PROJECTIONS):
+                 signal_uncertainty: float | None = None,
+                 projections: Sequence[float] = DEFAULT_PROJECTIONS, allow_partial: bool = False):
         table = output.get("table") if isinstance(output, Mapping) else None
         if table is None:
             raise ValueError("processor output has no cut table ('table'): run the processor with "
                              "its table enabled (MissingMomentumProcessor(table=True))")
         self.setup = setup or default_setup()
         self.table = table
-        self.samples = samples_from_output(output)
+        self.allow_partial = bool(allow_partial)
+        exposure = check_physics_ready(output, allow_partial=self.allow_partial)
+        self.partial = exposure.partial
+        self.notes: tuple[str, ...] = exposure.notes
+        self.samples = samples_from_output(output, exposure=exposure)
         self.mot = float(self.setup.run.mot) if mot is None else float(mot)
-        self.n_obs = int(self.setup.run.observed_events) if n_obs is None else int(n_obs)
+        run_mot = float(self.setup.run.mot)
+        if n_obs is not None:
+            self.n_obs: int | None = int(n_obs)
+        elif mot is None or self.mot == run_mot:
+            self.n_obs = int(self.setup.run.observed_events)
+        else:  # nobody observed this exposure: expected limits only
+            self.n_obs = None
+            self.notes += (f"Expected limits only: {self.mot:.3g} MOT is not the exposure of the "
+                           f"run ({run_mot:.3g} MOT, {int(self.setup.run.observed_events)} events "
+                           "observed); give n_obs for an observed limit.",)
         self.g_ref, self.cl, self.signal_uncertainty = g_ref, cl, signal_uncertainty
         self.projections = tuple(projections)
         if not np.isfinite(self.mot) or self.mot <= 0:
@@ -213,6 +292,18 @@ class Analysis:
                 raise ValueError(f"signal dataset {ds!r} has no generated events (Runs.nGenerated = 0)")
         self._grid: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.n_masses = n_masses
+        self._init_efficiency_inputs(output, signal_uncertainty)
+
+    def _init_efficiency_inputs(self, output, signal_uncertainty: float | None) -> None:
+        """The signal-yield uncertainty, and the processor cutflow behind ε_acceptance."""
+        if signal_uncertainty is None:
+            self.signal_systematics = signal_systematics(self.setup)
+            self.signal_uncertainty = setup_signal_uncertainty(self.setup)
+        else:
+            self.signal_systematics = {"user": float(signal_uncertainty)}
+            self.signal_uncertainty = float(signal_uncertainty)
+        self._cutflow = output.get("cutflow") or {}
+        self._processor_cuts = output.get("cuts")
 
     # --- cut-independent, cached -------------------------------------------------------
     @property
@@ -261,6 +352,36 @@ class Analysis:
             out[s.mass] = efficiency(float(n_pass), float(s.n_generated), n_pass=n_pass, n_total=s.n_generated)
         return out
 
+    def factors(self, cuts: Cuts, model: str, passed: np.ndarray | None = None
+                ) -> tuple[dict[float, EfficiencyFactors], str]:
+        """ε_trigger, ε_acceptance, ε_selection per simulated mass, and a note if unavailable.
+
+        ε_trigger comes from the ``Runs`` trees (written/generated), the events after the
+        acceptance stages from the processor's cutflow (all written events, not only the
+        preselected table), the selected events from the table. The cutflow was filled with the
+        processor's cuts, so the split is available only when ``cuts`` has the same acceptance
+        cuts (:data:`~na64tools.stats.efficiency.ACCEPTANCE_CUTS`); otherwise ``({}, reason)``.
+        """
+        pc = self._processor_cuts
+        if pc is None or not self._cutflow:
+            return {}, "the processor output has no cutflow/cuts: efficiency factors unavailable"
+        changed = [c for c in ACCEPTANCE_CUTS if getattr(cuts, c) != getattr(pc, c)]
+        if changed:
+            return {}, (f"efficiency factors unavailable: {', '.join(changed)} differ from the "
+                        "processor's cuts, whose cutflow gives the acceptance")
+        p = self.passed(cuts) if passed is None else passed
+        out = {}
+        for smp in self.signal_samples(model):
+            flow = self._cutflow.get(smp.dataset, {})
+            n_processed = flow["all"].events if "all" in flow else -1
+            if "track_quality" not in flow or smp.n_written < 0 or n_processed != smp.n_written:
+                return {}, (f"efficiency factors unavailable: dataset {smp.dataset!r} was processed "
+                            f"for {n_processed} of its {smp.n_written} written events")
+            n_sel = int(np.count_nonzero(p[self._signal_rows[smp.dataset]]))
+            out[smp.mass] = EfficiencyFactors(smp.n_generated, smp.n_written,
+                                              int(flow["track_quality"].events), n_sel)
+        return out, ""
+
     def background(self, cuts: Cuts, passed: np.ndarray | None = None) -> dict[str, BackgroundEstimate]:
         if self.mot_background <= 0:
             raise ValueError("processor output has no background dataset: simulate one "
@@ -295,6 +416,8 @@ class Analysis:
         against the preselection.
         """
         cuts = cuts or self.setup.cuts
+        if limits:
+            self.check_limit_inputs(model)
         model = model or (self.models[0] if self.models else "vector")
         if passed is None:
             p = self.passed(cuts)
@@ -311,16 +434,43 @@ class Analysis:
         if limits and curve is not None:
             masses, per_mot = self.yield_grid(model)
             yref = self.mot * curve(masses) * per_mot
-            limit = coupling_limit(masses, yref, self.g_ref, n_obs=self.n_obs, background=total.value,
-                                   background_uncertainty=total.error, cl=self.cl,
-                                   signal_uncertainty=self.signal_uncertainty)
+            limit = coupling_limit(masses, yref, self.g_ref,
+                                   n_obs=0 if self.n_obs is None else self.n_obs,
+                                   background=total.value, background_uncertainty=total.error,
+                                   cl=self.cl, signal_uncertainty=self.signal_uncertainty)
+            if self.n_obs is None:   # expected only: no observed number to show
+                limit = dataclasses.replace(limit, observed=np.full(len(masses), np.nan),
+                                            events_observed=float("nan"))
             if self.projections:
                 projection = project(np.asarray(self.projections), mot_ref=self.mot, masses=masses,
                                      signal_yield_ref=yref, g_ref=self.g_ref, background_ref=total.value,
                                      background_uncertainty_ref=total.error, cl=self.cl,
                                      signal_uncertainty=self.signal_uncertainty)
+        factors, note = self.factors(cuts, model, p) if effs else ({}, "")
+        notes = self.notes
+        if limits and len(effs) == 1:
+            notes += (f"One simulated mass ({next(iter(effs)):g} GeV) for model {model!r}: a limit at "
+                      "that mass only, no curve (simulate two or more masses for a curve).",)
         return Result(cuts, self.mot, model, effs, curve, bkg, total, self.n_obs, limit, projection,
-                      yref, self.g_ref)
+                      yref, self.g_ref, factors=factors, factors_note=note,
+                      signal_uncertainty=self.signal_uncertainty,
+                      signal_systematics=dict(self.signal_systematics),
+                      partial=self.partial, notes=notes)
+
+    def check_limit_inputs(self, model: str | None = None) -> None:
+        """Raise a one-line ``ValueError`` if limits cannot be computed for ``model``: no signal
+        sample of that model, or no background sample. (A single simulated mass gives a limit at
+        that mass; two or more give a curve.)"""
+        if not self.models:
+            raise ValueError("the processor output has no signal sample: no limit can be computed; "
+                             "simulate signal (na64tools simulate --sample signal --mass ...) and "
+                             "process it with the background")
+        if model is not None and model not in self.models:
+            raise ValueError(f"no signal sample for model {model!r} in the processor output "
+                             f"(have: {', '.join(self.models)})")
+        if self.mot_background <= 0:
+            raise ValueError("processor output has no background dataset: simulate one "
+                             "(na64tools simulate --sample background) and run the processor on it")
 
 
 def analyse(output, *, cuts: Cuts | None = None, model: str | None = None, **kwargs) -> Result:

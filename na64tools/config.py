@@ -405,10 +405,63 @@ class Calorimeter(_Section):
 
 
 @dataclass(frozen=True)
+class Geometry(_Section):
+    """Positions along the beam (z, from the ECAL front face) and transverse sizes of the detectors
+    the scattered muon crosses downstream of the target; x is the bending plane of the MS2 magnet
+    (a mu+ is deflected towards +x), y the other transverse direction. Used by
+    :mod:`na64tools.sim.geometry`."""
+
+    ecal_length: Quantity = param("cm", "physical length of the ECAL (the interaction vertex is taken "
+                                  "at its middle)", lo=0.0)
+    beam_veto_radius: Quantity = param("cm", "radius of the central hole of the upstream beam veto "
+                                       "counter in anti-coincidence in the trigger (incoming "
+                                       "particles outside it veto the event)", lo=0.0, lo_open=True)
+    veto_z: Quantity = param("cm", "VETO counters (behind the ECAL): position along the beam", lo=0.0)
+    veto_half_size: Quantity = param("cm", "VETO counters: half of the transverse size", lo=0.0, lo_open=True)
+    vhcal_z: Quantity = param("cm", "VHCAL front face", lo=0.0)
+    vhcal_hole_half_size: Quantity = param("cm", "VHCAL: half size of its central hole (the muon crossing "
+                                           "the hole deposits nothing)", lo=0.0)
+    vhcal_half_size: Quantity = param("cm", "VHCAL: half of the outer transverse size", lo=0.0, lo_open=True)
+    ms2_up_stations: Quantity = param("stations", "MS2 tracking stations upstream of the magnet (the "
+                                      "first one at ms2.distance)", lo=1.0)
+    ms2_up_pitch: Quantity = param("cm", "spacing along z of the upstream MS2 stations", lo=0.0)
+    ms2_up_half_x: Quantity = param("cm", "half width (x) of the upstream MS2 stations", lo=0.0, lo_open=True)
+    ms2_up_half_y: Quantity = param("cm", "half height (y) of the upstream MS2 stations", lo=0.0, lo_open=True)
+    magnet_z: Quantity = param("cm", "centre of the MS2 dipole (thin-kick approximation)", lo=0.0)
+    magnet_field_integral: Quantity = param("T m", "field integral of the MS2 dipole", lo=0.0, lo_open=True)
+    ms2_down_stations: Quantity = param("stations", "MS2 tracking stations downstream of the magnet", lo=1.0)
+    ms2_down_z: Quantity = param("cm", "first MS2 station downstream of the magnet", lo=0.0)
+    ms2_down_pitch: Quantity = param("cm", "spacing along z of the downstream MS2 stations", lo=0.0)
+    ms2_down_half_x: Quantity = param("cm", "half width (x) of the downstream MS2 stations", lo=0.0, lo_open=True)
+    ms2_down_half_y: Quantity = param("cm", "half height (y) of the downstream MS2 stations", lo=0.0, lo_open=True)
+    ms2_min_hits: Quantity = param("hits", "fewest MS2 hits of a reconstructed track (fewer: no Track entry)",
+                                   lo=1.0)
+    hcal_z: Quantity = param("cm", "front face of the first HCAL module", lo=0.0)
+    hcal_half_size: Quantity = param("cm", "half of the transverse size of the HCAL modules", lo=0.0, lo_open=True)
+    s4_z: Quantity = param("cm", "trigger counter S4 (in front of the HCAL): position along the beam", lo=0.0)
+    s4_x_min: Quantity = param("cm", "trigger counter S4: inner edge, offset from the beam axis in x")
+    s4_x_max: Quantity = param("cm", "trigger counter S4: outer edge in x")
+    s4_half_y: Quantity = param("cm", "trigger counter S4: half height", lo=0.0, lo_open=True)
+    smu_z: Quantity = param("cm", "trigger counter S_mu (behind the HCAL): position along the beam", lo=0.0)
+    smu_x_min: Quantity = param("cm", "trigger counter S_mu: inner edge, offset from the beam axis in x")
+    smu_x_max: Quantity = param("cm", "trigger counter S_mu: outer edge in x")
+    smu_half_y: Quantity = param("cm", "trigger counter S_mu: half height", lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class Signal(_Section):
+    """Signal-only corrections of the simulation."""
+
+    efficiency_correction: Quantity = param(
+        "1", "probability that a signal event the geometric model triggers is kept: the detector "
+        "effects the fast simulation does not model (applied in the trigger decision of signal "
+        "events only)", lo=0.0, hi=1.0, lo_open=True)
+
+
+@dataclass(frozen=True)
 class Trigger(_Section):
-    p_threshold: Quantity = param("GeV", "scattered-muon trigger: 50 % efficiency point in p_out", lo=0.0)
-    p_width: Quantity = param("GeV", "width of the trigger turn-on in p_out", lo=0.0)
-    efficiency: Quantity = param("1", "plateau efficiency of the trigger", lo=0.0, hi=1.0)
+    efficiency: Quantity = param("1", "plateau efficiency of the two trigger counters in coincidence "
+                                 "(a muon crossing both)", lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
@@ -456,6 +509,18 @@ class Backgrounds(_Section):
 
 
 @dataclass(frozen=True)
+class Systematics(_Section):
+    """Relative uncertainties of the signal yield that enter the limit (combined in quadrature
+    with the MOT uncertainty ``run.mot_uncertainty / run.mot``;
+    :func:`na64tools.stats.signal.signal_uncertainty`)."""
+
+    ww_approximation: Quantity = param("1", "relative uncertainty of the signal cross-section from the "
+                                       "Weizsaecker-Williams approximation", lo=0.0)
+    acceptance_model: Quantity = param("1", "relative uncertainty of the simulated signal efficiency "
+                                       "(trigger, MS2 acceptance, selection model)", lo=0.0)
+
+
+@dataclass(frozen=True)
 class Setup(_Section):
     """The NA64μ setup description: beam, target, detectors, trigger, run, published numbers, cuts.
 
@@ -474,9 +539,12 @@ class Setup(_Section):
     hcal: Calorimeter = field(metadata={"doc": "hadronic calorimeter modules"})
     veto: Calorimeter = field(metadata={"doc": "VETO counters behind the ECAL"})
     vhcal: Calorimeter = field(metadata={"doc": "hadronic veto calorimeter"})
-    trigger: Trigger = field(metadata={"doc": "scattered-muon trigger"})
+    geometry: Geometry = field(metadata={"doc": "detector positions and sizes (acceptance)"})
+    signal: Signal = field(metadata={"doc": "signal-only corrections"})
+    trigger: Trigger = field(metadata={"doc": "scattered-muon trigger (counters in geometry)"})
     backgrounds: Backgrounds = field(metadata={"doc": "published background table"})
     cuts: Cuts = field(metadata={"doc": "the published selection"})
+    systematics: Systematics = field(metadata={"doc": "signal-yield systematic uncertainties"})
     source_file: str = ""
 
     @property

@@ -1,10 +1,14 @@
 """The ``na64tools demo`` chain: what NA64μ reaches with the embedded default setup.
 
-Signal yield per exposure, before detector efficiency (docs/references.md, thin-target limit):
+Signal yield, with the one definition of the signal efficiency ε used everywhere
+(:mod:`na64tools.stats.efficiency`, docs/limits_method.md):
 
-    N_sig / N_MOT = BR(X → invisible) · n_A · L_T · σ(E_0; x > x_cut; m, g),   x_cut = 1 − p_cut/E_0
+    N_sig = N_MOT · n_A · L_T · σ(E_0; x > x_min; m, g) · BR(X → invisible) · ε
 
-with n_A the nuclei per cm³ of the target material and L_T its thickness (both from the setup).
+with n_A the nuclei per cm³ of the target material and L_T its thickness (both from the setup),
+x_min the generation cut of the signal samples (0: every produced X) and ε the fraction of the
+produced X with x > x_min passing trigger, acceptance and all cuts (the p_out cut included). The
+physics table gives N_sig/ε; the report gives ε; their product is the yield the limit uses.
 """
 
 from __future__ import annotations
@@ -13,57 +17,67 @@ from dataclasses import dataclass
 
 from .config import Setup
 
-__all__ = ["PhysicsRow", "physics_table", "format_physics_table", "PB_TO_CM2"]
+__all__ = ["PhysicsRow", "physics_table", "format_physics_table", "PB_TO_CM2", "DEMO_LABEL"]
 
 #: 1 pb = 1e-36 cm²
 PB_TO_CM2 = 1e-36
+
+#: how the demo's curves are labelled: a reproduction with the simulation, not the NA64 result
+DEMO_LABEL = "NA64μ 2022 reproduction (simulation)"
 
 
 @dataclass(frozen=True)
 class PhysicsRow:
     model: str
     mass: float  #: GeV
-    sigma: float  #: pb, x > x_cut
+    sigma: float  #: pb, x > x_min
     br_inv: float
-    yield_per_1e10: float  #: signal events per 1e10 MOT before efficiency
+    yield_per_1e10: float  #: N_sig/ε per 1e10 MOT: produced invisible X with x > x_min
+    x_min: float = 0.0
 
 
 def physics_table(setup: Setup, masses, *, coupling: float = 1e-4,
-                  models=("vector", "scalar")) -> list[PhysicsRow]:
-    """σ(x > x_cut) and the signal yield per 1e10 MOT (efficiency 1) for each model and mass."""
+                  models=("vector", "scalar"), x_min: float = 0.0) -> list[PhysicsRow]:
+    """σ(x > x_min) and N_sig/ε per 1e10 MOT for each model and mass.
+
+    ``x_min`` must be the generation cut of the signal samples whose ε multiplies the yield
+    (the demo generates with x_min = 0). Same code path as the limit
+    (:func:`na64tools.stats.signal.yield_per_mot`).
+    """
     from .physics import br_invisible, cross_section, material
+    from .stats.signal import yield_per_mot
 
     energy = float(setup.beam.energy)
-    x_cut = 1.0 - setup.cuts.p_out_max / energy
     mat = material(setup.target.material)
-    per_mot_per_pb = mat.n_atoms * float(setup.target.thickness) * PB_TO_CM2
     rows = []
     for model in models:
         for m in masses:
-            sigma = cross_section(m, coupling, model=model, energy=energy, target=mat.name, x_min=x_cut)
-            br = br_invisible(m, coupling, model=model)
-            rows.append(PhysicsRow(model, float(m), sigma, br, 1e10 * br * per_mot_per_pb * sigma))
+            sigma = cross_section(m, coupling, model=model, energy=energy, target=mat.name, x_min=x_min)
+            br = float(br_invisible(m, coupling, model=model))
+            per_mot = float(yield_per_mot([m], coupling, setup=setup, model=model, x_min=x_min)[0])
+            rows.append(PhysicsRow(model, float(m), sigma, br, 1e10 * per_mot, x_min))
     return rows
 
 
 def format_physics_table(setup: Setup, rows: list[PhysicsRow], *, coupling: float) -> str:
     energy = float(setup.beam.energy)
-    x_cut = 1.0 - setup.cuts.p_out_max / energy
-    sigma_head = f"sigma(x>{x_cut:.2f}) [pb]"
+    x_min = rows[0].x_min if rows else 0.0
+    sigma_head = f"sigma(x>{x_min:g}) [pb]"
     lines = [
         f"NA64mu setup {setup.name}: {energy:g} GeV muons on {float(setup.target.thickness):g} cm "
-        f"{setup.target.material}, {float(setup.run.mot):.3g} MOT, p_out < {setup.cuts.p_out_max:g} GeV "
-        f"(x > {x_cut:.2f})",
-        f"Dark-boson production mu N -> mu N X (WW), coupling g = {coupling:g}",
+        f"{setup.target.material}, {float(setup.run.mot):.3g} MOT, p_out < {setup.cuts.p_out_max:g} GeV",
+        f"Dark-boson production mu N -> mu N X (WW), coupling g = {coupling:g}, X generated with x > {x_min:g}",
         "",
-        f"{'model':<8} {'m_X [GeV]':>10} {sigma_head:>20} {'BR(inv)':>8} "
-        f"{'N_sig / 1e10 MOT':>17}",
+        f"{'model':<8} {'m_X [GeV]':>10} {sigma_head:>18} {'BR(inv)':>8} "
+        f"{'N_sig/eps / 1e10 MOT':>21}",
     ]
     for r in rows:
-        lines.append(f"{r.model:<8} {r.mass:>10.3g} {r.sigma:>20.4g} {r.br_inv:>8.3f} {r.yield_per_1e10:>17.4g}")
+        lines.append(f"{r.model:<8} {r.mass:>10.3g} {r.sigma:>18.4g} {r.br_inv:>8.3f} {r.yield_per_1e10:>21.4g}")
     lines.append("")
-    lines.append("N_sig = N_MOT * BR(inv) * n_A * L_T * sigma(x > x_cut), before detector efficiency "
-                 "(docs/references.md).")
+    lines.append(f"N_sig = N_MOT * n_A * L_T * sigma(x > {x_min:g}) * BR(inv) * eps, eps = fraction of the "
+                 f"produced X (x > {x_min:g}) passing trigger, acceptance and all cuts (p_out < "
+                 f"{setup.cuts.p_out_max:g} GeV included); eps is measured on the simulated samples "
+                 "(report.md, efficiency.csv).")
     return "\n".join(lines)
 
 

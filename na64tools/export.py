@@ -10,7 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_limits_csv", "write_efficiency_csv", "write_json", "write_hepdata", "export_result"]
+__all__ = ["write_limits_csv", "write_efficiency_csv", "write_background_csv", "write_json", "write_hepdata",
+           "export_result"]
+
+#: the efficiency definition, as written into the HEPData table
+_EFF_DEFINITION = ("Signal efficiency eps: the fraction of the produced X with x = E_X/E_0 > x_min "
+                   "(the generated signal events) that pass trigger, acceptance and all cuts, "
+                   "N_sig = MOT * n_A * L_T * sigma(x > x_min) * BR(X -> inv) * eps; "
+                   "eps = eps_trigger * eps_acceptance * eps_selection.")
 
 _MODEL_COUPLING = {"vector": "g_Z'", "scalar": "g_S", "dark_photon": "epsilon"}
 
@@ -39,13 +46,40 @@ def write_limits_csv(result, path) -> Path:
 
 
 def write_efficiency_csv(result, path) -> Path:
-    """Signal efficiency per simulated mass with its statistical error."""
+    """Signal efficiency per simulated mass with its statistical error and its factors.
+
+    ``efficiency`` = n_pass/n_generated, the fraction of the produced X (x > x_min) passing
+    trigger, acceptance and all cuts; ``eps_trigger * eps_acceptance * eps_selection`` equals it
+    (empty factor columns when the factors are unavailable, see ``Result.factors_note``).
+    """
     path = _path(path)
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["mass_GeV", "efficiency", "error", "n_pass", "n_generated"])
+        w.writerow(["mass_GeV", "efficiency", "error", "n_pass", "n_generated", "eps_trigger",
+                    "eps_acceptance", "eps_selection", "n_triggered", "n_accepted"])
         for m, e in sorted(result.efficiencies.items()):
-            w.writerow([repr(float(m)), repr(e.value), repr(e.error), e.n_pass, e.n_total])
+            fac = result.factors.get(m) if getattr(result, "factors", None) else None
+            extra = (["", "", "", "", ""] if fac is None else
+                     [repr(fac.trigger), repr(fac.acceptance), repr(fac.selection), fac.n_triggered,
+                      fac.n_accepted])
+            w.writerow([repr(float(m)), repr(e.value), repr(e.error), e.n_pass, e.n_total, *extra])
+    return path
+
+
+def write_background_csv(result, path) -> Path:
+    """Expected background per source and in total, with errors and effective event counts.
+
+    ``n_eff`` = (Σw)²/Σw² of the simulated events behind each estimate; ``low_statistics`` flags
+    fewer than :data:`~na64tools.stats.background.LOW_N_EFF` effective events.
+    """
+    path = _path(path)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["source", "events", "stat", "syst", "error", "n_events", "n_eff", "low_statistics",
+                    "upper_90cl"])
+        for b in [*result.background.values(), result.total_background]:
+            w.writerow([b.source, repr(b.value), repr(b.stat), repr(b.syst), repr(b.error), b.n_events,
+                        repr(b.n_eff), b.low_statistics, "" if b.upper is None else repr(b.upper)])
     return path
 
 
@@ -110,7 +144,7 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
     sub.add_table(t)
 
     te = Table("Signal efficiency")
-    te.description = "Signal efficiency after all cuts versus the X mass (simulation)."
+    te.description = _EFF_DEFINITION + " Versus the X mass (simulation)."
     te.location = "na64tools limits"
     te.keywords["observables"] = ["EFF"]
     em = Variable("m_X", is_independent=True, is_binned=False, units="GeV")
@@ -123,6 +157,12 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
     ev.add_uncertainty(ue)
     te.add_variable(em)
     te.add_variable(ev)
+    factors = getattr(result, "factors", None) or {}
+    if factors and all(m in factors for m, _ in items):
+        for attr in ("trigger", "acceptance", "selection"):
+            fv = Variable(f"efficiency {attr} factor", is_independent=False, is_binned=False)
+            fv.values = [getattr(factors[m], attr) for m, _ in items]
+            te.add_variable(fv)
     sub.add_table(te)
 
     outdir = Path(outdir).resolve()
@@ -144,11 +184,13 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
 
 
 def export_result(result, outdir, *, hepdata: bool = True) -> dict[str, Path]:
-    """Write limits.csv, efficiency.csv, result.json and (if hepdata_lib is installed) hepdata/."""
+    """Write limits.csv, efficiency.csv, background.csv, result.json and (if hepdata_lib is
+    installed) hepdata/."""
     outdir = Path(outdir)
     paths = {
         "limits_csv": write_limits_csv(result, outdir / "limits.csv") if result.limit is not None else None,
         "efficiency_csv": write_efficiency_csv(result, outdir / "efficiency.csv"),
+        "background_csv": write_background_csv(result, outdir / "background.csv"),
         "json": write_json(result, outdir / "result.json"),
     }
     if hepdata and result.limit is not None:

@@ -17,6 +17,7 @@ from .physics import G2_2021, G2_2025, g2_band, g2_upper_bound, y_from_coupling,
 
 __all__ = [
     "plot_efficiency",
+    "plot_efficiency_factors",
     "plot_background",
     "plot_cutflow",
     "plot_exclusion",
@@ -84,6 +85,34 @@ def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal effic
     ax.set_ylim(0, max(1.05 * float(np.max(values)) if len(values) else 1.0, 0.1))
     ax.legend(loc="lower right")
     _label(ax)
+    return _finish(fig, save), ax
+
+
+@_styled
+def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, model: str = "",
+                            ax=None, save=None):
+    """ε_trigger, ε_acceptance, ε_selection and their product ε versus the X mass.
+
+    ``factors``: mass -> :class:`~na64tools.stats.efficiency.EfficiencyFactors`; ``errors``:
+    mass -> statistical error of ε (drawn on the product). ε is the fraction of the produced X
+    (x > x_min) passing trigger, acceptance and all cuts (docs/limits_method.md).
+    """
+    fig, ax = _axes(ax)
+    masses = sorted(factors)
+    for attr, lab, fmt in (("trigger", r"$\varepsilon_\mathrm{trigger}$", "s--"),
+                           ("acceptance", r"$\varepsilon_\mathrm{acceptance}$", "^--"),
+                           ("selection", r"$\varepsilon_\mathrm{selection}$", "v--")):
+        ax.plot(masses, [getattr(factors[m], attr) for m in masses], fmt, lw=1, label=lab)
+    yerr = [errors[m] for m in masses] if errors else None
+    ax.errorbar(masses, [factors[m].total for m in masses], yerr=yerr, fmt="ko-", lw=2,
+                label=r"$\varepsilon = \varepsilon_\mathrm{trig}\,\varepsilon_\mathrm{acc}\,"
+                      r"\varepsilon_\mathrm{sel}$")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$m_X$ [GeV]")
+    ax.set_ylabel("efficiency (produced X with $x > x_{min}$)")
+    ax.set_ylim(0, 1.15)
+    ax.legend(loc="lower right", fontsize=10, ncol=2)
+    _label(ax, model)
     return _finish(fig, save), ax
 
 
@@ -160,12 +189,15 @@ def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = No
 
 @_styled
 def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None = None,
-                   g2: Sequence[str] = ("2021", "2025"), ax=None, save=None, label="NA64μ (this toolkit)"):
+                   g2: Sequence[str] = ("2021", "2025"), ax=None, save=None,
+                   label="NA64μ 2022 reproduction (simulation)", status: str | None = None):
     """Exclusion plot g versus m (log-log) with the Brazil band, (g−2)_μ and projections.
 
     ``limit`` is a :class:`~na64tools.stats.limits.CouplingLimit`; ``projections`` a list of
     ``(label, masses, expected_median)``. The (g−2)_μ 2021 ±2σ band is drawn labelled as
-    superseded, the 2025 result as an upper bound (docs/references.md).
+    superseded, the 2025 result as an upper bound (docs/references.md). ``status``: a one-line
+    reproduction status written under the axes (e.g.
+    ``na64tools.report.reproduction_status(short=True)``).
     """
     fig, ax = _axes(ax)
     m = np.asarray(limit.masses)
@@ -173,9 +205,10 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     ax.fill_between(m, e.minus2, e.plus2, color="#FFDF7F", label=r"expected $\pm 2\sigma$")
     ax.fill_between(m, e.minus1, e.plus1, color="#85D1FB", label=r"expected $\pm 1\sigma$")
     ax.plot(m, e.median, "k--", lw=1, label="expected (median)")
-    ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
+    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
+        ax.plot(m, limit.observed, "k-", lw=2, label=f"{label}, observed {int(limit.cl * 100)}% CL")
     mm = np.geomspace(m.min(), m.max(), 200)
-    g2_model = model if model != "dark_photon" else "vector"
+    g2_model = model  # delta_amu knows each model's coupling (ε for the dark photon)
     if "2021" in g2:
         lo, hi = g2_band(mm, G2_2021, g2_model, nsigma=2)
         ax.fill_between(mm, lo, hi, color="green", alpha=0.25, label=r"$(g-2)_\mu$ 2021 $\pm2\sigma$ (superseded)")
@@ -191,22 +224,45 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     ax.legend(fontsize=8, loc="lower right")
     _label(ax, {"vector": r"$L_\mu - L_\tau$ $Z'$", "scalar": "muon-philic scalar",
                 "dark_photon": "dark photon"}.get(model, model))
+    if status:
+        ax.text(0.0, -0.16, status, transform=ax.transAxes, ha="left", va="top", fontsize=8,
+                style="italic")
     return _finish(fig, save), ax
 
 
 @_styled
 def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: float = 3.0,
-             projections: Sequence | None = None, ax=None, save=None):
-    """Light dark matter: y = ε² α_D (m_χ/m_X)⁴ versus m_χ = m_X/ratio with the thermal targets."""
+             projections: Sequence | None = None, limit_br_kwargs: dict | None = None, ax=None,
+             save=None):
+    """Light dark matter: y = ε² α_D (m_χ/m_X)⁴ versus m_χ = m_X/ratio with the thermal targets.
+
+    The coupling limits (``limit`` and ``projections``) were computed with the invisible
+    branching fraction of the search model (``"vector"`` for ``portal="lmutau"``: Z' → νν̄ only;
+    ``"dark_photon"`` otherwise) and ``limit_br_kwargs``; they are converted to the LDM model,
+    where X → χχ̄ (Dirac χ, α_D, m_χ = m_X/ratio) makes BR(X → invisible) ≈ 1, by
+    :func:`~na64tools.physics.relic.ldm_coupling_limit` (g² BR is what the search bounds).
+    Sources: Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301, arXiv:1505.00011 (y); thermal targets:
+    :func:`~na64tools.physics.relic.y_thermal`.
+    """
+    from .physics.relic import ldm_coupling_limit
+
+    model = "vector" if portal == "lmutau" else "dark_photon"
+
+    def to_y(masses, g):
+        masses = np.asarray(masses, dtype=float)
+        g_ldm = ldm_coupling_limit(masses, g, model=model, alpha_D=alpha_D, ratio=ratio,
+                                   limit_br_kwargs=limit_br_kwargs)
+        return y_from_coupling(g_ldm, masses / ratio, alpha_D, ratio, portal)
+
     fig, ax = _axes(ax)
     mchi = np.asarray(limit.masses) / ratio
-    ax.plot(mchi, y_from_coupling(limit.observed, mchi, alpha_D, ratio, portal), "k-", lw=2,
-            label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
-    ax.plot(mchi, y_from_coupling(limit.expected.median, mchi, alpha_D, ratio, portal), "k--", lw=1,
+    if np.any(np.isfinite(limit.observed)):  # NaN: no observed limit (expected only)
+        ax.plot(mchi, to_y(limit.masses, limit.observed), "k-", lw=2,
+                label=f"NA64μ (this toolkit) {int(limit.cl * 100)}% CL")
+    ax.plot(mchi, to_y(limit.masses, limit.expected.median), "k--", lw=1,
             label="expected (median)")
     for lab, pm, pg in projections or []:
-        ax.plot(np.asarray(pm) / ratio, y_from_coupling(pg, np.asarray(pm) / ratio, alpha_D, ratio, portal),
-                ":", label=lab)
+        ax.plot(np.asarray(pm) / ratio, to_y(pm, pg), ":", label=lab)
     mm = np.geomspace(mchi.min(), mchi.max(), 200)
     for dm, ls in (("scalar", "-"), ("dirac", "-.")):
         ax.plot(mm, y_thermal(mm, dm=dm, portal=portal, ratio=ratio), color="tab:red", ls=ls,

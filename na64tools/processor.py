@@ -50,6 +50,7 @@ from ._version import __version__
 from .config import ConfigError, Cuts
 from .exact import ExactHist, ExactSums, decompose
 from .processes import PROCESSES
+from .schema import NA64CounterError
 from .selection import (
     CUT_VARIABLES,
     CUTFLOW,
@@ -200,6 +201,17 @@ RUNS_BRANCHES = {"run": "i", "mot": "f", "nGenerated": "i", "nWritten": "i", "su
                  "sumw2": "f", "sample": "O", "model": "O", "mass": "f", "coupling": "f",
                  "setup": "O", "setupHash": "O", "seed": "i"}
 
+#: optional ``Runs`` branches checked when present: name -> numpy kind
+RUNS_OPTIONAL = {"genEventSumw": "f"}
+
+#: a background file whose ``Runs.mot`` differs from ``Runs.genEventSumw`` (the MOT its generated
+#: events stand for) by more than this factor is rejected. Assumption: the importance-sampling
+#: strata of a file of >= :data:`MOT_CHECK_MIN_EVENTS` generated events reproduce its MOT to
+#: ~0.1 % (measured on simulated files: 0.9996-1.0002); a factor 3 catches a mis-scaled MOT
+#: (×10) without false alarms from small files
+MOT_CHECK_FACTOR = 3.0
+MOT_CHECK_MIN_EVENTS = 1000
+
 
 def _book() -> dict[str, ExactHist]:
     hs: dict[str, ExactHist] = {}
@@ -317,7 +329,9 @@ class MMAccumulator:
     ``+`` merges exactly and is associative and commutative; ``-`` removes the contribution of
     some chunks (used to drop bad files). Keys: ``chunks`` ``(dataset, file, start, stop) ->
     events``, ``table`` ``(dataset, file, start) -> columns``, ``files`` ``(dataset, file) ->
-    FileRecord``, ``failed`` ``(dataset, file, start, stop) -> message``.
+    FileRecord``, ``failed`` ``(dataset, file, start, stop) -> message``, ``weights``
+    ``(dataset, file, start, stop) -> (sum of genWeight, sum of genWeight²)`` of the chunk (floats,
+    only compared with ``Runs.sumw``/``sumw2`` within a tolerance: never part of the output).
     """
 
     def __init__(self):
@@ -327,6 +341,7 @@ class MMAccumulator:
         self.files: dict[tuple, FileRecord] = {}
         self.chunks: dict[tuple, int] = {}
         self.failed: dict[tuple, str] = {}
+        self.weights: dict[tuple, tuple[float, float]] = {}
 
     def _combine(self, other: MMAccumulator, sign: int) -> MMAccumulator:
         out = MMAccumulator.__new__(MMAccumulator)
@@ -340,6 +355,7 @@ class MMAccumulator:
             out.files = {**self.files, **other.files}
             out.chunks = {**self.chunks, **other.chunks}
             out.failed = {**self.failed, **other.failed}
+            out.weights = {**self.weights, **other.weights}
         else:
             out.hists = {k: self.hists[k] - other.hists[k] for k in self.hists}
             out.cutflow = self.cutflow - other.cutflow
@@ -347,6 +363,7 @@ class MMAccumulator:
             out.files = {k: v for k, v in self.files.items() if k not in other.files}
             out.chunks = {k: v for k, v in self.chunks.items() if k not in other.chunks}
             out.failed = dict(self.failed)
+            out.weights = {k: v for k, v in self.weights.items() if k not in other.chunks}
         return out
 
     def __add__(self, other: MMAccumulator) -> MMAccumulator:
@@ -367,6 +384,7 @@ class MMAccumulator:
         self.files.update(other.files)
         self.chunks.update(other.chunks)
         self.failed.update(other.failed)
+        self.weights.update(other.weights)
         return self
 
 
@@ -481,18 +499,26 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         key = (dataset, filename, start, stop)
         if not self._catch_errors:
             try:
-                return self._process(events, dataset, filename, start, stop)
+                return self._process_checked(events, dataset, filename, start, stop)
             except BadFileError:
                 raise
             except Exception as err:
                 raise BadFileError(f"{filename}: entries {start}-{stop} of dataset {dataset!r}: "
                                    f"{type(err).__name__}: {err}") from err
         try:
-            return self._process(events, dataset, filename, start, stop)
+            return self._process_checked(events, dataset, filename, start, stop)
         except Exception as err:  # recorded, and the whole file is dropped by na64tools.run
             out = MMAccumulator()
             out.failed[key] = f"{type(err).__name__}: {err}"
             return out
+
+    def _process_checked(self, events, dataset, filename, start, stop) -> MMAccumulator:
+        """:meth:`_process`, with a counter/collection mismatch of the schema turned into a
+        :class:`BadFileError` naming the file and the entry of the file."""
+        try:
+            return self._process(events, dataset, filename, start, stop)
+        except NA64CounterError as err:
+            raise BadFileError(err.describe(start, f"{filename}: ")) from err
 
     def _process(self, events, dataset: str, filename: str, start: int, stop: int) -> MMAccumulator:
         out = MMAccumulator()
@@ -505,6 +531,7 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         raw = raw_variables(events_getter(events))
         v = as_float(raw)
         w, proc = read_weights(events)
+        out.weights[(dataset, filename, start, stop)] = (float(w.sum()), float(np.dot(w, w)))
         if proc.min() < 0 or proc.max() >= len(PROCESS_NAMES):
             bad = proc[(proc < 0) | (proc >= len(PROCESS_NAMES))][0]
             raise BadFileError(f"{filename}: Gen_process = {bad} is not a known process code "
@@ -580,12 +607,15 @@ def read_runs(filename: str, dataset: str = "") -> FileRecord:
             missing = [b for b in RUNS_BRANCHES if b not in tree]
             if missing:
                 raise BadFileError(f"{filename}: Runs: missing branch {missing[0]!r} (docs/ntuple_format.md)")
-            arrays = tree.arrays(list(RUNS_BRANCHES), library="np")
+            optional = [b for b in RUNS_OPTIONAL if b in tree]
+            arrays = tree.arrays(list(RUNS_BRANCHES) + optional, library="np")
     except BadFileError:
         raise
     except Exception as err:
         raise BadFileError(f"{filename}: cannot read the Runs tree: {type(err).__name__}: {err}") from err
-    for name, kind in RUNS_BRANCHES.items():
+    for name, kind in {**RUNS_BRANCHES, **RUNS_OPTIONAL}.items():
+        if name not in arrays:
+            continue
         a = arrays[name]
         ok = a.dtype.kind in ("i", "u") if kind == "i" else a.dtype.kind == "f" if kind == "f" else True
         if not ok:
@@ -594,6 +624,7 @@ def read_runs(filename: str, dataset: str = "") -> FileRecord:
     n = len(arrays["mot"])
     if n == 0:
         raise BadFileError(f"{filename}: the Runs tree is empty (expected one entry per file)")
+    _check_runs_values(filename, arrays)
 
     def one(name):
         vals = {str(x) for x in arrays[name]}
@@ -607,6 +638,66 @@ def read_runs(filename: str, dataset: str = "") -> FileRecord:
         mass=float(arrays["mass"][0]), coupling=float(arrays["coupling"][0]), setup=one("setup"),
         setup_hash=one("setupHash"), seed=int(arrays["seed"][0]), n_runs_entries=n,
     )
+
+
+#: ``Runs`` fields that must have one value per file (the file is one simulated sample); the
+#: setup hash is checked by :func:`na64tools.run` (two setups in one file: ``MixedSetupError``)
+RUNS_SAME_PER_FILE = ("sample", "model", "mass", "coupling", "seed")
+
+
+def _check_runs_values(filename: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Values of a ``Runs`` tree that the bookkeeping relies on (docs/ntuple_format.md).
+
+    Per entry: ``mot`` finite and positive, ``nGenerated`` and ``nWritten`` non-negative with
+    ``nWritten <= nGenerated``, ``sumw``/``sumw2`` finite and non-negative, ``mass``/``coupling``
+    finite, a non-empty ``setupHash``; several entries agree on :data:`RUNS_SAME_PER_FILE`.
+    Raises :class:`BadFileError` naming the file, the field, the entry and the value.
+    """
+    def bad(name: str, i: int, what: str):
+        v = arrays[name][i]
+        v = v.item() if isinstance(v, np.generic) else v
+        raise BadFileError(f"{filename}: Runs.{name} = {v!r} (entry {i}): {what} "
+                           "(docs/ntuple_format.md)")
+
+    mot = arrays["mot"]
+    for i in range(len(mot)):
+        if not math.isfinite(float(mot[i])) or mot[i] <= 0:
+            bad("mot", i, "expected a finite, positive number of muons on target")
+        for name in ("sumw", "sumw2"):
+            v = float(arrays[name][i])
+            if not math.isfinite(v) or v < 0:
+                bad(name, i, "expected a finite, non-negative sum of genWeight")
+        for name in ("mass", "coupling"):
+            if not math.isfinite(float(arrays[name][i])):
+                bad(name, i, "expected a finite number")
+        if arrays["nGenerated"][i] < 0:
+            bad("nGenerated", i, "expected a non-negative number of generated events")
+        if arrays["nWritten"][i] < 0:
+            bad("nWritten", i, "expected a non-negative number of written events")
+        if arrays["nWritten"][i] > arrays["nGenerated"][i]:
+            bad("nWritten", i, f"more events written than generated (Runs.nGenerated = "
+                               f"{arrays['nGenerated'][i]})")
+        if "genEventSumw" in arrays:
+            gen = float(arrays["genEventSumw"][i])
+            if not math.isfinite(gen) or gen < 0:
+                bad("genEventSumw", i, "expected a finite, non-negative sum of genWeight")
+            if arrays["sumw"][i] > gen * (1 + 1e-9) + 1e-300:
+                bad("sumw", i, f"the written events weigh more than the generated ones "
+                               f"(Runs.genEventSumw = {gen!r})")
+            if (str(arrays["sample"][i]) == "background"
+                    and arrays["nGenerated"][i] >= MOT_CHECK_MIN_EVENTS and gen > 0
+                    and not 1 / MOT_CHECK_FACTOR <= float(mot[i]) / gen <= MOT_CHECK_FACTOR):
+                bad("mot", i, f"the generated background events stand for Runs.genEventSumw = "
+                              f"{gen:.6g} MOT (expected equal within a factor {MOT_CHECK_FACTOR:g})")
+        if not str(arrays["setupHash"][i]).strip():
+            bad("setupHash", i, "empty: the setup of the file is unknown (expected the hash of "
+                                "its setup description)")
+    for name in RUNS_SAME_PER_FILE:
+        vals = [str(x) for x in arrays[name]]
+        if len(set(vals)) > 1:
+            j = next(k for k, v in enumerate(vals) if v != vals[0])
+            raise BadFileError(f"{filename}: Runs.{name} differs between entries 0 ({vals[0]}) and "
+                               f"{j} ({vals[j]}): one {name} per file (one simulated sample)")
 
 
 def _cutflow(acc: MMAccumulator, mot: dict[str, MOTRecord]):
@@ -711,6 +802,19 @@ def mot_summary(files: Mapping[tuple, FileRecord], chunks: Mapping[tuple, int]) 
     return out
 
 
+def processed_per_file(files: Mapping[tuple, FileRecord],
+                       chunks: Mapping[tuple, int]) -> dict[str, dict[str, int]]:
+    """Events processed per file, ``{dataset: {file: events}}`` (exact integers; equal to the
+    file's ``Runs.nWritten`` unless the run stopped early, e.g. ``na64tools.run(maxchunks=...)``)."""
+    out: dict[str, dict[str, int]] = {}
+    for (ds, fn) in sorted(files):
+        out.setdefault(ds, {})[fn] = 0
+    for (ds, fn, _, _), n in sorted(chunks.items()):
+        d = out.setdefault(ds, {})
+        d[fn] = d.get(fn, 0) + int(n)
+    return out
+
+
 def finalise(acc: MMAccumulator, proc: MissingMomentumProcessor, *,
              skipped: list | None = None) -> dict:
     """Turn the merged accumulator into the output dict (histograms, cutflow, table, MOT)."""
@@ -726,6 +830,7 @@ def finalise(acc: MMAccumulator, proc: MissingMomentumProcessor, *,
         "table": _table(acc, proc.preselection) if proc.table else None,
         "mot": mot,
         "files": files,
+        "processed": processed_per_file(acc.files, acc.chunks),
         "skipped": list(skipped or []),
         "failed": dict(sorted(acc.failed.items())),
         "cuts": proc.cuts,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import glob
+import math
 import os
 import re
 import sys
@@ -520,7 +521,9 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         ``.root`` added; no pickle).
     maxchunks
         Process at most this many chunks per dataset (quick looks; MOT then covers whole files,
-        and ``out["complete"]`` is ``False``).
+        ``out["complete"]`` is ``False`` and ``out["processed"]`` says how many events of each
+        file were read: :class:`~na64tools.analysis.Analysis` and ``na64tools limits`` refuse
+        such an output unless ``allow_partial=True`` / ``--allow-partial``).
     retries
         Retries of a failed chunk (useful on clusters with flaky storage); with
         ``skip_bad_files`` a file is dropped only if one of its chunks fails ``retries + 1`` times.
@@ -532,14 +535,17 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     -------
     dict
         ``hists``, ``cutflow``, ``cutflow_by_process``, ``table``, ``mot``, ``files``,
-        ``skipped``, ``cuts``, ``preselection``, ``complete`` (every event of every file of the
-        fileset is in the output), ``run`` (how it ran); see docs/processor.md.
+        ``processed`` (events read per file), ``skipped``, ``cuts``, ``preselection``,
+        ``complete`` (every event of every file of the fileset is in the output), ``run`` (how it
+        ran); see docs/processor.md.
 
     Raises
     ------
     BadFileError
-        A file is unreadable, truncated, corrupt or not in the ntuple format, or a chunk failed
-        on every try (the message names the file and the entries).
+        A file is unreadable, truncated, corrupt or not in the ntuple format (values of its
+        ``Runs`` tree included, and its counters ``nX`` against their collections), its
+        ``Runs.sumw``/``sumw2`` differ from the sums of the weights read, or a chunk failed on
+        every try (the message names the file and the entries).
     DuplicateFileError, MixedSetupError
         The fileset counts events twice or mixes setups (or samples within a dataset).
     WorkerLostError
@@ -589,6 +595,15 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
             acc, more_skipped = _drop_failed_files(acc, work, proc, ex.executor, infos_map)
             skipped.extend(more_skipped)
         _check_complete(acc, work, {(s.dataset, s.filename) for s in skipped})
+        bad_sums = _check_weight_sums(acc, infos_map)
+        if bad_sums and not skip_bad_files:
+            raise BadFileError(next(iter(bad_sums.values())))
+        if bad_sums:
+            acc.failed = {next(_key(wi) for wi in work if (wi.dataset, wi.filename) == k): msg
+                          for k, msg in bad_sums.items()}
+            acc, more_skipped = _drop_failed_files(acc, work, proc, ex.executor, infos_map,
+                                                   plain=True)
+            skipped.extend(more_skipped)
     finally:
         ex.close()
         coffea_console.quiet = quiet
@@ -617,12 +632,15 @@ def _retry_failed(acc: MMAccumulator, work, proc, executor) -> MMAccumulator:
     return acc + again
 
 
-def _drop_failed_files(acc: MMAccumulator, work, proc, executor, infos_map):
-    """Remove every file with a failed chunk: re-run its good chunks and subtract them exactly."""
+def _drop_failed_files(acc: MMAccumulator, work, proc, executor, infos_map, *, plain=False):
+    """Remove every file with a failed chunk: re-run its good chunks and subtract them exactly.
+
+    ``plain``: the messages of ``acc.failed`` are the reasons as they stand (not about the
+    entries of the chunk)."""
     bad_files = sorted({(k[0], k[1]) for k in acc.failed})
     reasons: dict[tuple, str] = {}
     for (d, f, a, b), msg in sorted(acc.failed.items()):
-        reasons.setdefault((d, f), f"{f}: entries {a}-{b}: {msg}")
+        reasons.setdefault((d, f), msg if plain else f"{f}: entries {a}-{b}: {msg}")
     # subtract exactly what acc holds of those files (the chunks that succeeded), computed again
     redo = [wi for wi in work if (wi.dataset, wi.filename) in bad_files and _key(wi) in acc.chunks]
     if redo:
@@ -663,6 +681,42 @@ def _check_complete(acc: MMAccumulator, work, skipped: set[tuple[str, str]]) -> 
     nomot = sorted(starts - set(acc.files))
     if nomot:
         raise RuntimeError(f"{nomot[0][1]}: its Runs record (MOT) is missing from the output")
+
+
+#: relative tolerance of the comparison of ``Runs.sumw``/``sumw2`` with the sums of the
+#: ``genWeight`` read (float64 sums of up to 10^9 terms in another order: ~1e-12 apart)
+SUMW_RTOL = 1e-9
+
+
+def _check_weight_sums(acc: MMAccumulator, infos_map) -> dict[tuple[str, str], str]:
+    """Files read in full whose ``Runs.sumw`` or ``sumw2`` differ from the sum of the weights of
+    their events (within :data:`SUMW_RTOL`): ``{(dataset, file): message}``.
+
+    The sums come from the chunks (the processor sums ``genWeight`` as it reads it): no second
+    read. Files not read in full (``maxchunks``) are not checked.
+    """
+    per_file: dict[tuple[str, str], list] = {}
+    for (d, f, a, b), sums in sorted(acc.weights.items()):
+        per_file.setdefault((d, f), []).append((b - a, sums))
+    read = {(k[0], k[1]) for k in acc.chunks}
+    for key, info in infos_map.items():   # files without events: their sums are 0
+        if info.numentries == 0 and info.record is not None and not info.error and key in read:
+            per_file[key] = [(0, (0.0, 0.0))]
+    bad = {}
+    for key, parts in per_file.items():
+        info = infos_map.get(key)
+        if info is None or info.record is None or sum(n for n, _ in parts) != info.numentries:
+            continue
+        rec = info.record
+        for i, (name, value) in enumerate((("sumw", rec.sumw), ("sumw2", rec.sumw2))):
+            total = math.fsum(s[i] for _, s in parts)
+            if not math.isclose(total, value, rel_tol=SUMW_RTOL, abs_tol=1e-300):
+                label = "genWeight" if i == 0 else "genWeight²"
+                bad[key] = (f"{key[1]}: Runs.{name} = {value!r} but the {label} of its "
+                            f"{info.numentries} events sum to {total!r}: the Runs tree does not "
+                            "describe the events of the file")
+                break
+    return bad
 
 
 def merge_outputs(outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -26,13 +26,61 @@ import numpy
 from coffea.nanoevents import transforms
 from coffea.nanoevents.methods import base, vector
 from coffea.nanoevents.schemas.base import BaseSchema, zip_forms
+from coffea.nanoevents.util import concat
 from particle import Particle
 
-__all__ = ["NA64Schema", "NA64SchemaError", "REQUIRED_BRANCHES", "behavior"]
+__all__ = ["NA64Schema", "NA64SchemaError", "NA64CounterError", "REQUIRED_BRANCHES", "behavior"]
 
 
 class NA64SchemaError(ValueError):
     """An ntuple does not follow ``docs/ntuple_format.md`` (missing branch, wrong type)."""
+
+
+class NA64CounterError(NA64SchemaError):
+    """A collection counter ``nX`` disagrees with the list lengths of a branch ``X_field``.
+
+    ``entry`` is the entry in the chunk read (0 = its first entry); :mod:`na64tools.processor`
+    turns it into the entry of the file and names the file.
+    """
+
+    def __init__(self, counter: str, branch: str, entry: int, n_counter, n_list):
+        self.counter, self.branch, self.entry = counter, branch, int(entry)
+        self.n_counter, self.n_list = n_counter, n_list
+        super().__init__(self.describe())
+
+    def describe(self, offset: int = 0, where: str = "") -> str:
+        n_list = "no list" if self.n_list is None else f"{self.n_list} values"
+        return (f"{where}Events entry {self.entry + offset}: {self.counter} = {self.n_counter} but "
+                f"{self.branch} has {n_list} (the counter and its collection disagree; "
+                "docs/ntuple_format.md)")
+
+
+def _checked_content(stack) -> None:
+    """coffea NanoEvents transform ``counts,jagged,branch,counter,!na64_checked_content``: the
+    content of the jagged branch, after checking its list lengths against the counter branch.
+
+    The collections are built with the counter's offsets (``nTrack`` for ``Track_p``): a list of
+    another length would silently shift values between events. The check costs one extra read of
+    the (int32) counter per field read.
+    """
+    counter, branch = stack.pop(), stack.pop()
+    jagged = transforms.to_layout(stack.pop())
+    counts = numpy.asarray(transforms.ensure_array(stack.pop()), dtype=numpy.int64)
+    offsets = numpy.asarray(jagged.offsets, dtype=numpy.int64)
+    lengths = numpy.diff(offsets)
+    if len(lengths) != len(counts):
+        n = min(len(lengths), len(counts))
+        raise NA64CounterError(counter, branch, n, counts[n] if n < len(counts) else "missing",
+                               lengths[n] if n < len(lengths) else None)
+    bad = numpy.flatnonzero(lengths != counts)
+    if bad.size:
+        i = int(bad[0])
+        raise NA64CounterError(counter, branch, i, int(counts[i]), int(lengths[i]))
+    stack.append(jagged.content)
+
+
+# registered in coffea's transform namespace, where NanoEvents looks form-key transforms up
+transforms.na64_checked_content = _checked_content
 
 
 #: muon mass in GeV (PDG, via ``particle``; the package stores MeV)
@@ -217,6 +265,9 @@ class NA64Schema(BaseSchema):
             for f in fields:
                 jag = dict(forms[f"{coll}_{f}"])
                 jag["content"] = self._doc(f"{coll}.{f}", jag["content"])
+                # the content is read through the counter check (see _checked_content)
+                jag["content"]["form_key"] = concat(counts["form_key"], jag["form_key"],
+                                                    f"{coll}_{f}", f"n{coll}", "!na64_checked_content")
                 content[f] = jag
             used.update(f"{coll}_{f}" for f in fields)
             used.add(f"n{coll}")

@@ -138,11 +138,16 @@ def write_ntuple(path: str | Path, n: int = 1000, seed: int = 1, *, sample: str 
                  basket: int = 2000,
                  weight_scale: float = 1.0, drop: tuple[str, ...] = (),
                  retype: dict[str, object] | None = None, events: dict | None = None,
-                 extra: dict[str, np.ndarray] | None = None, compression=None) -> dict[str, object]:
+                 extra: dict[str, np.ndarray] | None = None, compression=None,
+                 runs_values: dict[str, object] | None = None,
+                 counters: dict[str, np.ndarray] | None = None) -> dict[str, object]:
     """Write one ntuple file (``Events`` + ``Runs``) and return the event content written.
 
     ``drop`` removes branches (or whole collections) and ``retype`` writes branches with another
-    dtype, to build files that violate the format on purpose; ``extra`` adds flat branches.
+    dtype, to build files that violate the format on purpose; ``extra`` adds flat branches;
+    ``runs_values`` overrides values of the ``Runs`` entry (e.g. ``{"sumw": 1.0}``); ``counters`` writes
+    the counter ``nColl`` of a collection with the given values instead of its list lengths (the
+    fields ``Coll_field`` then keep their own lengths, with counters ``nColl_field``).
     """
     compression = uproot.ZLIB(1) if compression is None else compression
     ev = make_events(n, seed, sample=sample, run=run, weight_scale=weight_scale) if events is None else events
@@ -154,10 +159,16 @@ def write_ntuple(path: str | Path, n: int = 1000, seed: int = 1, *, sample: str 
     extra = dict(extra or {})
     for name, values in extra.items():
         branch_types[name] = np.asarray(values).dtype
+    counters = dict(counters or {})
     for coll, fields in JAGGED.items():
         if coll in drop:
             continue
         rec = {f: retype.get(f"{coll}_{f}", dt) for f, dt in fields.items() if f"{coll}_{f}" not in drop}
+        if coll in counters:
+            for f, dt in rec.items():
+                branch_types[f"{coll}_{f}"] = ak.values_astype(ev[coll][f][:0], dt).type.content
+            branch_types[f"n{coll}"] = np.int32
+            continue
         branch_types[coll] = ak.zip({f: ak.values_astype(ev[coll][f][:0], dt) for f, dt in rec.items()}).type.content
     with uproot.recreate(path, compression=compression) as fout:
         fout.mktree("Events", branch_types)
@@ -167,7 +178,13 @@ def write_ntuple(path: str | Path, n: int = 1000, seed: int = 1, *, sample: str 
                 break
             chunk = {}
             for name in branch_types:
-                if name in JAGGED:
+                coll, _, fld = name.partition("_")
+                if name.startswith("n") and name[1:] in counters:
+                    chunk[name] = np.asarray(counters[name[1:]][start:stop], np.int32)
+                elif coll in counters and fld in JAGGED[coll]:
+                    chunk[name] = ak.values_astype(ev[coll][fld][start:stop],
+                                                   retype.get(name, JAGGED[coll][fld]))
+                elif name in JAGGED:
                     fields = JAGGED[name]
                     chunk[name] = ak.zip({f: ak.values_astype(ev[name][f][start:stop], retype.get(f"{name}_{f}", dt))
                                           for f, dt in fields.items() if f"{name}_{f}" not in drop})
@@ -192,7 +209,10 @@ def write_ntuple(path: str | Path, n: int = 1000, seed: int = 1, *, sample: str 
             "generator": np.array(["tests.ntuple_factory"]),
             "seed": np.array([seed], np.int64),
         }
-        fout.mktree("Runs", {k: v for k, v in RUNS.items()})
+        for k, v in (runs_values or {}).items():
+            kind = runs[k].dtype.kind if k in runs else None
+            runs[k] = np.array([v]) if kind in (None, "U", "O") else np.array([v], dtype=runs[k].dtype)
+        fout.mktree("Runs", {k: RUNS.get(k, runs[k].dtype) for k in runs})
         fout["Runs"].extend(runs)
     return ev
 

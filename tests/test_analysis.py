@@ -67,7 +67,7 @@ def test_limit_follows_yield_formula(analysis):
     r = analysis.evaluate()
     lim = r.limit
     assert r.n_obs == 0
-    # with 0 observed the event limit is 2.30 pushed slightly up by the 10 % signal uncertainty
+    # with 0 observed the event limit is 2.30 pushed slightly up by the 14 % signal uncertainty
     assert 2.30 < float(lim.events_observed) < 2.40
     per_mot = yield_per_mot(lim.masses, 1e-4, setup=setup, model="vector", x_min=0.0)
     n_sig = float(setup.run.mot) * r.curve(lim.masses) * per_mot
@@ -119,3 +119,29 @@ def test_scalar_and_dark_photon_models(small_fileset, tmp_path):
     # the scalar's invisible width is a model parameter: by default BR(inv) = 1 below 2 m_mu only
     scalar = a.evaluate(model="scalar")
     assert np.all(np.isinf(scalar.limit.observed[scalar.limit.masses > 2 * 0.10566]))
+
+
+def test_one_efficiency_definition_demo_table_times_report_eps_is_the_limit_yield(analysis):
+    """The demo's N_sig/ε per 1e10 MOT times the report's ε is the yield the limit uses."""
+    from na64tools.demo import physics_table
+
+    setup = default_setup()
+    r = analysis.evaluate()
+    m = r.limit.masses
+    for i in (0, len(m) - 1):  # the grid ends are simulated masses
+        row = physics_table(setup, [m[i]], coupling=r.g_ref, models=("vector",))[0]
+        eps = r.efficiencies[float(m[i])].value
+        assert r.signal_yield_ref[i] == pytest.approx(float(setup.run.mot) / 1e10 * row.yield_per_1e10 * eps,
+                                                      rel=1e-12)
+
+
+def test_signal_systematics_raise_the_limit_as_the_closed_form(small_output):
+    r0 = Analysis(small_output, signal_uncertainty=0.0).evaluate()
+    r = Analysis(small_output).evaluate()
+    rel = (0.1 ** 2 + 0.1 ** 2 + (2e8 / 1.98e10) ** 2) ** 0.5  # by hand, from the setup file
+    assert r.signal_uncertainty == pytest.approx(rel, rel=1e-12)
+    assert set(r.signal_systematics) == {"ww_approximation", "acceptance_model", "mot"}
+    assert float(r0.limit.events_observed) == pytest.approx(-np.log(0.1), rel=1e-9)
+    s_up = (0.1 ** (-rel ** 2) - 1) / rel ** 2  # n_obs = 0: (1 + s r^2)^(-1/r^2) = 0.1
+    assert float(r.limit.events_observed) == pytest.approx(s_up, rel=1e-8)
+    np.testing.assert_allclose(r.limit.observed / r0.limit.observed, np.sqrt(s_up / -np.log(0.1)), rtol=1e-8)

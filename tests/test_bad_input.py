@@ -19,7 +19,16 @@ Cases (docs/scale.md, "Bad input"):
 8. duplicated files: the same path twice (also across datasets, or spelled differently, or through a
    symlink), the same content under two paths, overlapping event ranges of one simulated sample
    -> ``DuplicateFileError``; files of one sample with disjoint ranges are accepted;
-9. invalid cut files -> ``ConfigError`` naming the file.
+9. invalid cut files -> ``ConfigError`` naming the file;
+10. ``Runs`` values: MOT not finite or not positive, a non-finite ``sumw``, ``nWritten >
+    nGenerated``, an empty ``setupHash``, ``Runs`` entries of one file that disagree on sample,
+    model, mass, coupling or seed, ``sumw``/``sumw2`` ×10 (compared with the ``genWeight`` summed
+    while reading), a background MOT ×10 against ``genEventSumw`` -> ``BadFileError`` naming the
+    file and the field;
+11. a collection counter ``nX`` disagreeing with the list lengths of an ``X_field`` branch ->
+    ``BadFileError`` naming the file, the branch and the entry (every collection, when read).
+
+Partial outputs and unusable analysis inputs: tests/test_analysis_inputs.py, tests/test_cli_limits.py.
 """
 
 from __future__ import annotations
@@ -326,7 +335,9 @@ def test_nonfinite_weight_is_an_error_naming_file_and_entries(tmp_path, value):
     ev["genWeight"] = np.asarray(ev["genWeight"]).copy()
     ev["genWeight"][321] = value
     path = tmp_path / "weight.root"
-    nf.write_ntuple(path, 500, seed=92, events=ev)
+    # a Runs tree with finite sums (else the pre-flight check of Runs.mot/sumw names it first)
+    nf.write_ntuple(path, 500, seed=92, events=ev,
+                    runs_values={"mot": 1e10, "sumw": 500.0, "sumw2": 500.0})
     with pytest.raises(BadFileError) as err:
         _run([path], chunksize=100)
     msg = str(err.value)
@@ -468,3 +479,142 @@ def test_invalid_cut_files(tmp_path, name, text, message):
     assert message in str(err.value)
     if name != "looser.yaml":  # that one is a valid cut file, but looser than the preselection
         assert str(path) in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------
+# 10. Runs values (not only names and types)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("field,value,message", [
+    ("mot", math.inf, "Runs.mot = inf (entry 0): expected a finite, positive number of muons"),
+    ("mot", math.nan, "Runs.mot = nan (entry 0): expected a finite, positive"),
+    ("mot", 0.0, "Runs.mot = 0.0 (entry 0): expected a finite, positive"),
+    ("mot", -1e10, "Runs.mot = -10000000000.0 (entry 0): expected a finite, positive"),
+    ("sumw", math.nan, "Runs.sumw = nan (entry 0): expected a finite, non-negative"),
+    ("nGenerated", 10, "Runs.nWritten = 40 (entry 0): more events written than generated "
+                       "(Runs.nGenerated = 10)"),
+    ("setupHash", "", "Runs.setupHash = '' (entry 0): empty: the setup of the file is unknown"),
+])
+def test_bad_runs_values_name_file_and_field(tmp_path, good, field, value, message):
+    path = tmp_path / f"runs_{field}.root"
+    nf.write_ntuple(path, 40, seed=500, runs_values={field: value})
+    with pytest.raises(BadFileError) as err:
+        _run([path])
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+    # with skip_bad_files the file is left out and listed, the rest is exact
+    out = _run([good[0], path], skip_bad_files=True)
+    _assert_skipped_equal_good(out, good[1], {field: path}, {field: message})
+
+
+def test_runs_entries_of_one_file_must_agree(tmp_path):
+    path = tmp_path / "two_masses.root"
+    nf.write_ntuple(path, 50, seed=501, sample="signal", model="vector", mass=0.1, coupling=1e-4)
+    with uproot.open(path) as f:
+        runs = f["Runs"].arrays(library="np")
+    two = {k: np.concatenate([v, v]) for k, v in runs.items()}
+    two["mass"] = np.array([0.1, 0.5])
+    two["nWritten"] = np.array([25, 25], np.int64)
+    two["sumw"] = two["sumw"] / 2
+    two["sumw2"] = two["sumw2"] / 2
+    _rewrite_runs(path, entries=two)
+    with pytest.raises(BadFileError, match=rf"{path}: Runs\.mass differs between entries 0 \(0\.1\) "
+                                           r"and 1 \(0\.5\): one mass per file"):
+        _run([path])
+    two["mass"] = np.array([0.1, 0.1])
+    two["seed"] = np.array([1, 2], np.int64)
+    _rewrite_runs(path, entries=two)
+    with pytest.raises(BadFileError, match=r"Runs\.seed differs between entries 0 \(1\) and 1 \(2\)"):
+        _run([path])
+
+
+@pytest.mark.parametrize("field", ["sumw", "sumw2"])
+def test_runs_sums_must_match_the_weights_read(tmp_path, good, field):
+    """Runs.sumw (×10) is compared with the genWeight summed while the chunks are processed."""
+    ref = tmp_path / "ref.root"
+    ev = nf.write_ntuple(ref, 250, seed=502, basket=100)
+    w = np.asarray(ev["genWeight"])
+    true = math.fsum(w) if field == "sumw" else math.fsum(w * w)
+    path = tmp_path / f"{field}_x10.root"
+    nf.write_ntuple(path, 250, seed=502, basket=100, runs_values={field: 10 * true})
+    with pytest.raises(BadFileError) as err:
+        _run([path], chunksize=60)   # five chunks: the per-chunk sums are added
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: Runs.{field} = ") and "of its 250 events sum to" in msg
+    assert f"{true:.6g}" in f"{float(msg.split('sum to ')[1].split(':')[0]):.6g}"
+    out = _run([good[0], path], skip_bad_files=True, chunksize=60)
+    _assert_skipped_equal_good(out, good[1], {field: path}, {field: f"Runs.{field} = "})
+    # the intact file passes, whatever the chunking
+    assert _run([ref], chunksize=60)["complete"]
+
+
+def test_background_mot_must_match_the_generated_weights(tmp_path):
+    """With Runs.genEventSumw (files of na64tools.sim) a background MOT ×10 is caught."""
+    ok, bad = tmp_path / "mot_ok.root", tmp_path / "mot_x10.root"
+    nf.write_ntuple(ok, 60, seed=503, mot=2.0e9, n_generated=5000)
+    nf.write_ntuple(bad, 60, seed=503, mot=2.0e10, n_generated=5000)
+    for p in (ok, bad):
+        with uproot.open(p) as f:
+            runs = f["Runs"].arrays(library="np")
+        _rewrite_runs(p, change={**runs, "genEventSumw": np.array([2.0e9 * 1.001])})
+    assert _run([ok])["mot"]["bkg"].mot == 2.0e9
+    with pytest.raises(BadFileError, match=rf"{bad}: Runs\.mot = 20000000000\.0 \(entry 0\): the "
+                                           r"generated background events stand for Runs\.genEventSumw"):
+        _run([bad])
+
+
+# --------------------------------------------------------------------------------------------
+# 11. collection counters against their lists
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("coll,branch", [("Track", "Track_p"), ("HCAL", "HCAL_energy")])
+def test_counter_disagreeing_with_its_collection(tmp_path, good, coll, branch):
+    import awkward as ak
+
+    ev = nf.make_events(300, 504)
+    counts = np.asarray(ak.num(ev[coll]), np.int32).copy()
+    i = 217   # move one object from entry 217 to entry 218: the same total, shifted values
+    j = int(np.flatnonzero(counts[i:] > 0)[0]) + i
+    counts[j] -= 1
+    counts[j + 1] += 1
+    path = tmp_path / f"bad_n{coll}.root"
+    nf.write_ntuple(path, 300, seed=504, events=ev, counters={coll: counts}, basket=100)
+    with pytest.raises(BadFileError) as err:
+        _run([path], chunksize=100)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: ") and f"Events entry {j}: n{coll} = {counts[j]} but " \
+        f"{branch} has {counts[j] + 1} values" in msg
+    out = _run([good[0], path], skip_bad_files=True, chunksize=100)
+    _assert_skipped_equal_good(out, good[1], {coll: path}, {coll: f"n{coll} = "})
+    # the correct counters written the same way are accepted, with the events of the plain file
+    fine = tmp_path / f"fine_n{coll}.root"
+    nf.write_ntuple(fine, 300, seed=504, events=ev, counters={coll: np.asarray(ak.num(ev[coll]))})
+    plain = tmp_path / f"plain_{coll}.root"
+    nf.write_ntuple(plain, 300, seed=504, events=ev)
+    assert _run([fine])["cutflow"]["bkg"] == _run([plain])["cutflow"]["bkg"]
+
+
+def test_every_collection_counter_is_checked_when_read(tmp_path):
+    """GenPart is not read by the processor; reading it through NA64Schema checks nGenPart."""
+    import awkward as ak
+    from coffea.nanoevents import NanoEventsFactory
+
+    from na64tools.schema import COLLECTIONS, NA64CounterError, NA64Schema
+
+    ev = nf.make_events(50, 505)
+    for coll in COLLECTIONS:
+        counts = np.asarray(ak.num(ev[coll]), np.int32).copy()
+        counts[10] += 1
+        path = tmp_path / f"n{coll}.root"
+        nf.write_ntuple(path, 50, seed=505, events=ev, counters={coll: counts})
+        events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=NA64Schema,
+                                             mode="virtual").events()
+        for field in COLLECTIONS[coll]:
+            with pytest.raises(NA64CounterError, match=rf"entry 10: n{coll} = {counts[10]} but "
+                                                       rf"{coll}_{field} has {counts[10] - 1} values"):
+                ak.to_list(getattr(events[coll], field))
+
+
+def test_zero_event_file_must_have_zero_sums(tmp_path, good):
+    path = tmp_path / "zero_sumw.root"
+    nf.write_ntuple(path, 0, seed=506, mot=5.0e8, n_generated=1000, runs_values={"sumw": 7.0})
+    with pytest.raises(BadFileError, match=rf"{path}: Runs\.sumw = 7\.0 but the genWeight of its 0 "
+                                           r"events sum to 0\.0"):
+        _run([path])

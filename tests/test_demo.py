@@ -9,12 +9,16 @@ from na64tools.demo import physics_table
 
 def test_physics_table_yield_formula():
     setup = default_setup()
-    rows = physics_table(setup, [0.02, 0.3], coupling=2e-4, models=("vector",))
     n_a = 6.02214076e23 * 11.35 / 207.2  # Pb nuclei per cm3 (docs/references.md)
-    for r in rows:
-        sigma = physics.cross_section(r.mass, 2e-4, model="vector", energy=160.0, target="Pb", x_min=0.5)
-        assert r.sigma == sigma
-        assert r.yield_per_1e10 == pytest.approx(1e10 * r.br_inv * n_a * 22.5 * sigma * 1e-36, rel=1e-12)
+    # default: sigma(x > 0), every produced X, as the demo's signal samples are generated
+    for x_min in (0.0, 0.5):
+        kw = {} if x_min == 0.0 else {"x_min": x_min}
+        rows = physics_table(setup, [0.02, 0.3], coupling=2e-4, models=("vector",), **kw)
+        for r in rows:
+            sigma = physics.cross_section(r.mass, 2e-4, model="vector", energy=160.0, target="Pb", x_min=x_min)
+            assert r.sigma == pytest.approx(sigma, rel=1e-12) and r.x_min == x_min
+            assert r.yield_per_1e10 == pytest.approx(1e10 * r.br_inv * n_a * 22.5 * sigma * 1e-36, rel=1e-12)
+    rows = physics_table(setup, [0.02, 0.3], coupling=2e-4, models=("vector",))
     # sigma ∝ g^2: the yield at another coupling scales exactly
     rows4 = physics_table(setup, [0.02], coupling=4e-4, models=("vector",))
     assert rows4[0].yield_per_1e10 == pytest.approx(4 * rows[0].yield_per_1e10, rel=1e-12)
@@ -23,7 +27,8 @@ def test_physics_table_yield_formula():
 def test_demo_prints_table(capsys):
     assert main(["demo", "--masses", "0.1", "0.5", "--physics-only"]) == 0
     out = capsys.readouterr().out
-    assert "sigma(x>0.50) [pb]" in out and "N_sig / 1e10 MOT" in out
+    assert "sigma(x>0) [pb]" in out and "N_sig/eps / 1e10 MOT" in out
+    assert "passing trigger, acceptance and all cuts" in out
     assert "1.98e+10 MOT" in out
 
 
@@ -37,8 +42,9 @@ def test_demo_whole_chain_on_dask(tmp_path, capsys):
             "--background-events", "60000", "--executor", "dask", "--workers", "2", "--quiet"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    for name in ("summary.json", "report.md", "exclusion.png", "efficiency.png", "background.png",
-                 "cutflow.png", "ldm.png", "limits.csv", "efficiency.csv", "output.json", "output.root"):
+    for name in ("summary.json", "report.md", "exclusion.png", "efficiency.png", "efficiency_factors.png",
+                 "background.png", "cutflow.png", "ldm.png", "limits.csv", "efficiency.csv",
+                 "background.csv", "headline.txt", "output.json", "output.root"):
         assert (out / name).is_file(), name
         assert name in printed
     s = json.loads((out / "summary.json").read_text())
@@ -56,8 +62,25 @@ def test_demo_whole_chain_on_dask(tmp_path, capsys):
     # the background flow of the summary accounts for every generated MOT
     assert s["mot_samples"]["background"] == pytest.approx(1.98e10, rel=1e-12)
     assert len(s["limits"]["observed"]) == len(s["limits"]["masses"]) > 10
-    assert s["limits"]["events_observed"] == pytest.approx(2.33, abs=0.03)
-    assert "published (PRL 132 (2024) 211803)" in (out / "report.md").read_text()
+    # zero observed: (1 + s r^2)^(-1/r^2) = 0.1 with r the setup's signal uncertainty in quadrature
+    r2 = 0.1 ** 2 + 0.1 ** 2 + (0.02 / 1.98) ** 2
+    assert s["signal_uncertainty"]["total"] == pytest.approx(r2 ** 0.5, rel=1e-12)
+    assert s["limits"]["events_observed"] == pytest.approx((0.1 ** -r2 - 1) / r2, rel=1e-6)
+    report = (out / "report.md").read_text()
+    assert "published (PRL 132 (2024) 211803)" in report
+    # the outputs say what they are, from the one status constant
+    from na64tools.report import REPRODUCTION_STATUS
+
+    assert s["reproduction_status"] == REPRODUCTION_STATUS and REPRODUCTION_STATUS in report
+    assert REPRODUCTION_STATUS in printed and "NA64μ 2022 reproduction (simulation)" in printed
+    # headline numbers printed last: background with n_eff, limits, (g-2) band
+    tail = printed[printed.index("written:"):]
+    assert "Expected background" in tail and "effective simulated events" in tail
+    assert "g obs 90%CL" in tail and "(g-2) 2021" in tail
+    # one efficiency definition: the factors multiply to the efficiency
+    for e in s["efficiency"]:
+        f = e["factors"]
+        assert f["trigger"] * f["acceptance"] * f["selection"] == pytest.approx(e["value"], rel=1e-14)
 
     # the limits command over the saved output with tighter cuts gives a tighter background
     cuts = tmp_path / "cuts.yaml"

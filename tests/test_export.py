@@ -24,9 +24,23 @@ def test_csv_and_json_round_trip(result, tmp_path):
     np.testing.assert_array_equal([float(r["expected_median"]) for r in rows], result.limit.expected.median)
     effs = list(csv.DictReader(paths["efficiency_csv"].read_text().splitlines()))
     assert [float(r["efficiency"]) for r in effs] == [e.value for _, e in sorted(result.efficiencies.items())]
+    for r, m in zip(effs, sorted(result.efficiencies), strict=True):
+        prod = float(r["eps_trigger"]) * float(r["eps_acceptance"]) * float(r["eps_selection"])
+        assert prod == pytest.approx(float(r["efficiency"]), rel=1e-14)
+        assert int(r["n_triggered"]) == result.factors[m].n_triggered
+    bkg = {r["source"]: r for r in csv.DictReader(paths["background_csv"].read_text().splitlines())}
+    assert set(bkg) == {*result.background, "total"}
+    for src, b in [*result.background.items(), ("total", result.total_background)]:
+        assert float(bkg[src]["events"]) == b.value
+        # n_eff = (value/stat)^2: the exported columns agree with each other
+        if b.stat > 0:
+            assert float(bkg[src]["n_eff"]) == pytest.approx((b.value / b.stat) ** 2, rel=1e-12)
+        assert bkg[src]["low_statistics"] == str(b.low_statistics)
     data = json.loads(paths["json"].read_text())
     assert data["limits"]["observed"] == result.limit.observed.tolist()
     assert data["background_total"]["value"] == result.total_background.value
+    assert data["background_total"]["n_eff"] == result.total_background.n_eff
+    assert data["background"]["misreconstruction"]["n_eff"] == result.background["misreconstruction"].n_eff
 
 
 def test_hepdata_submission(result, tmp_path, monkeypatch):
@@ -38,6 +52,10 @@ def test_hepdata_submission(result, tmp_path, monkeypatch):
     docs = list(yaml.safe_load_all(sub.read_text()))
     tables = [d for d in docs if d and "data_file" in d]
     assert len(tables) == 2
+    assert "that pass trigger, acceptance and all cuts" in tables[1]["description"]
+    eff = yaml.safe_load((tmp_path / "hepdata" / tables[1]["data_file"]).read_text())
+    assert [v["header"]["name"] for v in eff["dependent_variables"]][1:] == [
+        "efficiency trigger factor", "efficiency acceptance factor", "efficiency selection factor"]
     limit = yaml.safe_load((tmp_path / "hepdata" / tables[0]["data_file"]).read_text())
     np.testing.assert_allclose([v["value"] for v in limit["dependent_variables"][0]["values"]],
                                result.limit.observed, rtol=1e-4)  # hepdata_lib keeps 5 digits

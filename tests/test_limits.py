@@ -435,3 +435,46 @@ def test_public_names():
     assert na64tools.limits is L
     for name in L.__all__:
         assert getattr(stats, name) is getattr(L, name)
+
+
+# ------------------------------------------------------------------------------------------
+# signal-yield systematics of the setup (WW, acceptance model, MOT) in the limit
+# ------------------------------------------------------------------------------------------
+def test_setup_signal_uncertainty_is_the_quadrature_sum():
+    from na64tools import default_setup
+    from na64tools.stats.signal import signal_systematics, signal_uncertainty
+
+    setup = default_setup()
+    parts = signal_systematics(setup)
+    assert parts == {"ww_approximation": 0.10, "acceptance_model": 0.10,
+                     "mot": pytest.approx(0.02 / 1.98, rel=1e-12)}  # (1.98 ± 0.02)e10 MOT
+    assert signal_uncertainty(setup) == pytest.approx(math.sqrt(0.01 + 0.01 + (0.02 / 1.98) ** 2), rel=1e-12)
+    assert signal_uncertainty(setup) == pytest.approx(0.14178, abs=1e-5)
+    for name in ("ww_approximation", "acceptance_model"):
+        q = getattr(setup.systematics, name)
+        assert q.unit == "1" and "assumption" in q.source
+
+
+def _s_up_smeared(pdf, lo=0.0):
+    """n_obs = 0 CLs limit with the signal yield smeared by ``pdf`` (numerical integration)."""
+    norm = integrate.quad(pdf, lo, np.inf)[0]
+
+    def cls(s):
+        return integrate.quad(lambda k: np.exp(-s * k) * pdf(k), lo, np.inf)[0] / norm
+
+    from scipy.optimize import brentq
+
+    return brentq(lambda s: cls(s) - 0.1, 1.0, 10.0, xtol=1e-12)
+
+
+@pytest.mark.parametrize("r", [0.1, 0.14178])
+def test_signal_uncertainty_limit_against_independent_integration(r):
+    assert L.upper_limit(0, 0.07, 0.03) == pytest.approx(-math.log(0.1), rel=1e-10)  # 2.303
+    got = L.upper_limit(0, 0.07, 0.03, signal_uncertainty=r)
+    assert got > -math.log(0.1) * (1 + r * r / 4)  # the uncertainty pushes the limit up
+    # the same Gamma prior integrated numerically (independent of the closed form)
+    gamma = _gamma(1.0, r)
+    assert got == pytest.approx(_s_up_smeared(gamma.pdf), rel=1e-7)
+    # a Gaussian prior truncated at 0 (the other common choice) agrees within a few per mille
+    normal = stats.norm(1.0, r)
+    assert got == pytest.approx(_s_up_smeared(normal.pdf), rel=5e-3)

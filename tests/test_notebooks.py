@@ -221,7 +221,9 @@ def test_01_missing_momentum(tmp_path, monkeypatch):
     assert_figures("01_missing_momentum", report)
     v = report["values"]
     assert v["x_cut"] == 0.5  # p_out < 80 GeV out of 160 GeV
-    assert 0.05 < v["signal_efficiency"] < 0.9
+    # all produced Z' at 0.1 GeV, with the geometric acceptance and signal.efficiency_correction
+    # (0.15) of the 2022 setup: a few per cent (docs/simulation.md section 1b)
+    assert 0.01 < v["signal_efficiency"] < 0.9
     # the weights of the background sample add up to the muons on target it stands for
     assert v["background_mot"] == pytest.approx(v["run_mot"], rel=1e-9)
     assert v["examples_process"] == ["signal", "mip", "brems", "k_decay"]
@@ -236,7 +238,7 @@ def test_02_simulate_and_explore(tmp_path, monkeypatch):
     assert v["n_signal_files"] == 1
     assert v["n_read"] == v["n_written"] > 0  # NanoEvents reads every written event
     assert 0 < v["expected_background"] < 1  # the published 0.07, within the small sample's precision
-    assert 0.05 < v["expected_signal"] < 5  # ~0.4 events at g = 1e-4, m = 0.1 GeV
+    assert 0.005 < v["expected_signal"] < 5  # ~0.04 events at g = 1e-4, m = 0.1 GeV (eff. ~3 %)
     assert 5e-5 < v["g_excluded"] < 2e-3
 
 
@@ -259,7 +261,7 @@ def test_04_cut_optimisation(tmp_path, monkeypatch):
     assert_figures("04_cut_optimisation", report)
     v = report["values"]
     assert v["error"] is None  # the explorer started
-    assert 0.05 < v["published_efficiency"] < 0.9
+    assert 0.01 < v["published_efficiency"] < 0.9  # a few per cent with the 2022 geometry and correction
     assert 0 < v["published_background"] < v["ecal_off_background"]
     # a looser p_out cut keeps every event a tighter one keeps: background and efficiency grow
     assert v["scan_background"] == sorted(v["scan_background"])

@@ -197,7 +197,8 @@ def test_y_thermal_reproduces_relic_density_and_sigma_v():
     y = y_thermal(m, dm="dirac")
     a, _ = sigma_v_coefficients(m, y, dm="dirac")
     sv_cm3 = a * phys.GEV2_TO_PB * 1e-36 * 2.99792458e10  # GeV^-2 -> cm^2 -> cm^3/s
-    # a Dirac relic needs about twice the ~4e-26 cm^3/s of a self-conjugate one
+    # a Dirac relic needs twice the 2.2-5.2e-26 cm^3/s of a self-conjugate one (Steigman,
+    # Dasgupta, Beacom PRD 86 (2012) 023506; closer comparison in tests/test_relic.py)
     assert np.all((sv_cm3 > 5e-26) & (sv_cm3 < 1.5e-25))
     ys = y_thermal(m, dm="scalar")
     assert np.all(ys > y) and np.all(np.diff(ys) > 0)

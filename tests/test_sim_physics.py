@@ -16,7 +16,6 @@ from na64tools.sim import generate
 from na64tools.sim.beam import HADRONS, MUON_MASS
 from na64tools.sim.plan import V_SPLIT, loss_probabilities, make_plan
 from na64tools.sim.processes import V_MIN
-from na64tools.sim.trigger import trigger_efficiency
 
 SETUP = default_setup()
 E0 = float(SETUP.beam.energy)
@@ -161,19 +160,17 @@ def test_every_generated_muon_is_accounted_for(bkg):
 # ------------------------------------------------------------------------------------------
 # trigger, pile-up, hadron decays
 # ------------------------------------------------------------------------------------------
-def test_trigger_turn_on(bkg):
+def test_trigger_ignores_unscattered_beam_muons(bkg):
+    """Beam muons measured at the beam momentum land beside the counters (the geometric trigger,
+    tests/test_geometry.py): only a few per cent of the unscattered, well measured muons fire."""
     p = ak.to_numpy(ak.firsts(bkg["Track_p"]))
     fired = np.asarray(bkg["Trigger_scattered"])
-    edges = np.arange(90.0, 131.0, 4.0)
-    idx = np.digitize(p, edges) - 1
-    for i in range(len(edges) - 1):
-        sel = idx == i
-        if sel.sum() < 200:
-            continue
-        eff = trigger_efficiency(p[sel], SETUP.trigger).mean()
-        err = math.sqrt(max(eff * (1 - eff), 1e-4) / sel.sum())
-        assert fired[sel].mean() == pytest.approx(eff, abs=5 * err)
-    assert not fired[p > 150].any()
+    clean = (p > 150) & (bkg["Gen_process"] == 0) & ~np.asarray(bkg["Gen_mismeasured"])
+    assert clean.sum() > 1000
+    assert fired[clean].mean() < 0.1
+    low = (p < 80) & (bkg["Gen_process"] == 0) & np.asarray(bkg["Gen_mismeasured"])
+    assert low.sum() > 100
+    assert fired[low].mean() > 0.5  # a mismeasured (kinked) muon fires as a real soft one
 
 
 def test_pileup_is_poisson(bkg):

@@ -44,5 +44,8 @@ def main(args) -> int:
                      coupling=args.coupling, progress=not args.quiet)
     print("\nwritten:")
     for name, path in paths.items():
-        print(f"  {name:<16} {path}")
+        print(f"  {name:<22} {path}")
+    if paths.get("headline") is not None:  # the headline numbers, last
+        print()
+        print(paths["headline"].read_text().rstrip())
     return 0

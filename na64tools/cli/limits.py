@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -19,8 +20,14 @@ def add_parser(sub) -> None:
     p.add_argument("--setup", metavar="YAML", help="setup file (default: the shipped NA64mu 2022 setup)")
     p.add_argument("--cuts", metavar="FILE", help="cuts (YAML/TOML) to apply on the stored table")
     p.add_argument("--model", choices=["vector", "dark_photon", "scalar"], help="signal model (default: first found)")
-    p.add_argument("--mot", type=float, help="exposure in MOT (default: the setup's run)")
+    p.add_argument("--mot", type=float,
+                   help="exposure in MOT (default: the setup's run); another exposure gives expected "
+                        "limits only, unless --n-obs is given")
     p.add_argument("--n-obs", type=int, help="observed events (default: the setup's run)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="accept an incomplete processor output (run with maxchunks, or with skipped "
+                        "files): MOT and generated events are scaled to the events processed, and "
+                        "every output says so")
     p.add_argument("--cl", type=float, default=0.9, help="confidence level (default 0.9)")
     p.add_argument("--out", default="na64-limits", metavar="DIR", help="output directory (default ./na64-limits)")
     p.set_defaults(func=main)
@@ -47,13 +54,29 @@ def main(args) -> int:
         raise ValueError(f"--cl {args.cl!r}: expected a confidence level in (0, 1)")
     setup = load_setup(args.setup) if args.setup else default_setup()
     cuts = Cuts.from_file(args.cuts) if args.cuts else setup.cuts
+    if args.mot is not None and not (math.isfinite(args.mot) and args.mot > 0):
+        raise ValueError(f"--mot {args.mot!r}: expected a positive number of muons on target")
+    if args.n_obs is not None and args.n_obs < 0:
+        raise ValueError(f"--n-obs {args.n_obs!r}: expected a non-negative number of events")
     output = load_output(args.output, trusted=args.trust_pickle)
-    result = Analysis(output, setup=setup, mot=args.mot, n_obs=args.n_obs, cl=args.cl).evaluate(cuts, model=args.model)
+    analysis = Analysis(output, setup=setup, mot=args.mot, n_obs=args.n_obs, cl=args.cl,
+                        allow_partial=args.allow_partial)
+    analysis.check_limit_inputs(args.model)
+    result = analysis.evaluate(cuts, model=args.model)
+    if result.limit is None:  # pragma: no cover - check_limit_inputs makes this unreachable
+        raise ValueError(f"no limit could be computed for model {result.model!r}")
     paths = write_results(result, output, setup, args.out)
+    for note in result.notes:
+        print(f"NOTE: {note}")
     t = result.total_background
     print(f"background: {t.value:.3g} ± {t.error:.2g} events for {result.mot:.3g} MOT")
-    if result.limit is not None:
-        print(f"signal upper limit: {float(result.limit.events_observed):.3f} events ({int(args.cl * 100)}% CL)")
+    cl = f"{int(round(args.cl * 100))}% CL"
+    if result.observed:
+        print(f"signal upper limit: {float(result.limit.events_observed):.3f} events ({cl}, "
+              f"{result.n_obs} observed)")
+    else:
+        print(f"signal upper limit: expected only, median {float(result.limit.events_expected.median):.3f} "
+              f"events ({cl}); no observed limit for {result.mot:.3g} MOT (give --n-obs)")
     print("written:")
     for name, path in paths.items():
         print(f"  {name:<16} {path}")

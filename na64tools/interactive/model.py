@@ -29,7 +29,7 @@ from ..analysis import Analysis, Result
 from ..config import ConfigError, Cuts
 from ..processes import SOURCES, source_of_codes
 from ..selection import CUT_VARIABLES, CUTFLOW, cut_masks
-from ..stats.background import BackgroundEstimate
+from ..stats.background import LOW_N_EFF, BackgroundEstimate
 from ..stats.efficiency import Efficiency
 from ..stats.limits import CouplingLimit, Projection
 
@@ -223,6 +223,16 @@ class Summary:
         return self.result.limit
 
     @property
+    def n_eff(self) -> float:
+        """Effective number of simulated events (Σw)²/Σw² behind the total background."""
+        return self.result.total_background.n_eff
+
+    @property
+    def low_statistics(self) -> bool:
+        """The total background rests on fewer than ~10 effective events (a warning is shown)."""
+        return self.result.low_statistics
+
+    @property
     def projection(self) -> Projection | None:
         return self.result.projection
 
@@ -286,6 +296,10 @@ class CutExplorerModel:
         Bins of the p_out histogram between 0 and the preselection bound.
     **analysis_kwargs
         Passed to :class:`~na64tools.analysis.Analysis` (``setup``, ``mot``, ``n_obs``, ...).
+        An incomplete processor output (``na64tools.run(..., maxchunks=N)``, skipped files) is
+        refused with :class:`~na64tools.completeness.PartialOutputError` unless
+        ``allow_partial=True`` is given here (then the MOT and generated events are scaled to
+        the events processed and every result is marked ``partial``).
     """
 
     def __init__(self, source, *, model: str | None = None, projection_mot: float | None = 3.5e11,
@@ -590,6 +604,10 @@ class CutExplorerModel:
         if result.efficiencies and all(e.n_pass == 0 for e in result.efficiencies.values()):
             messages.append("no simulated signal event passes these cuts: there is no sensitivity "
                             "(the coupling limit is infinite)")
+        if result.low_statistics:
+            messages.append(f"the background estimate rests on {result.total_background.n_eff:.1f} "
+                            f"effective simulated events (fewer than {LOW_N_EFF:g}): its error is "
+                            "itself uncertain; simulate more background")
         return Summary(cuts, result, cutflow, pout, tuple(messages), frozenset(off))
 
     def _cutflow(self, stage: np.ndarray) -> tuple[CutflowRow, ...]:

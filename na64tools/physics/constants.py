@@ -63,9 +63,9 @@ M_PLANCK: float = float(_sc.physical_constants["Planck mass energy equivalent in
 THETA_MAX: float = 0.3
 
 #: atomic-screening radius a = SCREENING_COEFF * Z^(-1/3) / m_e (Tsai's Thomas-Fermi estimate,
-#: docs/references.md, DMG4 ``DarkZ.cc``)
+#: Tsai Rev. Mod. Phys. 46 (1974) 815, DMG4 ``DarkZ.cc``; docs/references.md)
 SCREENING_COEFF: float = 111.0
 
-#: nuclear-size scale t_d = NUCLEAR_SIZE_COEFF * A^(-2/3) GeV^2 (docs/references.md,
+#: nuclear-size scale t_d = NUCLEAR_SIZE_COEFF * A^(-2/3) GeV^2 (Tsai RMP 46 (1974) 815,
 #: DMG4 ``DarkZ.cc``)
 NUCLEAR_SIZE_COEFF: float = 0.164

@@ -61,13 +61,13 @@ _GL16_NODES, _GL16_WEIGHTS = np.polynomial.legendre.leggauss(16)
 
 
 def screening_t(Z: float) -> float:
-    """Atomic-screening scale t_a = 1/a^2 [GeV^2], a = 111 Z^(-1/3)/m_e (docs/references.md)."""
+    """Atomic-screening scale t_a = 1/a^2 [GeV^2], a = 111 Z^(-1/3)/m_e (Tsai RMP 46 (1974) 815)."""
     a = SCREENING_COEFF * Z ** (-1.0 / 3.0) / M_E
     return 1.0 / (a * a)
 
 
 def nuclear_size_t(A: float) -> float:
-    """Nuclear-size scale t_d = 0.164 A^(-2/3) GeV^2 (docs/references.md)."""
+    """Nuclear-size scale t_d = 0.164 A^(-2/3) GeV^2 (Tsai, Rev. Mod. Phys. 46 (1974) 815)."""
     return NUCLEAR_SIZE_COEFF * A ** (-2.0 / 3.0)
 
 

@@ -1,8 +1,11 @@
 r"""Decay widths and invisible branching fractions of the dark bosons (GeV).
 
-All formulas: docs/references.md, standard tree-level results; DMG4
-``src/DarkMatter/DarkZ.cc`` (``DarkZ::Width``) and ``DarkMuPhilicScalars.cc``. With
-:math:`r_f = m_f^2/m^2`:
+All formulas are standard tree-level results, listed with their sources in docs/references.md:
+the L_mu-L_tau widths as in Altmannshofer, Gori, Pospelov, Yavin, PRD 89 (2014) 095033
+(arXiv:1403.1269) and DMG4 (Bondi et al., Comput. Phys. Commun. 269 (2021) 108129,
+``src/DarkMatter/DarkZ.cc``, ``DarkZ::Width``; ``DarkMuPhilicScalars.cc`` for the scalar); the
+dark-sector width as in Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301
+(arXiv:1505.00011). With :math:`r_f = m_f^2/m^2`:
 
 - L_mu-L_tau Z' (coupling g to mu, tau, nu_mu, nu_tau):
   :math:`\Gamma(\nu\bar\nu) = g^2 m/(24\pi)` per flavour (left-handed neutrinos only),
@@ -109,8 +112,9 @@ def widths_lmutau(mass: ArrayLike, g: float) -> dict[str, np.ndarray | float]:
 def width_dark(mass: ArrayLike, m_chi: ArrayLike, alpha_D: float) -> np.ndarray | float:
     r"""Width [GeV] of a dark vector into a Dirac pair :math:`\chi\bar\chi`.
 
-    :math:`\Gamma = \alpha_D m/3\,(1 + 2 r_\chi)\sqrt{1 - 4 r_\chi}` (docs/references.md),
-    zero for :math:`m \le 2 m_\chi`.
+    :math:`\Gamma = \alpha_D m/3\,(1 + 2 r_\chi)\sqrt{1 - 4 r_\chi}` (arXiv:1505.00011;
+    docs/references.md), zero for :math:`m \le 2 m_\chi`. With α_D = 0.1 it exceeds the
+    L_mu-L_tau SM width (∝ g²/12π) by ~α_D/(g²/4π): BR(Z' → χχ̄) = 1 − O(g²/α_D).
     """
     m = _masses(mass)
     a = _coupling("alpha_D", alpha_D)
@@ -163,7 +167,9 @@ def br_invisible(
     model : {"vector", "dark_photon", "scalar"}
         - ``"vector"``: L_mu-L_tau Z'; invisible = ν ν̄ (both flavours), plus χχ̄ when ``m_chi``
           is given. Without dark decays BR = 1 below 2 m_mu, → 1/2 for
-          2 m_mu << m < 2 m_tau and → 1/3 for m >> 2 m_tau.
+          2 m_mu << m < 2 m_tau and → 1/3 for m >> 2 m_tau. With ``m_chi`` (the light-dark-matter
+          model, e.g. m_chi = m/3, α_D = 0.1) BR ≈ 1 at every mass; the LDM limit of
+          :func:`~na64tools.physics.relic.ldm_coupling_limit` uses this.
         - ``"dark_photon"``: invisible = χχ̄ with ``alpha_D`` and ``m_chi`` (default
           m_chi = m/3, i.e. m_A' = 3 m_chi as in the NA64 LDM benchmark); visible = lepton pairs.
           With α_D = 0.1 >> ε² α the result is 1 up to ~ε² α/α_D.
@@ -174,7 +180,8 @@ def br_invisible(
     m_chi : array_like, optional
         Dark-matter mass [GeV] for the χχ̄ channel.
     alpha_D : float
-        Dark coupling α_D = g_χ²/4π (default 0.1, docs/references.md).
+        Dark coupling α_D = g_χ²/4π (default 0.1, the benchmark of arXiv:1505.00011;
+        docs/references.md).
     scalar_width_invisible : float, optional
         Invisible width [GeV] of the scalar (see above).
     """

@@ -4,10 +4,12 @@ A block is generated in two stages (``docs/simulation.md``):
 
 A. *Trigger-relevant truth*, per stratum (random stream ``[seed, sample, block, 1 + stratum]``):
    the incoming particle and its energy, the process in the target and the outgoing muon energy,
-   the MS2 measurement of the muon (core, tail, missing planes) and the trigger decision.
+   the MS2 measurement of the muon (core, tail, missing planes), its trajectory (beam spot and
+   divergence, decay kink, signal recoil, multiple scattering) through the geometric model
+   (:mod:`.geometry`: MS2 apertures, trigger counters, HCAL, VETO, VHCAL) and the trigger decision.
 B. *Everything else*, for the kept events of the block (stream ``[seed, sample, block, 0]``
-   for triggered events, ``[..., 1]`` for the others when all events are asked for): beam spot
-   and MS1, angles, secondaries, calorimeter deposits, track quality, pile-up, GenPart.
+   for triggered events, ``[..., 1]`` for the others when all events are asked for): MS1,
+   secondaries, calorimeter deposits, track quality, pile-up, GenPart.
 
 So the events written to a file (triggered only) are exactly the triggered events of
 :func:`generate` with ``triggered_only=False``, and the expensive detector response is computed
@@ -31,7 +33,7 @@ from .detector import (
     mip_deposit,
     smear,
 )
-from .plan import BLOCK_SIZE, S_MIN, V_ESC, V_SPLIT, Z_ESC, SamplePlan, make_plan
+from .plan import BLOCK_SIZE, S_MIN, V_ESC, V_SPLIT, Z_ESC, Z_WIDE, SamplePlan, make_plan
 from .processes import SM_PROCESSES, V_MIN, X_PDGID, eloss_sampler, signal_sampler
 from .trigger import fire
 
@@ -61,7 +63,7 @@ _PI_MASS = Particle.from_pdgid(211).mass / 1000.0
 
 _CODE = {"none": 0, "signal": 1, **SM_PROCESSES, "escape": 5, "pi": 6, "k": 7}
 _KIND = {"muon": 0, "signal": 1, "k": 2, "pi": 3}
-_PN_MODE = {"natural": 0, "exclude": 1, "force": 2}
+_PN_MODE = {"natural": 0, "exclude": 1, "force": 2, "force_wide": 3, "force_charged": 4}
 
 
 def _rng(plan: SamplePlan, block: int, stream: int) -> np.random.Generator:
@@ -162,7 +164,48 @@ def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict
         d = ms2.draw_natural_tail(rng, missing, exclude_up_beyond=S_MIN if st.tail == "exclude" else None)
     p_meas, charge = ms2.measure(p_out, 1, d, ms2.resolution, rng.standard_normal(n))
     t["missing"], t["tail_d"], t["p_meas"], t["charge"] = missing, d, p_meas, charge
-    t["trigger"] = fire(p_meas, plan.setup.trigger, rng.random(n))
+
+    # --- the muon's trajectory (beam spot and divergence, decay kink of a beam hadron, signal
+    #     recoil, multiple scattering in the ECAL), MS2 acceptance and the trigger counters
+    geo = plan.geometry
+    g = rng.standard_normal((6, n))
+    x, y = beam.spot * g[0], beam.spot * g[1]
+    tx, ty = beam.divergence * g[2], beam.divergence * g[3]
+    t["x0"], t["y0"], t["tx0"], t["ty0"] = x.copy(), y.copy(), tx.copy(), ty.copy()
+    phi = np.zeros(n)
+    if st.kind in ("k", "pi"):
+        h = HADRONS[st.kind]
+        phi = rng.uniform(0.0, 2.0 * np.pi, n)
+        _, pt = h.decay(p_in, cos_star)
+        ang = pt / np.sqrt(np.maximum(e_mu0**2 - MUON_MASS**2, 1e-12))
+        dist = beam.draw_decay_position(rng, st.kind, p_in)
+        tx += ang * np.cos(phi)
+        ty += ang * np.sin(phi)
+        x += ang * np.cos(phi) * dist
+        y += ang * np.sin(phi) * dist
+    psi = np.zeros(n)
+    rtx = np.zeros(n)
+    rty = np.zeros(n)
+    if st.kind == "signal":
+        psi = rng.uniform(0.0, 2.0 * np.pi, n)
+        e_x = x_sig * e_mu0
+        pt_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0)) * np.sin(theta_x)
+        rtx = -pt_x * np.cos(psi) / p_out
+        rty = -pt_x * np.sin(psi) / p_out
+    theta_ms = highland_angle(p_out, plan.target.radiation_lengths)
+    mtx = tx + rtx + theta_ms * g[4]
+    mty = ty + rty + theta_ms * g[5]
+    xv, yv = x + tx * geo.z_vertex, y + ty * geo.z_vertex
+    bend = geo.kick(p_out, d)
+    t["x"], t["y"], t["tx"], t["ty"], t["phi"], t["psi"] = x, y, tx, ty, phi, psi
+    t["xv"], t["yv"], t["mtx"], t["mty"] = xv, yv, mtx, mty
+    t["lost"] = geo.ms2_lost_planes(xv, yv, mtx, mty, bend)
+    t["in_hcal"] = geo.in_hcal(xv, yv, mtx, mty, bend)
+    t["in_veto"] = geo.in_veto(xv, yv, mtx, mty)
+    t["in_vhcal"] = geo.in_vhcal_body(xv, yv, mtx, mty)
+    keep = float(plan.setup.signal.efficiency_correction) if st.kind == "signal" else 1.0
+    hit = geo.counters_hit(xv, yv, mtx, mty, bend) & geo.beam_accepted(t["x0"], t["y0"])
+    t["trigger"] = fire(hit, plan.setup.trigger, rng.random(n), keep)
     t["stratum"] = np.full(n, s, np.int16)
     return t
 
@@ -219,10 +262,7 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
 
     # --- incoming particle: spot, divergence, MS1
     g = rng.standard_normal((8, n))
-    x0 = beam.spot * g[0]
-    y0 = beam.spot * g[1]
-    tx0 = beam.divergence * g[2]
-    ty0 = beam.divergence * g[3]
+    x0, y0, tx0, ty0 = t["x0"], t["y0"], t["tx0"], t["ty0"]
     miss1 = ms1.draw_missing(rng, n)
     d1 = ms1.draw_natural_tail(rng, miss1)
     p_in = t["p_in"]
@@ -237,8 +277,8 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     out["Beam_tx"][rows] = tx0 + ms1.angle_resolution * g2[0]
     out["Beam_ty"][rows] = ty0 + ms1.angle_resolution * g2[1]
 
-    # --- the muon entering the target (kink of hadron decays)
-    x, y, tx, ty = x0.copy(), y0.copy(), tx0.copy(), ty0.copy()
+    # --- the muon entering the target (the kink of hadron decays is drawn in stage A)
+    x, y, tx, ty = t["x"], t["y"], t["tx"], t["ty"]
     e_mu0 = t["e_mu0"]
     gen_x = t["v"].copy()
     idx_h = np.flatnonzero(is_hadron)
@@ -253,17 +293,11 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
             if not sel.size:
                 continue
             h = HADRONS[key]
-            phi = rng.uniform(0.0, 2.0 * np.pi, sel.size)
+            phi = t["phi"][sel]
             cphi, sphi = np.cos(phi), np.sin(phi)
             e_in[sel] = np.sqrt(p_in[sel] ** 2 + h.mass**2)
             _, pt = h.decay(p_in[sel], t["cos_star"][sel])
             p_mu = np.sqrt(np.maximum(e_mu0[sel] ** 2 - MUON_MASS**2, 1e-12))
-            ang = pt / p_mu
-            dist = beam.draw_decay_position(rng, key, p_in[sel])
-            tx[sel] += ang * cphi
-            ty[sel] += ang * sphi
-            x[sel] += ang * cphi * dist
-            y[sel] += ang * sphi * dist
             nu_e[sel] = e_in[sel] - e_mu0[sel]
             nu_px[sel] = -pt * cphi
             nu_py[sel] = -pt * sphi
@@ -274,43 +308,39 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
 
     # --- signal: X emission and muon recoil
     p_out = t["p_out"]
-    rtx = np.zeros(n)
-    rty = np.zeros(n)
     is_sig = kind == _KIND["signal"]
     idx_s = np.flatnonzero(is_sig)
     if idx_s.size:
-        psi = rng.uniform(0.0, 2.0 * np.pi, idx_s.size)
-        cpsi, spsi = np.cos(psi), np.sin(psi)
+        cpsi, spsi = np.cos(t["psi"][idx_s]), np.sin(t["psi"][idx_s])
         xs, th = t["x_sig"][idx_s], t["theta_x"][idx_s]
         e_x = xs * e_mu0[idx_s]
         p_x = np.sqrt(np.maximum(e_x**2 - plan.mass**2, 0.0))
         pt_x = p_x * np.sin(th)
-        rtx[idx_s] = -pt_x * cpsi / p_out[idx_s]
-        rty[idx_s] = -pt_x * spsi / p_out[idx_s]
         gen_x[idx_s] = xs
 
-    # --- muon after the target: multiple scattering in the ECAL, MS2 track
+    # --- muon after the target (angles from stage A): MS2 track, if enough stations saw it
+    geo = plan.geometry
+    mtx, mty = t["mtx"], t["mty"]
     g = rng.standard_normal((6, n))
-    theta_ms = highland_angle(p_out, T)
-    mtx = tx + rtx + theta_ms * g[0]
-    mty = ty + rty + theta_ms * g[1]
-    hits2 = ms2.planes - t["missing"]
+    hits2 = ms2.planes - t["missing"] - t["lost"]
     tail2 = t["tail_d"] != 0.0
+    chi2 = chi2_per_ndf(rng, np.maximum(hits2, 0), tail2, ms2)
+    xs1, ys1 = geo.at(ms2.distance, t["xv"], t["yv"], mtx, mty, 0.0)
+    rec = np.flatnonzero(hits2 >= geo.min_hits)
     jag["Track"].add(
-        rows, 0, p=t["p_meas"], chi2=chi2_per_ndf(rng, hits2, tail2, ms2), nhits=hits2,
-        x=x + mtx * ms2.distance + ms2.position_resolution * g[2],
-        y=y + mty * ms2.distance + ms2.position_resolution * g[3],
-        tx=mtx + ms2.angle_resolution * g[4], ty=mty + ms2.angle_resolution * g[5],
-        charge=t["charge"])
+        rows[rec], 0, p=t["p_meas"][rec], chi2=chi2[rec], nhits=hits2[rec],
+        x=(xs1 + ms2.position_resolution * g[2])[rec], y=(ys1 + ms2.position_resolution * g[3])[rec],
+        tx=(mtx + ms2.angle_resolution * g[4])[rec], ty=(mty + ms2.angle_resolution * g[5])[rec],
+        charge=t["charge"][rec])
 
     # --- calorimeters: the muon's MIP deposits
     e_ps = mip_deposit(rng, n, ecal, f_ps)
     e_ecal = e_ps + mip_deposit(rng, n, ecal, 1.0 - f_ps)
     e_hcal = np.empty((n, n_hcal))
     for m in range(n_hcal):
-        e_hcal[:, m] = mip_deposit(rng, n, hcal)
-    e_veto = mip_deposit(rng, n, veto)
-    e_vhcal = mip_deposit(rng, n, vhcal) if float(vhcal.mip) > 0 else np.zeros(n)
+        e_hcal[:, m] = np.where(t["in_hcal"], mip_deposit(rng, n, hcal), 0.0)
+    e_veto = np.where(t["in_veto"], mip_deposit(rng, n, veto), 0.0)
+    e_vhcal = np.where(t["in_vhcal"], mip_deposit(rng, n, vhcal), 0.0)
 
     proc = t["proc"]
     code = np.where(proc > 0, proc, 0).astype(np.int32)
@@ -405,27 +435,34 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
     n = idx.size
     nu = t["v"][idx] * e_mu0[idx]
     zi = z_int[idx]
-    forced = mode == 2
+    forced = mode >= 2
     z = pn.draw_z(rng, n)
     neutral = rng.random(n) < pn.neutral_fraction
     survive = rng.random(n) < np.exp(-(L - zi) / lam)
-    escaped = neutral & survive & (rng.random(n) < pn.escape_probability)
-    # exclude the escape configuration where asked (v >= V_ESC of the photonuclear_hard stratum)
+    # a leading hadron that left the ECAL is lost (HCAL gap or punch-through), either charge
+    lost = survive & (rng.random(n) < pn.escape_probability)
+    # exclude the escape configurations where asked (v >= V_ESC of the photonuclear_hard strata)
     excl = (mode == 1) & (t["v"][idx] >= V_ESC)
-    todo = np.flatnonzero(excl & escaped & (z > Z_ESC))
+    todo = np.flatnonzero(excl & lost & (z > Z_WIDE))
     while todo.size:
         k = todo.size
         z[todo] = pn.draw_z(rng, k)
         zi[todo] = rng.uniform(0.0, L, k)
         neutral[todo] = rng.random(k) < pn.neutral_fraction
         survive[todo] = rng.random(k) < np.exp(-(L - zi[todo]) / lam)
-        escaped[todo] = neutral[todo] & survive[todo] & (rng.random(k) < pn.escape_probability)
-        todo = todo[escaped[todo] & (z[todo] > Z_ESC)]
+        lost[todo] = survive[todo] & (rng.random(k) < pn.escape_probability)
+        todo = todo[lost[todo] & (z[todo] > Z_WIDE)]
     fi = np.flatnonzero(forced)
     if fi.size:
-        z[fi] = pn.draw_z(rng, fi.size, Z_ESC)
+        # 2: neutral, z > Z_ESC; 3: neutral, Z_WIDE < z < Z_ESC; 4: charged, z > Z_WIDE
+        narrow = mode[fi] == 2
+        z[fi] = np.where(narrow, pn.draw_z(rng, fi.size, Z_ESC), pn.draw_z(rng, fi.size, Z_WIDE, Z_ESC))
+        ch = mode[fi] == 4
+        z[fi[ch]] = pn.draw_z(rng, int(ch.sum()), Z_WIDE)
         zi[fi] = pn.draw_depth_surviving(rng, fi.size, tgt)
-        neutral[fi] = survive[fi] = escaped[fi] = True
+        survive[fi] = lost[fi] = True
+        neutral[fi] = ~ch
+    escaped = neutral & lost
     z_int[idx] = zi
     e_lead = z * nu
     # soft hadronic system (+ the leading hadron if it interacted in the ECAL)
@@ -463,7 +500,7 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
     p_int = p_int / p_int.sum()
     module = np.minimum(np.searchsorted(np.cumsum(p_int), u2, side="right"), n_mod - 1)
     lead_vis = smear(e_lead * float(hcal.hadron_response), float(hcal.stochastic), rng.standard_normal(n))
-    charged_lost = charged_out & (rng.random(n) < pn.escape_probability)
+    charged_lost = charged_out & lost
     deposit = survive & ~escaped & ~charged_lost
     for m in range(n_mod):
         sel = deposit & (module == m)
@@ -477,12 +514,19 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
         p_h = np.sqrt(np.maximum(e_lead[ci] ** 2 - _PI_MASS**2, 1e-6))
         pm, ch = ms2.measure(p_h, 1, np.zeros(ci.size), ms2.resolution, g[0])
         r = idx[ci]
-        hits = ms2.planes - ms2.draw_missing(rng, ci.size)
+        # through the geometric model: a soft hadron is swept out of the downstream stations
+        geo = plan.geometry
+        xv, yv = x_ecal[r] + tx[r] * geo.z_vertex, y_ecal[r] + ty[r] * geo.z_vertex
+        lost = geo.ms2_lost_planes(xv, yv, tx[r], ty[r], geo.kick(p_h))
+        hits = ms2.planes - ms2.draw_missing(rng, ci.size) - lost
+        chi2 = chi2_per_ndf(rng, np.maximum(hits, 0), np.zeros(ci.size, bool), ms2)
+        k = hits >= geo.min_hits
         jag["Track"].add(
-            rows[r], 1, p=pm, chi2=chi2_per_ndf(rng, hits, np.zeros(ci.size, bool), ms2), nhits=hits,
-            x=x_ecal[r] + tx[r] * ms2.distance + ms2.position_resolution * g[1],
-            y=y_ecal[r] + ty[r] * ms2.distance + ms2.position_resolution * g[2],
-            tx=tx[r] + ms2.angle_resolution * g[3], ty=ty[r] + ms2.angle_resolution * g[4], charge=ch)
+            rows[r][k], 1, p=pm[k], chi2=chi2[k], nhits=hits[k],
+            x=(x_ecal[r] + tx[r] * ms2.distance + ms2.position_resolution * g[1])[k],
+            y=(y_ecal[r] + ty[r] * ms2.distance + ms2.position_resolution * g[2])[k],
+            tx=(tx[r] + ms2.angle_resolution * g[3])[k], ty=(ty[r] + ms2.angle_resolution * g[4])[k],
+            charge=ch[k])
     esc = idx[escaped]
     code[esc[code[esc] == _CODE["photonuclear"]]] = _CODE["escape"]  # not for signal or decays
     pdg = np.where(neutral, 2112, 211)
@@ -556,7 +600,7 @@ def _prepare(plan: SamplePlan) -> None:
     from .plan import loss_probabilities
 
     plan.extra["loss_probabilities"] = loss_probabilities(plan.setup)
-    plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_ESC)
+    plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_WIDE, charge="any")
 
 
 # ==========================================================================================

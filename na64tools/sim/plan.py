@@ -48,6 +48,7 @@ import numpy as np
 from ..config import Setup, default_setup, load_setup
 from .beam import BeamModel
 from .detector import TrackModel
+from .geometry import GeometryModel
 from .processes import (
     SM_PROCESSES,
     V_MIN,
@@ -67,6 +68,7 @@ __all__ = [
     "S_MIN",
     "V_ESC",
     "Z_ESC",
+    "Z_WIDE",
     "Stratum",
     "SamplePlan",
     "make_plan",
@@ -90,10 +92,15 @@ MAX_EVENTS = 10**11
 V_SPLIT = 0.05
 #: relative curvature error of a forced MS2 mismeasurement (p 160 -> 145 GeV, trigger eff. < 1e-11)
 S_MIN = 0.1
-#: smallest v of the forced-escape photonuclear stratum (p_out < 96 GeV)
-V_ESC = 0.4
-#: smallest leading-hadron fraction z of the forced-escape stratum
+#: smallest v of the forced-escape photonuclear strata (p_out < 120 GeV: covers the loose
+#: preselection p_out < 100 GeV of the processor with > 3 sigma of the MS2 resolution)
+V_ESC = 0.25
+#: smallest leading-hadron fraction z of the forced-escape stratum (soft system < 15 % of nu:
+#: the events that can pass the published HCAL/ECAL MIP cuts)
 Z_ESC = 0.85
+#: smallest z of the wide forced-escape stratum (Z_WIDE < z < Z_ESC): a soft system of up to 70 %
+#: of nu, which can still pass the loose preselection (ECAL < 10, HCAL < 20 GeV)
+Z_WIDE = 0.3
 
 
 @dataclass(frozen=True)
@@ -114,9 +121,12 @@ class Stratum:
     tail : {"natural", "forced", "exclude"}
         MS2 measurement of the muon: natural, forced into the tail with ``d > S_MIN``, or natural
         without that region.
-    pn : {"natural", "exclude", "force"}
-        Photonuclear final state: natural, without the escape configuration (for
-        ``v >= V_ESC``), or forced into it.
+    pn : {"natural", "exclude", "force", "force_wide", "force_charged"}
+        Photonuclear final state: natural; without the escape configurations (for
+        ``v >= V_ESC``: a leading hadron with ``z > Z_WIDE`` that leaves the ECAL and is lost in
+        the HCAL, either charge); or forced into one of them: a neutral with ``z > Z_ESC``
+        (``force``), a neutral with ``Z_WIDE < z < Z_ESC`` (``force_wide``), a charged hadron
+        with ``z > Z_WIDE`` (``force_charged``).
     share : float
         Fraction of the generated events.
     """
@@ -132,16 +142,21 @@ class Stratum:
 #: the strata of a background sample, in stream order
 BACKGROUND_STRATA: tuple[Stratum, ...] = (
     Stratum("mip", "muon", "bulk", "exclude", "natural", 0.05),
-    Stratum("mip_tail", "muon", "none", "forced", "natural", 0.28),
+    Stratum("mip_tail", "muon", "none", "forced", "natural", 0.20),
     Stratum("brems_soft_tail", "muon", "soft:brems", "forced", "natural", 0.03),
     Stratum("pair_soft_tail", "muon", "soft:pair", "forced", "natural", 0.03),
     Stratum("photonuclear_soft_tail", "muon", "soft:photonuclear", "forced", "natural", 0.02),
-    Stratum("brems_hard", "muon", "hard:brems", "natural", "natural", 0.13),
-    Stratum("pair_hard", "muon", "hard:pair", "natural", "natural", 0.08),
-    Stratum("photonuclear_hard", "muon", "hard:photonuclear", "natural", "exclude", 0.10),
+    Stratum("brems_hard", "muon", "hard:brems", "exclude", "natural", 0.11),
+    Stratum("pair_hard", "muon", "hard:pair", "exclude", "natural", 0.07),
+    Stratum("photonuclear_hard", "muon", "hard:photonuclear", "exclude", "exclude", 0.09),
+    Stratum("brems_hard_tail", "muon", "hard:brems", "forced", "natural", 0.02),
+    Stratum("pair_hard_tail", "muon", "hard:pair", "forced", "natural", 0.02),
+    Stratum("photonuclear_hard_tail", "muon", "hard:photonuclear", "forced", "exclude", 0.02),
     Stratum("escape", "muon", "escape", "natural", "force", 0.10),
-    Stratum("k_decay", "k", "natural", "natural", "natural", 0.12),
-    Stratum("pi_decay", "pi", "natural", "natural", "natural", 0.06),
+    Stratum("escape_wide", "muon", "escape", "natural", "force_wide", 0.04),
+    Stratum("escape_charged", "muon", "escape", "natural", "force_charged", 0.03),
+    Stratum("k_decay", "k", "natural", "natural", "natural", 0.10),
+    Stratum("pi_decay", "pi", "natural", "natural", "natural", 0.07),
 )
 SIGNAL_STRATA: tuple[Stratum, ...] = (Stratum("signal", "signal", "natural", "natural", "natural", 1.0),)
 
@@ -262,6 +277,10 @@ class SamplePlan:
         return TrackModel.from_setup(self.setup.ms2, "setup.ms2")
 
     @cached_property
+    def geometry(self) -> GeometryModel:
+        return GeometryModel.from_setup(self.setup)
+
+    @cached_property
     def pn(self) -> PhotonuclearModel:
         return PhotonuclearModel.from_setup(self.setup)
 
@@ -314,16 +333,24 @@ def background_rates(setup: Setup) -> tuple[float, ...]:
     t_up = ms2.tail_probability * ms2.tail_exceeds(S_MIN)
     p_soft = lp["none"] + sum(lp[f"{k}:soft"] for k in SM_PROCESSES)
     r_esc = muon * lp["photonuclear:esc"] * pn.forced_probability(tgt, Z_ESC)
+    r_wide = muon * lp["photonuclear:esc"] * pn.forced_probability(tgt, Z_WIDE, Z_ESC)
+    r_ch = muon * lp["photonuclear:esc"] * pn.forced_probability(tgt, Z_WIDE, charge="charged")
+    r_all = r_esc + r_wide + r_ch
     rates = {
         "mip": muon * p_soft * (1.0 - t_up),
         "mip_tail": muon * lp["none"] * t_up,
         "brems_soft_tail": muon * lp["brems:soft"] * t_up,
         "pair_soft_tail": muon * lp["pair:soft"] * t_up,
         "photonuclear_soft_tail": muon * lp["photonuclear:soft"] * t_up,
-        "brems_hard": muon * lp["brems:hard"],
-        "pair_hard": muon * lp["pair:hard"],
-        "photonuclear_hard": muon * lp["photonuclear:hard"] - r_esc,
+        "brems_hard": muon * lp["brems:hard"] * (1.0 - t_up),
+        "pair_hard": muon * lp["pair:hard"] * (1.0 - t_up),
+        "photonuclear_hard": (muon * lp["photonuclear:hard"] - r_all) * (1.0 - t_up),
+        "brems_hard_tail": muon * lp["brems:hard"] * t_up,
+        "pair_hard_tail": muon * lp["pair:hard"] * t_up,
+        "photonuclear_hard_tail": (muon * lp["photonuclear:hard"] - r_all) * t_up,
         "escape": r_esc,
+        "escape_wide": r_wide,
+        "escape_charged": r_ch,
         "k_decay": r_k,
         "pi_decay": r_pi,
     }
@@ -362,6 +389,7 @@ def make_plan(
         setup = load_setup(setup)
     if not isinstance(setup, Setup):
         raise ValueError(f"setup: expected a na64tools.config.Setup, got {type(setup).__name__}")
+    GeometryModel.from_setup(setup)  # validates the geometry (ValueError naming the key)
     seed = _check_number("seed", seed, positive=False, integer=True)
     if seed < 0:
         raise ValueError(f"seed: value {seed!r} must be >= 0")

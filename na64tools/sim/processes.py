@@ -133,10 +133,14 @@ class PhotonuclearModel:
         """``P(z > z_min)``."""
         return (1.0 - z_min) ** (self.leading_power + 1.0)
 
-    def draw_z(self, rng: np.random.Generator, n: int, z_min: float = 0.0) -> np.ndarray:
-        """Leading-hadron energy fractions, optionally conditioned on ``z > z_min``."""
+    def draw_z(self, rng: np.random.Generator, n: int, z_min: float = 0.0,
+               z_max: float = 1.0) -> np.ndarray:
+        """Leading-hadron energy fractions, optionally conditioned on ``z_min < z < z_max``
+        (inverse of the tail ``P(z > z0) = (1 - z0)^(n+1)``)."""
         u = rng.random(n)
-        return 1.0 - (1.0 - z_min) * u ** (1.0 / (self.leading_power + 1.0))
+        a = self.z_tail(z_min)
+        b = self.z_tail(z_max)
+        return 1.0 - (b + u * (a - b)) ** (1.0 / (self.leading_power + 1.0))
 
     @staticmethod
     def survival(target: TargetModel) -> float:
@@ -153,10 +157,14 @@ class PhotonuclearModel:
         u = rng.random(n)
         return L + lam * np.log(np.exp(-L / lam) + u * -np.expm1(-L / lam))
 
-    def forced_probability(self, target: TargetModel, z_min: float) -> float:
-        """Probability of the *escape configuration*: ``z > z_min``, neutral, leaves the ECAL,
-        escapes the HCAL."""
-        return self.z_tail(z_min) * self.neutral_fraction * self.survival(target) * self.escape_probability
+    def forced_probability(self, target: TargetModel, z_min: float, z_max: float = 1.0,
+                           charge: str = "neutral") -> float:
+        """Probability of the *escape configuration*: ``z_min < z < z_max``, a leading hadron of
+        the given ``charge`` (``"neutral"``, ``"charged"`` or ``"any"``) that leaves the ECAL and
+        is lost (misses or punches through the HCAL)."""
+        frac = {"neutral": self.neutral_fraction, "charged": 1.0 - self.neutral_fraction, "any": 1.0}[charge]
+        return ((self.z_tail(z_min) - self.z_tail(z_max)) * frac
+                * self.survival(target) * self.escape_probability)
 
 
 # ------------------------------------------------------------------------------------------

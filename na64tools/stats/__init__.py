@@ -4,8 +4,10 @@ Submodules:
 
 - :mod:`na64tools.stats.limits` — one-bin counting-experiment limits (exact CLs with integrated
   nuisance parameters), Brazil bands, coupling limits of a mass scan and projections in MOT.
-
-Signal efficiency (``efficiency``) and background estimates (``background``) will join here.
+- :mod:`na64tools.stats.efficiency` — the signal efficiency (one definition, split into trigger,
+  acceptance and selection factors), interpolated in mass.
+- :mod:`na64tools.stats.signal` — the signal yield and its relative uncertainty from the setup.
+- :mod:`na64tools.stats.background` — background by source with errors and effective event counts.
 """
 
 from __future__ import annotations

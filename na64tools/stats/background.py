@@ -10,6 +10,11 @@ The statistical error is √Σ w_i² scaled alike. A source with no selected eve
 upper bound 2.30 · w_max · N_MOT/MOT_sample (Poisson, zero observed; docs/references.md), with w_max the
 largest weight of that source in the sample.
 
+The estimate rests on n_eff = (Σ_pass w)² / Σ_pass w² effective events (Kish; the number of
+unit-weight events with the same relative statistical error, stat/value = 1/√n_eff). It equals
+(value/stat)², whatever the exposure scale. An estimate with n_eff < :data:`LOW_N_EFF` is flagged
+(``low_statistics``): its statistical error is itself poorly known.
+
 The systematic uncertainty per source is a documented relative number (:data:`SYSTEMATICS`),
 an assumption standing for the calibration of the simulation to the published table.
 """
@@ -23,7 +28,19 @@ import numpy as np
 
 from ..processes import SOURCES
 
-__all__ = ["BackgroundEstimate", "SYSTEMATICS", "background_by_source", "total_background", "ZERO_EVENT_UPPER"]
+__all__ = ["BackgroundEstimate", "SYSTEMATICS", "background_by_source", "total_background", "ZERO_EVENT_UPPER",
+           "LOW_N_EFF", "n_effective"]
+
+#: an estimate resting on fewer effective events is flagged as statistically weak (assumption:
+#: below ~10 effective events the relative error 1/√n_eff > 30 % is itself uncertain)
+LOW_N_EFF = 10.0
+
+
+def n_effective(weights) -> float:
+    """Kish effective number of events (Σw)²/Σw² of a weight array (0 for no event)."""
+    w = np.asarray(weights, dtype=float)
+    sw2 = float(np.dot(w, w))
+    return float(w.sum()) ** 2 / sw2 if sw2 > 0 else 0.0
 
 #: relative systematic uncertainty per source (assumption: the calibration uncertainty of the
 #: simulation, set to the relative uncertainty of the published table where it quotes one —
@@ -55,9 +72,20 @@ class BackgroundEstimate:
         """Statistical and systematic errors added in quadrature."""
         return float(np.hypot(self.stat, self.syst))
 
+    @property
+    def n_eff(self) -> float:
+        """Effective number of simulated events (Σw)²/Σw² = (value/stat)², 0 without events."""
+        return float((self.value / self.stat) ** 2) if self.stat > 0 else 0.0
+
+    @property
+    def low_statistics(self) -> bool:
+        """The estimate rests on fewer than :data:`LOW_N_EFF` effective events."""
+        return self.n_eff < LOW_N_EFF
+
     def as_dict(self) -> dict[str, float | int | None]:
         return {"source": self.source, "value": self.value, "stat": self.stat, "syst": self.syst,
-                "error": self.error, "n_events": self.n_events, "upper": self.upper}
+                "error": self.error, "n_events": self.n_events, "n_eff": self.n_eff,
+                "low_statistics": self.low_statistics, "upper": self.upper}
 
 
 def background_by_source(yields, sources, passed, *, mot_sample: float, mot: float,

@@ -1,5 +1,19 @@
 """Signal efficiency: measured on simulated samples, with its statistical error, interpolated in mass.
 
+One definition, used by the API, the demo, the report, the plots and the exports:
+
+    N_sig = N_MOT · n_A L_T · σ(x > x_min) · BR(X → inv) · ε
+
+ε is the fraction of the produced X with x = E_X/E_0 > x_min (the generated events of a signal
+sample, ``Runs.nGenerated``) that pass the trigger, the acceptance and every cut. It factorises
+exactly (:class:`EfficiencyFactors`) as ε = ε_trigger · ε_acceptance · ε_selection:
+
+- ε_trigger = triggered (written, ``Runs.nWritten``) / produced with x > x_min;
+- ε_acceptance = fraction of the triggered events passing the cutflow stages
+  :data:`ACCEPTANCE_STAGES` (a well-measured incoming muon and exactly one reconstructed
+  scattered muon: the geometric acceptance of MS2 shows up here);
+- ε_selection = fraction of those passing the remaining cuts :data:`SELECTION_STAGES`.
+
 The efficiency of a signal sample is the weighted fraction of generated events that pass the
 selection, ε = Σ_pass w / Σ_gen w. Simulated signal events carry equal weights within a sample, so
 ε is a binomial proportion; its statistical error is the binomial one computed with the effective
@@ -17,7 +31,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Efficiency", "efficiency", "EfficiencyCurve"]
+__all__ = ["Efficiency", "efficiency", "EfficiencyCurve", "EfficiencyFactors", "ACCEPTANCE_STAGES",
+           "SELECTION_STAGES", "ACCEPTANCE_CUTS"]
+
+#: cutflow stages of the acceptance factor (after the trigger): incoming muon, one scattered track
+ACCEPTANCE_STAGES: tuple[str, ...] = ("beam", "n_tracks", "track_quality")
+#: cutflow stages of the selection factor
+SELECTION_STAGES: tuple[str, ...] = ("p_out", "ecal", "hcal", "veto", "vhcal")
+#: the :class:`~na64tools.config.Cuts` fields the acceptance stages use
+ACCEPTANCE_CUTS: tuple[str, ...] = ("p_in_min", "p_in_max", "beam_chi2_max", "n_tracks_max",
+                                    "track_chi2_max", "track_hits_min")
 
 
 @dataclass(frozen=True)
@@ -111,3 +134,56 @@ class EfficiencyCurve:
         out = (np.full(m.shape, self.errors[0]) if self.masses.size == 1
                else np.interp(np.log(m), np.log(self.masses), self.errors))
         return out if np.ndim(masses) else out[0]
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class EfficiencyFactors:
+    """The signal efficiency of one sample split into trigger, acceptance and selection.
+
+    Counts of one signal sample (its events share one weight):
+
+    - ``n_produced``: X produced with x > x_min (``Runs.nGenerated``);
+    - ``n_triggered``: triggered, i.e. written (``Runs.nWritten``);
+    - ``n_accepted``: triggered and passing :data:`ACCEPTANCE_STAGES`;
+    - ``n_selected``: passing every cut.
+
+    Each factor is a ratio of consecutive counts (0 when its denominator is 0, where the next
+    count is 0 as well), so ``trigger * acceptance * selection == total == n_selected/n_produced``
+    as rational numbers (tested).
+    """
+
+    n_produced: int
+    n_triggered: int
+    n_accepted: int
+    n_selected: int
+
+    def __post_init__(self):
+        counts = (self.n_produced, self.n_triggered, self.n_accepted, self.n_selected)
+        if min(counts) < 0 or any(b > a for a, b in zip(counts, counts[1:], strict=False)):
+            raise ValueError(f"efficiency counts produced >= triggered >= accepted >= selected >= 0 "
+                             f"expected, got {counts}")
+
+    @property
+    def trigger(self) -> float:
+        return _ratio(self.n_triggered, self.n_produced)
+
+    @property
+    def acceptance(self) -> float:
+        return _ratio(self.n_accepted, self.n_triggered)
+
+    @property
+    def selection(self) -> float:
+        return _ratio(self.n_selected, self.n_accepted)
+
+    @property
+    def total(self) -> float:
+        return _ratio(self.n_selected, self.n_produced)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"trigger": self.trigger, "acceptance": self.acceptance, "selection": self.selection,
+                "total": self.total, "n_produced": self.n_produced, "n_triggered": self.n_triggered,
+                "n_accepted": self.n_accepted, "n_selected": self.n_selected}

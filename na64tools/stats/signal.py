@@ -7,8 +7,14 @@ listed in docs/references.md):
 
 with n_A the nuclei per cm³ of the target material, L_T its thickness (setup description), σ the
 WW production cross-section of :func:`na64tools.physics.cross_section` in pb (1 pb = 1e-36 cm²) and
-ε(m) the selection efficiency measured on signal samples generated with x > x_min (so that ε
-includes the p_out cut; see :mod:`na64tools.stats.efficiency`).
+ε(m) the fraction of the produced X with x > x_min (the generated signal events, ``Runs.nGenerated``)
+that pass the trigger, the acceptance and all cuts — the one definition of the signal efficiency
+used everywhere (:mod:`na64tools.stats.efficiency`). x_min is the generation cut of the signal
+samples (0 by default); the p_out cut is part of ε, never of σ.
+
+The relative uncertainty of N_sig used by the limit (:func:`signal_uncertainty`) combines in
+quadrature the setup's ``systematics`` (WW approximation, acceptance model) and the MOT
+uncertainty ``run.mot_uncertainty / run.mot``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 from ..config import Setup
 from ..physics import br_invisible, cross_section, material
 
-__all__ = ["signal_yield", "yield_per_mot", "PB_TO_CM2"]
+__all__ = ["signal_yield", "yield_per_mot", "signal_systematics", "signal_uncertainty", "PB_TO_CM2"]
 
 #: 1 pb in cm²
 PB_TO_CM2 = 1e-36
@@ -58,3 +64,26 @@ def signal_yield(masses, coupling: float, *, setup: Setup, efficiency: Callable 
     if np.any(~np.isfinite(eff)) or np.any((eff < 0) | (eff > 1)):
         raise ValueError(f"efficiency {eff.tolist()} must lie in [0, 1]")
     return mot * eff * yield_per_mot(m, coupling, setup=setup, model=model, x_min=x_min, br_kwargs=br_kwargs)
+
+
+def signal_systematics(setup: Setup) -> dict[str, float]:
+    """Relative uncertainties of the signal yield, by source, from the setup description.
+
+    ``ww_approximation`` and ``acceptance_model`` are the setup's ``systematics`` section; ``mot``
+    is ``run.mot_uncertainty / run.mot`` ((1.98 ± 0.02)e10 MOT, PRL 132 (2024) 211803).
+    """
+    mot = float(setup.run.mot)
+    return {
+        "ww_approximation": float(setup.systematics.ww_approximation),
+        "acceptance_model": float(setup.systematics.acceptance_model),
+        "mot": float(setup.run.mot_uncertainty) / mot,
+    }
+
+
+def signal_uncertainty(setup: Setup) -> float:
+    """The relative uncertainty of N_sig for the limit: :func:`signal_systematics` in quadrature.
+
+    The sources are independent (theory, detector model, beam counting), so their relative
+    uncertainties add in quadrature; for the 2022 setup √(0.10² + 0.10² + 0.0101²) = 0.1418.
+    """
+    return float(np.sqrt(sum(v * v for v in signal_systematics(setup).values())))

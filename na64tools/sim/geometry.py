@@ -1,0 +1,167 @@
+"""Geometric acceptance: the scattered muon followed through MS2, the trigger counters and the HCAL.
+
+The muon leaves the interaction vertex (taken at the middle of the ECAL, ``geometry.ecal_length``)
+with position ``(x, y)`` and slopes ``(tx, ty)`` and is propagated along straight lines, with the
+MS2 dipole as a thin kick at ``geometry.magnet_z`` in the bending plane x:
+
+    x(z) = x_v + tx (z - z_v) + theta_B (z - z_magnet)   for z > z_magnet,
+    theta_B = 0.2998 [GeV / (T m)] x field_integral / p      (PDG RPP, "Kinematics", p = 0.3 B R),
+
+the usual small-angle track model of a dipole spectrometer. Multiple scattering in the ECAL is
+applied at the vertex by the generator (Highland formula, :func:`~.detector.highland_angle`);
+the scattering in the air and the tracker planes downstream is neglected (< 0.1 mrad at p > 10 GeV).
+
+A *mismeasured* MS2 track (relative curvature error ``d``, :class:`~.detector.TrackModel`) is a
+track with a real kink inside the spectrometer that the fit takes for bending (a large-angle
+single scattering or a wrong hit association): its trajectory behind the magnet follows the
+measured curvature, ``theta_B (1 + d)``. This is how a mismeasured beam muon fires the trigger
+counters as a real low-momentum muon does (background (I)); the Gaussian core of the resolution
+is measurement noise and does not move the muon.
+
+- **Tracking**: a station (``ms2_up_stations`` upstream of the magnet, the first at
+  ``ms2.distance``, ``ms2_down_stations`` downstream) records its ``hits / stations`` planes only
+  for a muon inside its rectangular aperture; a track with fewer than ``ms2_min_hits`` hits is not
+  reconstructed (no ``Track`` entry).
+- **Trigger**: the incoming particle must pass the hole of the upstream beam veto counter
+  (``beam_veto_radius``, at its position at the ECAL front: the beam halo is rejected), and the
+  muon must cross both trigger counters, S4 (in front of the HCAL) and S_mu
+  (behind it), each a rectangle ``x_min < x < x_max``, ``|y| < half_y`` displaced from the beam
+  axis towards the bending side (Sieber et al. PRD 105 (2022) 052006; PRL 132 (2024) 211803: the
+  counters are placed off the beam axis so that only muons deflected more than beam muons fire).
+- **HCAL, VETO, VHCAL**: the muon deposits its MIP signal in the HCAL only if it crosses the
+  front face of the modules (``|x|, |y| < hcal_half_size``), in the VETO only inside
+  ``veto_half_size``, and in the VHCAL only if it crosses its material, outside the central
+  hole (``vhcal_hole_half_size``) and inside ``vhcal_half_size``.
+
+All positions are in cm, angles in rad, momenta in GeV; every number comes from the ``geometry``
+section of the setup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Setup
+
+__all__ = ["GeometryModel", "BEND_CONSTANT"]
+
+#: p [GeV] = BEND_CONSTANT x B [T] x R [m] for a unit charge (PDG RPP "Kinematics", 0.299792458)
+BEND_CONSTANT = 0.299792458
+
+
+@dataclass(frozen=True)
+class GeometryModel:
+    """The ``geometry`` section as plain floats, with the track propagation."""
+
+    z_vertex: float
+    up_z: tuple[float, ...]
+    up_half: tuple[float, float]
+    down_z: tuple[float, ...]
+    down_half: tuple[float, float]
+    planes_per_station: int
+    min_hits: int
+    magnet_z: float
+    field_integral: float
+    hcal_z: float
+    hcal_half: float
+    veto: tuple[float, float]  #: z, half size
+    beam_veto_radius: float
+    vhcal: tuple[float, float, float]  #: z, hole half size, outer half size
+    s4: tuple[float, float, float, float]  #: z, x_min, x_max, half_y
+    smu: tuple[float, float, float, float]
+
+    @classmethod
+    def from_setup(cls, setup: Setup) -> GeometryModel:
+        g = setup.geometry
+        n_up = int(round(float(g.ms2_up_stations)))
+        n_down = int(round(float(g.ms2_down_stations)))
+        planes = int(round(float(setup.ms2.hits)))
+        if planes % (n_up + n_down):
+            raise ValueError(f"setup.ms2.hits: value {planes} is not a multiple of the number of MS2 "
+                             f"stations ({n_up} + {n_down}, setup.geometry.ms2_*_stations)")
+        first = float(setup.ms2.distance)
+        up_z = tuple(first + i * float(g.ms2_up_pitch) for i in range(n_up))
+        down_z = tuple(float(g.ms2_down_z) + i * float(g.ms2_down_pitch) for i in range(n_down))
+        magnet_z = float(g.magnet_z)
+        if not (up_z[-1] < magnet_z < down_z[0]):
+            raise ValueError(f"setup.geometry.magnet_z: value {magnet_z!r} cm must lie between the "
+                             f"last upstream ({up_z[-1]:g} cm) and the first downstream MS2 station "
+                             f"({down_z[0]:g} cm)")
+        for name in ("s4", "smu"):
+            z = float(getattr(g, f"{name}_z"))
+            if z <= magnet_z:
+                raise ValueError(f"setup.geometry.{name}_z: value {z!r} cm must be behind the magnet "
+                                 f"({magnet_z:g} cm)")
+            if not float(getattr(g, f"{name}_x_min")) < float(getattr(g, f"{name}_x_max")):
+                raise ValueError(f"setup.geometry.{name}_x_min must be below {name}_x_max")
+        return cls(
+            z_vertex=0.5 * float(g.ecal_length), up_z=up_z,
+            up_half=(float(g.ms2_up_half_x), float(g.ms2_up_half_y)), down_z=down_z,
+            down_half=(float(g.ms2_down_half_x), float(g.ms2_down_half_y)),
+            planes_per_station=planes // (n_up + n_down), min_hits=int(round(float(g.ms2_min_hits))),
+            magnet_z=magnet_z, field_integral=float(g.magnet_field_integral),
+            hcal_z=float(g.hcal_z), hcal_half=float(g.hcal_half_size),
+            veto=(float(g.veto_z), float(g.veto_half_size)),
+            beam_veto_radius=float(g.beam_veto_radius),
+            vhcal=(float(g.vhcal_z), float(g.vhcal_hole_half_size), float(g.vhcal_half_size)),
+            s4=tuple(float(getattr(g, f"s4_{k}")) for k in ("z", "x_min", "x_max", "half_y")),
+            smu=tuple(float(getattr(g, f"smu_{k}")) for k in ("z", "x_min", "x_max", "half_y")),
+        )
+
+    # --- propagation ---------------------------------------------------------------------
+    def kick(self, p: np.ndarray, d: np.ndarray | float = 0.0) -> np.ndarray:
+        """Bending angle [rad] in the MS2 dipole of a unit-charge track of momentum ``p`` [GeV]
+        with relative curvature error ``d`` (the fit's view of a kinked track)."""
+        return BEND_CONSTANT * self.field_integral / np.maximum(p, 1e-6) * (1.0 + d)
+
+    def at(self, z: float, x: np.ndarray, y: np.ndarray, tx: np.ndarray, ty: np.ndarray,
+           bend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Position at ``z`` of tracks at the vertex ``(x, y)`` with slopes ``(tx, ty)`` and
+        bending angle ``bend`` (see :meth:`kick`)."""
+        dz = z - self.z_vertex
+        xz = x + tx * dz
+        if z > self.magnet_z:
+            xz = xz + bend * (z - self.magnet_z)
+        return xz, y + ty * dz
+
+    # --- detectors -----------------------------------------------------------------------
+    def ms2_lost_planes(self, x, y, tx, ty, bend) -> np.ndarray:
+        """Number of MS2 planes a track misses because it passes outside a station's aperture."""
+        lost = np.zeros(np.shape(x), np.int64)
+        for zs, (hx, hy) in ((self.up_z, self.up_half), (self.down_z, self.down_half)):
+            for z in zs:
+                xz, yz = self.at(z, x, y, tx, ty, bend)
+                lost += ((np.abs(xz) > hx) | (np.abs(yz) > hy)) * self.planes_per_station
+        return lost
+
+    def counters_hit(self, x, y, tx, ty, bend) -> np.ndarray:
+        """True where the track crosses both trigger counters (S4 and S_mu)."""
+        ok = np.ones(np.shape(x), bool)
+        for z, x_min, x_max, half_y in (self.s4, self.smu):
+            xz, yz = self.at(z, x, y, tx, ty, bend)
+            ok &= (xz > x_min) & (xz < x_max) & (np.abs(yz) < half_y)
+        return ok
+
+    def in_hcal(self, x, y, tx, ty, bend) -> np.ndarray:
+        """True where the track enters the front face of the HCAL."""
+        xz, yz = self.at(self.hcal_z, x, y, tx, ty, bend)
+        return (np.abs(xz) < self.hcal_half) & (np.abs(yz) < self.hcal_half)
+
+    def beam_accepted(self, x, y) -> np.ndarray:
+        """True where the incoming particle at ``(x, y)`` passes the hole of the upstream beam veto
+        (radius ``beam_veto_radius``)."""
+        return x * x + y * y < self.beam_veto_radius**2
+
+    def in_veto(self, x, y, tx, ty) -> np.ndarray:
+        """True where the track crosses the VETO counters."""
+        xz, yz = self.at(self.veto[0], x, y, tx, ty, 0.0)
+        return (np.abs(xz) < self.veto[1]) & (np.abs(yz) < self.veto[1])
+
+    def in_vhcal_body(self, x, y, tx, ty) -> np.ndarray:
+        """True where the track crosses the VHCAL material: inside its outer size, outside its
+        central hole."""
+        xz, yz = self.at(self.vhcal[0], x, y, tx, ty, 0.0)
+        r = np.maximum(np.abs(xz), np.abs(yz))
+        return (r >= self.vhcal[1]) & (r < self.vhcal[2])

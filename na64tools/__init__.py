@@ -23,6 +23,7 @@ _LAZY = {
     "NA64Schema": ("na64tools.schema", "NA64Schema"),
     "MissingMomentumProcessor": ("na64tools.processor", "MissingMomentumProcessor"),
     "run": ("na64tools.run", "run"),
+    "load_output": ("na64tools.output", "load_output"),
     "stats": ("na64tools.stats", None),
     "limits": ("na64tools.stats.limits", None),
     "plotting": ("na64tools.plotting", None),

@@ -22,9 +22,12 @@ Scripts that start a ``LocalCluster`` must protect their entry point with
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from typing import Any
+
+from ._signals import children_started
 
 __all__ = ["make_client", "FACILITIES", "is_address"]
 
@@ -51,7 +54,7 @@ def _require(module: str, extra: str = "cluster"):
 def make_client(facility: str = "local", *, address: str | None = None, n_workers: int = 2,
                 threads_per_worker: int = 1, memory: str = "2GB", cores: int = 1,
                 disk: str = "2GB", walltime: str = "01:00:00", queue: str | None = None,
-                scheduler_file: str | None = None, dashboard_address: str | None = ":0",
+                scheduler_file: str | None = None, dashboard_address: str | None = "127.0.0.1:0",
                 cluster_options: dict[str, Any] | None = None):
     """Create a ``distributed.Client`` for ``facility``.
 
@@ -68,6 +71,11 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
     scheduler_file
         For ``address``: connect with a scheduler file written by ``dask scheduler
         --scheduler-file``.
+    dashboard_address
+        For ``local``: where the Dask dashboard listens, by default a free port on the loopback
+        interface only (``"127.0.0.1:0"``; ``client.dashboard_link`` gives it). ``None`` starts
+        no dashboard (the scheduler's HTTP endpoint still takes a free loopback port). Listening
+        on other interfaces is an explicit choice, e.g. ``"0.0.0.0:8787"``.
     cluster_options
         Extra keyword arguments for the cluster class (``LocalCluster``, ``HTCondorCluster``,
         ``SLURMCluster``, ``CernCluster``, ``Gateway.new_cluster``).
@@ -85,10 +93,29 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
     if facility not in FACILITIES and is_address(facility):
         facility, address = "address", facility
     if facility == "local":
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                               memory_limit=memory, processes=opts.pop("processes", True),
-                               dashboard_address=dashboard_address, **opts)
-        client = Client(cluster)
+        processes = opts.pop("processes", True)
+        if processes and "interface" not in opts:
+            # every server on the loopback interface unless asked otherwise (cluster_options
+            # host= or interface=); without processes the comms are in-process (no socket)
+            opts.setdefault("host", "127.0.0.1")
+        if dashboard_address is None:  # no dashboard; its HTTP server still needs a port
+            opts["scheduler_kwargs"] = {"dashboard": False, **opts.get("scheduler_kwargs", {})}
+            dashboard_address = "127.0.0.1:0"
+        cluster = client = None
+        try:
+            # the workers ignore a terminal's Ctrl-C (this process closes them), and an
+            # interrupt while they start arrives once the cluster exists and can be closed
+            with children_started():
+                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                                       memory_limit=memory, processes=processes,
+                                       dashboard_address=dashboard_address, **opts)
+                client = Client(cluster)
+        except BaseException:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+            raise
         client._na64_owns_cluster = True
         return client
     if facility == "address":
@@ -135,9 +162,46 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
 
 
 def close_client(client) -> None:
-    """Close a client made by :func:`make_client`, and its cluster if the client owns it."""
+    """Close a client made by :func:`make_client`, and its cluster if the client owns it.
+
+    After a Ctrl-C or SIGTERM of the command line, quietly: the warnings of workers stopped in
+    the middle of a task (cancelled tasks, workers killed after a time-out) are expected then.
+    """
+    from . import _signals
+
     cluster = getattr(client, "cluster", None)
     owns = getattr(client, "_na64_owns_cluster", False)
-    client.close()
-    if owns and cluster is not None:
-        cluster.close()
+    quiet = _signals.received is not None
+    with _quiet_logs(quiet):
+        if quiet and owns and cluster is not None:
+            _quiet_workers(client)
+        client.close()
+        if owns and cluster is not None:
+            cluster.close()
+
+
+def _silence() -> None:
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
+def _quiet_workers(client) -> None:
+    try:
+        client.run(_silence, wait=True)
+    except Exception:  # a worker already gone: nothing to silence
+        pass
+
+
+@contextlib.contextmanager
+def _quiet_logs(quiet: bool):
+    import logging
+
+    log = logging.getLogger("distributed")
+    level = log.level
+    if quiet:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

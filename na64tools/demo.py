@@ -99,8 +99,8 @@ def run_demo(out="na64-demo", *, setup: Setup | None = None, model: str = "vecto
              progress: bool = True, log=print) -> dict:
     """Simulate, process on a local Dask cluster, estimate, compute limits, plot and report.
 
-    Writes into ``out``: ``data/`` (the ROOT ntuples), ``output.coffea`` and ``output.root`` (the
-    processor output), ``summary.json``, ``report.md``, the plots (PNG) and the exports
+    Writes into ``out``: ``data/`` (the ROOT ntuples), ``output.json`` and ``output.root`` (the
+    processor output, :func:`na64tools.load_output` reads it), ``summary.json``, ``report.md``, the plots (PNG) and the exports
     (``limits.csv``, ``efficiency.csv``, ``result.json``, ``hepdata/``). Returns a dict of the paths.
     """
     from pathlib import Path
@@ -132,13 +132,13 @@ def run_demo(out="na64-demo", *, setup: Setup | None = None, model: str = "vecto
 
     log(f"[3/{n_steps}] running the missing-momentum processor ({executor}, {workers} workers)")
     output = run(fileset, executor=executor, workers=workers, progress=progress)
-    pkl, root = save_output(output, out / "output")
+    index, root = save_output(output, out / "output")
 
     log(f"[4/{n_steps}] estimating efficiency, background and limits")
     analysis = Analysis(output, setup=setup)
     result = analysis.evaluate(model=model)
 
     log(f"[5/{n_steps}] plotting, exporting, writing summary.json and report.md")
-    paths = {"data": data, "output_coffea": pkl, "output_root": root}
+    paths = {"data": data, "output": index, "output_root": root}
     paths.update(write_results(result, output, setup, out))
     return paths

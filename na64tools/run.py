@@ -40,7 +40,6 @@ import sys
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +47,7 @@ import uproot
 from coffea import processor as cproc
 from coffea.processor.executor import FileMeta
 
+from .output import load_output, save_output
 from .processor import (
     UPROOT_OPTIONS,
     BadFileError,
@@ -59,7 +59,8 @@ from .processor import (
 )
 from .schema import NA64Schema, NA64SchemaError
 
-__all__ = ["run", "save_output", "make_fileset", "inspect_file", "make_pool", "merge_outputs",
+__all__ = ["run", "save_output", "load_output", "make_fileset", "inspect_file", "make_pool",
+           "merge_outputs",
            "SkippedFile", "BadFileError", "FilesetError", "DuplicateFileError", "MixedSetupError",
            "WorkerLostError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
 
@@ -285,8 +286,19 @@ def make_pool(workers: int = 2):
     """
     from loky import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                               initargs=(WORKER_MEMORY_GROWTH,))
+    from ._signals import children_started
+
+    pool = None
+    try:
+        with children_started():  # the workers ignore a terminal's Ctrl-C (na64tools._signals)
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                       initargs=(WORKER_MEMORY_GROWTH,))
+            pool.submit(int).result()  # start them now, inside the block
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=True)
+        raise
+    return pool
 
 
 class _Executors:
@@ -505,7 +517,8 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     progress
         Show progress bars.
     save
-        Save the output with :func:`save_output` to this path (``.coffea`` and ``.root`` added).
+        Save the output with :func:`na64tools.output.save_output` to this path (``.json`` and
+        ``.root`` added; no pickle).
     maxchunks
         Process at most this many chunks per dataset (quick looks; MOT then covers whole files,
         ``out["complete"]`` is ``False`` and ``out["processed"]`` says how many events of each
@@ -766,66 +779,6 @@ def merge_outputs(outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# saving
-# --------------------------------------------------------------------------------------------
-def save_output(out: Mapping[str, Any], path: str | os.PathLike) -> tuple[Path, Path]:
-    """Save ``out`` as ``<path>.coffea`` (coffea ``util.save``) and ``<path>.root`` (uproot).
-
-    The ROOT file holds every histogram as ``<name>/<dataset>/<process>`` (TH1D/TH2D with
-    sums of squared weights), and TTrees ``cutflow``, ``mot``, ``skipped`` and ``CutTable``.
-    Returns the two paths.
-    """
-    from coffea.util import save
-
-    path = Path(path)
-    if path.suffix in (".coffea", ".root"):
-        path = path.with_suffix("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pkl, root = path.with_suffix(".coffea"), path.with_suffix(".root")
-    save(dict(out), os.fspath(pkl))
-    with uproot.recreate(root) as f:
-        for name, h in out.get("hists", {}).items():
-            for ds in h.axes["dataset"]:
-                for pr in h.axes["process"]:
-                    f[f"{name}/{_safe(ds)}/{_safe(pr)}"] = h[{"dataset": ds, "process": pr}]
-        rows = [(ds, st, r.events, r.sumw, r.sumw2, r.per_mot)
-                for ds, flow in out.get("cutflow", {}).items() for st, r in flow.items()]
-        if rows:
-            f["cutflow"] = {
-                "dataset": np.array([r[0] for r in rows]), "stage": np.array([r[1] for r in rows]),
-                "events": np.array([r[2] for r in rows], np.int64),
-                "sumw": np.array([r[3] for r in rows]), "sumw2": np.array([r[4] for r in rows]),
-                "per_mot": np.array([r[5] for r in rows]),
-            }
-        mot = out.get("mot", {})
-        if mot:
-            f["mot"] = {
-                "dataset": np.array(list(mot)), "mot": np.array([m.mot for m in mot.values()]),
-                "n_files": np.array([m.n_files for m in mot.values()], np.int64),
-                "n_generated": np.array([m.n_generated for m in mot.values()], np.int64),
-                "n_written": np.array([m.n_written for m in mot.values()], np.int64),
-                "n_processed": np.array([m.n_processed for m in mot.values()], np.int64),
-            }
-        skipped = out.get("skipped", [])
-        if skipped:
-            f["skipped"] = {
-                "dataset": np.array([s.dataset for s in skipped]),
-                "filename": np.array([s.filename for s in skipped]),
-                "reason": np.array([s.reason[:500] for s in skipped]),
-                "mot": np.array([np.nan if s.mot is None else s.mot for s in skipped]),
-            }
-        table = out.get("table")
-        if table is not None and len(table):
-            f["CutTable"] = {k: v.astype(np.int32) if v.dtype == np.int8 or v.dtype == np.int16 else v
-                             for k, v in table.columns.items()}
-    return pkl, root
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(name))
-
-
-# --------------------------------------------------------------------------------------------
 # ``na64tools.run`` is both this module and the function: make the module callable, so that
 # ``na64tools.run(fileset)`` works even after ``import na64tools.run`` bound the module there.
 # --------------------------------------------------------------------------------------------
@@ -837,6 +790,6 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 # and the helpers are reachable from the function too: ``na64tools.run.save_output(...)``
-for _helper in (save_output, make_fileset, make_pool, inspect_file, merge_outputs):
+for _helper in (save_output, load_output, make_fileset, make_pool, inspect_file, merge_outputs):
     setattr(run, _helper.__name__, _helper)
 run.DEFAULT_CHUNKSIZE = DEFAULT_CHUNKSIZE

@@ -20,14 +20,14 @@ from na64tools.run import run, save_output
 def _save(fileset, path: Path, **kw) -> Path:
     out = run(fileset, executor="iterative", progress=False, **kw)
     save_output(out, path)
-    return path.with_suffix(".coffea")
+    return path.with_suffix(".json")
 
 
 @pytest.fixture(scope="module")
 def saved(small_fileset, small_output, tmp_path_factory):
     d = tmp_path_factory.mktemp("saved")
     save_output(small_output, d / "full")
-    paths = {"full": d / "full.coffea"}
+    paths = {"full": d / "full.json"}
     paths["partial"] = _save(small_fileset, d / "partial", chunksize=600, maxchunks=1)
     paths["background"] = _save({"background": small_fileset["background"]}, d / "background")
     paths["one_mass"] = _save({k: small_fileset[k] for k in ("signal_vector_m0.1", "background")},

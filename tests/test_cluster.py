@@ -53,7 +53,8 @@ def cluster(tmp_path_factory):
     procs = []
     try:
         procs.append(_start(["scheduler", "--host", "127.0.0.1", "--port", "0",
-                             "--scheduler-file", str(sched_file), "--no-dashboard"], log))
+                             "--scheduler-file", str(sched_file), "--no-dashboard",
+                             "--dashboard-address", "127.0.0.1:0"], log))
         deadline = time.monotonic() + 60
         while not sched_file.exists():
             if time.monotonic() > deadline or procs[0].poll() is not None:
@@ -61,7 +62,8 @@ def cluster(tmp_path_factory):
             time.sleep(0.1)
         for _ in range(2):
             procs.append(_start(["worker", "--scheduler-file", str(sched_file), "--nthreads", "1",
-                                 "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"], log))
+                                 "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
+                                 "--dashboard-address", "127.0.0.1:0"], log))
         from distributed import Client
 
         client = Client(scheduler_file=str(sched_file), timeout=60)

@@ -74,12 +74,13 @@ def test_dashboard_in_headless_chromium(small_output, tmp_path):
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    from coffea.util import save
     from playwright.sync_api import sync_playwright
+
+    from na64tools.output import save_output
 
     data = tmp_path / "data"
     data.mkdir()
-    save(small_output, os.fspath(data / "output.coffea"))  # the dashboard uses it as it is
+    save_output(small_output, data / "output")  # the dashboard uses it as it is
     port = _free_port()
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(

@@ -44,7 +44,7 @@ def test_demo_whole_chain_on_dask(tmp_path, capsys):
     printed = capsys.readouterr().out
     for name in ("summary.json", "report.md", "exclusion.png", "efficiency.png", "efficiency_factors.png",
                  "background.png", "cutflow.png", "ldm.png", "limits.csv", "efficiency.csv",
-                 "background.csv", "headline.txt", "output.coffea", "output.root"):
+                 "background.csv", "headline.txt", "output.json", "output.root"):
         assert (out / name).is_file(), name
         assert name in printed
     s = json.loads((out / "summary.json").read_text())
@@ -85,7 +85,7 @@ def test_demo_whole_chain_on_dask(tmp_path, capsys):
     # the limits command over the saved output with tighter cuts gives a tighter background
     cuts = tmp_path / "cuts.yaml"
     cuts.write_text("cuts:\n  p_out_max: {value: 60.0, unit: GeV}\n")
-    assert main(["limits", str(out / "output.coffea"), "--cuts", str(cuts), "--out", str(tmp_path / "lim")]) == 0
+    assert main(["limits", str(out / "output.json"), "--cuts", str(cuts), "--out", str(tmp_path / "lim")]) == 0
     s2 = json.loads((tmp_path / "lim" / "summary.json").read_text())
     assert s2["cuts"]["p_out_max"] == 60.0
     assert s2["background_total"]["value"] <= s["background_total"]["value"]
@@ -97,6 +97,13 @@ def test_limits_cli_bad_input(tmp_path, capsys):
     bad = tmp_path / "bad.coffea"
     bad.write_bytes(b"not a pickle")
     assert main(["limits", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "pickle" in err and "executes code" in err and "--trust-pickle" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main(["limits", str(bad), "--trust-pickle"]) == 1
     assert "cannot read a processor output" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
+    assert main(["limits", str(tmp_path / "bad.json")]) == 1
+    assert "not a na64tools processor output" in capsys.readouterr().err
     assert main(["limits", str(bad), "--cl", "1.5"]) == 1
     assert "--cl 1.5" in capsys.readouterr().err

@@ -161,13 +161,18 @@ def test_dashboard_notebook_and_command(tmp_path, small_output):
     args = build_parser().parse_args(["dashboard", "--port", "9000", "--no-browser", "--data", str(tmp_path)])
     assert args.port == 9000 and args.no_browser and args.data == str(tmp_path)
     assert cli_main(["dashboard", "--port", "0"]) == 1
-    # an output.coffea in --data is used as it is
-    from coffea.util import save
+    # an output (.json + .root) in --data is used as it is
+    from na64tools.output import save_output
 
-    save(small_output, str(tmp_path / "output.coffea"))
+    save_output(small_output, tmp_path / "output")
     out = demo_output(tmp_path, log=None)
     assert len(out["table"]) == len(small_output["table"])
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "output.coffea").write_text("not a pickle")
+    (tmp_path / "bad" / "output.json").write_text("not json")
     with pytest.raises(ValueError, match="cannot be read as a processor output"):
         demo_output(tmp_path / "bad", log=None)
+    # a pickle is never loaded (it would run code)
+    (tmp_path / "pkl").mkdir()
+    (tmp_path / "pkl" / "output.coffea").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="loads no pickle"):
+        demo_output(tmp_path / "pkl", log=None)

@@ -130,7 +130,7 @@ def assert_identical(a, b):
 def thread_client():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=":0")
+                                       dashboard_address="127.0.0.1:0")
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -245,7 +245,7 @@ def process_cluster():
     # a chunk that kills its worker is given up after its second worker death (default: 4)
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", memory_limit="3GB")
+                                           dashboard_address="127.0.0.1:0", memory_limit="3GB")
         client = distributed.Client(cluster)
         try:
             yield client

@@ -45,7 +45,7 @@ def pool():
 def dask_client():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=None)
+                                       dashboard_address="127.0.0.1:0")
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -202,13 +202,12 @@ def test_skip_all_bad_raises(bad):
 
 
 # --- saving -----------------------------------------------------------------------------
-def test_save_output_coffea_and_root(tmp_path, data, reference):
+def test_save_output_root_json_and_pickle(tmp_path, data, reference):
     import uproot
-    from coffea.util import load
 
-    pkl, root = na64run.save_output(reference, tmp_path / "out" / "result")
-    assert pkl.name == "result.coffea" and root.name == "result.root"
-    back = load(pkl)
+    index, root, pkl = na64run.save_output(reference, tmp_path / "out" / "result", pickle=True)
+    assert (index.name, root.name, pkl.name) == ("result.json", "result.root", "result.coffea")
+    back = na64run.load_output(pkl, trusted=True)
     assert back["cutflow"] == reference["cutflow"]
     assert np.array_equal(back["hists"]["p_out"].values(flow=True),
                           reference["hists"]["p_out"].values(flow=True))
@@ -231,6 +230,9 @@ def test_save_output_coffea_and_root(tmp_path, data, reference):
 def test_run_save_argument_and_custom_processor(tmp_path, data):
     proc = MissingMomentumProcessor({"p_out_max": 60.0}, table=False)
     out = na64run.run(data[1], proc, executor="iterative", progress=False, save=tmp_path / "o.root")
-    assert (tmp_path / "o.coffea").exists() and (tmp_path / "o.root").exists()
+    assert (tmp_path / "o.json").exists() and (tmp_path / "o.root").exists()
+    assert not (tmp_path / "o.coffea").exists()
     assert out["table"] is None
+    back = na64run.load_output(tmp_path / "o.root")
+    assert back["table"] is None and back["cuts"] == out["cuts"]
     assert out["cuts"].p_out_max == 60.0

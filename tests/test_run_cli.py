@@ -25,10 +25,11 @@ def test_cli_run_prints_cutflow_and_saves(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "background" in out and "signal_scalar_m0.05" in out and "p_out" in out
-    assert (tmp_path / "out" / "output.coffea").exists() and (tmp_path / "out" / "output.root").exists()
-    from coffea.util import load
+    assert (tmp_path / "out" / "output.json").exists() and (tmp_path / "out" / "output.root").exists()
+    assert not (tmp_path / "out" / "output.coffea").exists()  # no pickle unless asked (--pickle)
+    import na64tools
 
-    res = load(tmp_path / "out" / "output.coffea")
+    res = na64tools.load_output(tmp_path / "out" / "output.json")
     assert res["cuts"].p_out_max == 70.0
     ev = nf.make_events(300, 81, sample="signal")
     exp = nf.expected_cutflow(ev, res["cuts"])

@@ -89,7 +89,7 @@ def test_same_bytes_when_rewritten(tmp_path, frozen_clock):
 def test_dask_workers_write_the_same_content(tmp_path, one_file):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address="127.0.0.1:0") as cluster, distributed.Client(cluster) as client:
         paths = simulate("background", events=N, seed=14, out=tmp_path / "dask", files=3, client=client)
     serial = simulate("background", events=N, seed=14, out=tmp_path / "serial", files=3)
     for p, q in zip(paths, serial, strict=True):

@@ -2,14 +2,23 @@
 
 Each subcommand lives in its own module of this package with two functions:
 ``add_parser(subparsers)`` declaring its options and ``main(args) -> int`` running it.
+
+Interrupts are handled here, for every subcommand (:mod:`na64tools._signals`): Ctrl-C (SIGINT)
+and SIGTERM raise :class:`KeyboardInterrupt` and ``Terminated`` in the main thread, so that
+every ``finally`` on the way out runs (temporary files removed, Dask clusters and process pools
+closed); the command then prints one line and exits with 130 (SIGINT) or 143 (SIGTERM), the
+shell's 128 + signal number.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
+from .. import _signals
+from .._signals import EXIT_STATUS, MESSAGE, Terminated, handlers
 from .._version import __version__
 
 #: subcommand -> module in na64tools.cli
@@ -41,14 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:  # pragma: no cover
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as err:
-        print(f"na64tools {args.command}: error: {err}", file=sys.stderr)
-        return 1
+    with handlers():
+        try:
+            code = int(args.func(args) or 0)
+            if _signals.received is not None:  # caught where it could not stop the command
+                raise KeyboardInterrupt if _signals.received == signal.SIGINT else Terminated
+            return code
+        except KeyboardInterrupt:
+            print(f"na64tools {args.command}: {MESSAGE[signal.SIGINT]}", file=sys.stderr)
+            return EXIT_STATUS[signal.SIGINT]
+        except Terminated:
+            print(f"na64tools {args.command}: {MESSAGE[signal.SIGTERM]}", file=sys.stderr)
+            return EXIT_STATUS[signal.SIGTERM]
+        except (ValueError, OSError) as err:
+            print(f"na64tools {args.command}: error: {err}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.add_argument("--data", metavar="DIR",
-                   help="dataset directory (default: a user cache directory); an output.coffea "
+                   help="dataset directory (default: a user cache directory); an output.json "
                         "there is used as it is, otherwise the demo dataset is built there")
     p.add_argument("--rebuild", action="store_true", help="build the dataset again")
     p.set_defaults(func=main)

@@ -9,11 +9,14 @@ from pathlib import Path
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "limits", help="efficiency, background by source and coupling limits from processor outputs",
-        description="Read processor outputs saved by `na64tools run --out` (.coffea), apply the cuts, "
+        description="Read processor outputs saved by `na64tools run --out` (.json + .root), apply the cuts, "
                     "and write plots, CSV/JSON/HEPData exports, summary.json and report.md.")
-    p.add_argument("output", metavar="OUTPUT.coffea",
-                   help="processor output saved by `na64tools run --out` (run the processor once over "
-                        "all signal and background files)")
+    p.add_argument("output", metavar="OUTPUT",
+                   help="processor output saved by `na64tools run --out` (OUTPUT.json or OUTPUT.root; "
+                        "run the processor once over all signal and background files)")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow a .coffea output (a pickle: loading it executes code stored in it; "
+                        "only for files whose origin you trust)")
     p.add_argument("--setup", metavar="YAML", help="setup file (default: the shipped NA64mu 2022 setup)")
     p.add_argument("--cuts", metavar="FILE", help="cuts (YAML/TOML) to apply on the stored table")
     p.add_argument("--model", choices=["vector", "dark_photon", "scalar"], help="signal model (default: first found)")
@@ -30,19 +33,15 @@ def add_parser(sub) -> None:
     p.set_defaults(func=main)
 
 
-def load_output(path) -> dict:
-    """Load a saved processor output (coffea ``util.load``), with a clear error for anything else."""
-    from coffea.util import load
+def load_output(path, *, trusted: bool = False) -> dict:
+    """:func:`na64tools.load_output`, and a clear error if the output has no cut table."""
+    from ..output import load_output as _load
 
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such processor output (expected a .coffea file from `na64tools run --out`)")
-    try:
-        out = load(str(path))
-    except Exception as err:
-        raise ValueError(f"{path}: cannot read a processor output ({type(err).__name__}: {err})") from None
-    if not isinstance(out, dict) or out.get("table") is None or "mot" not in out:
-        raise ValueError(f"{path}: not a na64tools processor output with its cut table (missing 'table'/'mot')")
+    out = _load(path, trusted=trusted)
+    if out.get("table") is None or "mot" not in out:
+        raise ValueError(f"{path}: not a na64tools processor output with its cut table "
+                         "(missing 'table'/'mot'; run the processor without --no-table)")
     return out
 
 
@@ -59,7 +58,7 @@ def main(args) -> int:
         raise ValueError(f"--mot {args.mot!r}: expected a positive number of muons on target")
     if args.n_obs is not None and args.n_obs < 0:
         raise ValueError(f"--n-obs {args.n_obs!r}: expected a non-negative number of events")
-    output = load_output(args.output)
+    output = load_output(args.output, trusted=args.trust_pickle)
     analysis = Analysis(output, setup=setup, mot=args.mot, n_obs=args.n_obs, cl=args.cl,
                         allow_partial=args.allow_partial)
     analysis.check_limit_inputs(args.model)

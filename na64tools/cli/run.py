@@ -21,7 +21,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "run", help="run the missing-momentum processor (iterative, futures or Dask)",
         description="Run the NA64mu missing-momentum processor on ntuples, print the cutflow and "
-                    "save histograms, cutflow, cut table and MOT (.coffea and .root).")
+                    "save histograms, cutflow, cut table and MOT (.root and .json; "
+                    "na64tools.load_output reads them back).")
     p.add_argument("files", nargs="+", metavar="FILES",
                    help="ntuples, directories (their *.root) or glob patterns; grouped into "
                         "datasets by the sample/model/mass of their Runs tree")
@@ -41,11 +42,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="leave out unreadable files and list them instead of failing")
     p.add_argument("--no-table", action="store_true", help="do not store the per-event cut table")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--pickle", action="store_true",
+                   help="also write NAME.coffea (coffea util.save, a pickle: loading it executes "
+                        "code, so share the .root and .json instead)")
     p.set_defaults(func=main)
     return p
 
 
 def main(args) -> int:
+    from ..output import save_output
     from ..processor import MissingMomentumProcessor
     from ..run import DEFAULT_CHUNKSIZE, run
 
@@ -64,7 +69,7 @@ def main(args) -> int:
     try:
         out = run(args.files, proc, executor=executor, client=client, chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
                   workers=args.workers, skip_bad_files=args.skip_bad_files,
-                  progress=not args.no_progress, save=Path(args.out) / args.name)
+                  progress=not args.no_progress)
     finally:
         if owned is not None:
             from ..clients import close_client
@@ -74,8 +79,8 @@ def main(args) -> int:
     for s in out["skipped"]:
         mot = "unknown" if s.mot is None else f"{s.mot:.6g}"
         print(f"skipped {s.filename} (MOT {mot}): {s.reason}", file=sys.stderr)
-    stem = Path(args.out) / args.name
-    print(f"saved {stem}.coffea and {stem}.root")
+    paths = save_output(out, Path(args.out) / args.name, pickle=args.pickle)
+    print("saved " + ", ".join(map(str, paths)))
     return 0
 
 

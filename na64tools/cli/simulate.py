@@ -78,13 +78,28 @@ def main(args: argparse.Namespace) -> int:
             print(f"Dask dashboard: {client.dashboard_link}")
         paths = simulate(args.sample, out=args.out, files=args.files, client=client,
                          progress=not args.no_progress, **kw)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) or failed: stop the workers, then remove the files they
+        # were writing (a file written in this process removes itself, sim.writer.write_file)
+        if client is not None:
+            _close(client)
+            client = None
+            from ..sim.parallel import file_name
+            from ..sim.writer import remove_partial
+
+            remove_partial(args.out, [file_name(plan, i) for i in range(args.files)])
+        raise
     finally:
         if client is not None:
-            from ..clients import close_client
-
-            close_client(client)
+            _close(client)
     print(f"{plan.sample}: {plan.n_events} events generated for {plan.mot:.4g} MOT "
           f"(seed {plan.seed}), {len(paths)} file(s):")
     for path in paths:
         print(f"  {path}")
     return 0
+
+
+def _close(client) -> None:
+    from ..clients import close_client
+
+    close_client(client)

@@ -7,7 +7,8 @@ and the processor, then serves ``dashboard.ipynb`` (shipped with the package) wi
 The dataset lives in a user cache directory (``$NA64TOOLS_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/na64tools``, else ``~/.cache/na64tools``) under ``dashboard/<key>``, the key
 hashing the sample sizes, masses, seed and na64tools version; ``--data DIR`` uses another
-directory (an ``output.coffea`` already there is used as it is, e.g. your own processed data).
+directory (an ``output.json`` + ``output.root`` already there, from ``na64tools run --out DIR``,
+is used as it is, e.g. your own processed data).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ DASHBOARD_SEED = 2022
 #: environment variable telling the notebook where the dataset is
 DATA_ENV = "NA64TOOLS_DASHBOARD_DATA"
 
-_OUTPUT = "output.coffea"
+_OUTPUT = "output.json"  # with output.root: na64tools.output.save_output(out, DIR / "output")
 _META = "dataset.json"
 
 
@@ -80,12 +81,14 @@ def demo_output(directory: str | os.PathLike | None = None, *, masses: Sequence[
                 log: Callable[[str], None] | None = print) -> dict:
     """The processor output of the dashboard: loaded from ``directory`` or built there.
 
-    An ``output.coffea`` in ``directory`` is loaded as it is (the parameters are then ignored);
-    otherwise signal samples at ``masses`` and a background sample are simulated into
-    ``directory/data``, processed, and the output saved to ``directory/output.coffea`` with the
-    parameters in ``directory/dataset.json``. ``directory`` defaults to :func:`default_data_dir`.
+    An ``output.json`` (+ ``output.root``, :func:`na64tools.output.save_output`) in ``directory``
+    is loaded as it is (the parameters are then ignored); otherwise signal samples at ``masses``
+    and a background sample are simulated into ``directory/data``, processed, and the output
+    saved there with the parameters in ``directory/dataset.json``. A pickle (``output.coffea``)
+    is never loaded: loading a pickle executes code. ``directory`` defaults to
+    :func:`default_data_dir`.
     """
-    from coffea.util import load, save
+    from ..output import OutputFormatError, load_output, save_output
 
     params = _params(masses, signal_events, background_events, seed, model)
     directory = Path(directory) if directory is not None else default_data_dir(
@@ -94,13 +97,14 @@ def demo_output(directory: str | os.PathLike | None = None, *, masses: Sequence[
     path = directory / _OUTPUT
     if path.exists() and not rebuild:
         try:
-            out = load(os.fspath(path))
-        except Exception as err:  # a truncated or foreign file: say which
+            return load_output(path)
+        except OutputFormatError as err:  # a truncated or foreign file: say which
             raise ValueError(f"{path}: cannot be read as a processor output ({err}); "
                              "delete it or pass --rebuild") from None
-        if not isinstance(out, dict):
-            raise ValueError(f"{path}: expected a processor output (a dict), got {type(out).__name__}")
-        return out
+    if (directory / "output.coffea").exists() and not rebuild:
+        raise ValueError(f"{directory / 'output.coffea'}: the dashboard loads no pickle (loading "
+                         "one executes code); save the output with `na64tools run --out` (.json and "
+                         ".root) or pass --rebuild")
     if log:
         log(f"building the dashboard dataset in {directory} (once; cached for the next start)")
     from ..run import run
@@ -121,9 +125,7 @@ def demo_output(directory: str | os.PathLike | None = None, *, masses: Sequence[
     if log:
         log("  running the processor")
     out = run(files, executor="iterative", progress=False)
-    tmp = path.with_suffix(".coffea.tmp")
-    save(out, os.fspath(tmp))
-    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    save_output(out, path)  # the index last: a concurrent reader never sees half an output
     (directory / _META).write_text(json.dumps(params, indent=2) + "\n")
     return out
 
@@ -150,7 +152,7 @@ def serve(port: int = 8866, *, open_browser: bool = True, data: str | os.PathLik
     if importlib.util.find_spec("voila") is None:
         raise ValueError("the dashboard needs Voilà: pip install 'na64tools[dashboard]'")
     directory = Path(data) if data is not None else default_data_dir()
-    if rebuild or not (directory / _OUTPUT).exists():
+    if rebuild or not ((directory / _OUTPUT).exists() or (directory / "output.coffea").exists()):
         demo_output(directory, rebuild=rebuild, log=log)  # the page then only loads it
     env = dict(os.environ, **{DATA_ENV: os.fspath(directory.resolve())})
     # the kernel imports the same na64tools as this process, installed or not

@@ -151,6 +151,28 @@ def write_file(path: str | os.PathLike, chunks: Iterable[Block], runs: Mapping[s
     return path
 
 
+def remove_partial(out: str | os.PathLike, names: Iterable[str]) -> list[Path]:
+    """Remove the unfinished files ``names`` from the temporary directories in ``out``.
+
+    What :func:`write_file` leaves behind when its process is killed before it could clean up
+    (a Dask worker stopped with its cluster): ``out/.na64tools-tmp-*/<name>``. Temporary files
+    of other names (another job writing into ``out``) are left alone. Returns the removed files.
+    """
+    names = set(names)
+    removed = []
+    for tmpdir in sorted(Path(out).glob(".na64tools-tmp-*")):
+        for name in names:
+            part = tmpdir / name
+            if part.is_file():
+                part.unlink()
+                removed.append(part)
+        try:
+            tmpdir.rmdir()  # only if it is now empty
+        except OSError:
+            pass
+    return removed
+
+
 def content_hash(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
                  exclude: tuple[str, ...] = ("run",)) -> str:
     """SHA-256 of the ``Events`` content of ``paths`` concatenated in order.

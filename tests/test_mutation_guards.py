@@ -1,0 +1,289 @@
+"""Guards against mutations that a mutation spot-check found the suite blind to (issue 12, item 6).
+
+Each test checks an independent value: a hand calculation from the processor's cut table, an
+analytic number, a published number or an invariant under a change of exposure. None compares
+a function with itself. docs/testing.md lists the mutation each test catches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+from scipy import integrate
+
+from na64tools import Cuts, default_setup
+from na64tools.analysis import Analysis
+from na64tools.physics import cross_section
+from na64tools.processes import CODES, SOURCES, source_of_codes
+from na64tools.selection import passes
+from na64tools.stats.background import ZERO_EVENT_UPPER, background_by_source
+from na64tools.stats.signal import signal_yield, yield_per_mot
+
+# --------------------------------------------------------------------------------------------
+# constants written out here (not imported from the library), with their sources
+# --------------------------------------------------------------------------------------------
+N_AVOGADRO = 6.02214076e23  # 1/mol, CODATA 2018 (exact)
+PB_DENSITY = 11.35  # g/cm^3, PDG "Atomic and nuclear properties of materials" (Pb)
+PB_A = 207.2  # g/mol, PDG (Pb)
+PB_Z = 82.0
+ALPHA_EM = 1 / 137.035999084  # CODATA 2018
+M_MU_GEV = 0.1056583755  # PDG
+M_E_GEV = 0.51099895e-3  # PDG
+HBARC2_PB = 0.3893793721e9  # (hbar c)^2 in GeV^2 pb, PDG
+E_BEAM = 160.0  # GeV, PRL 132 (2024) 211803
+
+
+def _hand_source(code: int) -> str:
+    """Published source of a truth process, from the physics of the NA64mu background table
+    (PRL 132 (2024) 211803): (I) momentum misreconstruction of a muon that lost energy or only
+    ionised, (II) pi/K decays in flight upstream of the target, (III) hadrons escaping the
+    hermetic calorimetry after a photonuclear interaction."""
+    table = {
+        "mip": "misreconstruction",
+        "brems": "misreconstruction",
+        "pair": "misreconstruction",
+        "photonuclear": "misreconstruction",
+        "pi_decay": "decays_in_flight",
+        "k_decay": "decays_in_flight",
+        "escape": "non_hermeticity",
+    }
+    name = {v: k for k, v in CODES.items()}[int(code)]
+    return table[name]
+
+
+@pytest.fixture(scope="module")
+def table_and_mot(small_output):
+    t = small_output["table"]
+    ds = np.asarray(t.datasets, dtype=object)[np.asarray(t.columns["dataset"])]
+    bkg = ds == "background"
+    mot_sample = float(small_output["mot"]["background"].mot)
+    return t, bkg, mot_sample
+
+
+# --------------------------------------------------------------------------------------------
+# (a) background scaled to the requested exposure
+# --------------------------------------------------------------------------------------------
+def test_background_is_hand_sum_of_weights_scaled_to_the_requested_exposure(small_output, table_and_mot):
+    t, bkg, mot_sample = table_and_mot
+    cuts = Cuts(p_out_max=80.0, hcal_max=6.0)  # looser than published: more passing events
+    p = passes(t.variables(), cuts)
+    w = np.asarray(t.columns["genWeight"], dtype=float)
+    codes = np.asarray(t.columns["process"])
+    mot = 3.7e10  # not the sample's MOT, so that a missing scale factor shows
+    res = Analysis(small_output, mot=mot, projections=()).evaluate(cuts, limits=False)
+    total = 0.0
+    hand_src = np.array([_hand_source(c) for c in codes[bkg]], dtype=object)
+    for src in ("misreconstruction", "decays_in_flight", "non_hermeticity"):
+        mine = np.zeros(len(t), dtype=bool)
+        mine[bkg] = hand_src == src
+        mine &= p
+        hand = float(w[mine].sum()) * mot / mot_sample
+        total += hand
+        assert res.background[src].value == pytest.approx(hand, rel=1e-9, abs=1e-300), src
+    assert total > 0
+    assert res.total_background.value == pytest.approx(total, rel=1e-9)
+
+
+def test_doubling_the_exposure_doubles_every_background(small_output):
+    cuts = Cuts(p_out_max=80.0, hcal_max=6.0)
+    one = Analysis(small_output, mot=2.5e10, projections=()).evaluate(cuts, limits=False)
+    two = Analysis(small_output, mot=5.0e10, projections=()).evaluate(cuts, limits=False)
+    assert one.total_background.value > 0
+    for src in SOURCES:
+        a, b = one.background[src], two.background[src]
+        assert b.value == pytest.approx(2 * a.value, rel=1e-12, abs=1e-300)
+        assert b.stat == pytest.approx(2 * a.stat, rel=1e-12, abs=1e-300)
+        if a.upper is not None:
+            assert b.upper == pytest.approx(2 * a.upper, rel=1e-12)
+    assert two.total_background.value == pytest.approx(2 * one.total_background.value, rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# (b) signal yield: units pb -> cm^2, n_A = N_A rho / A, L_T
+# --------------------------------------------------------------------------------------------
+def _sigma_vector_pb(m: float, g: float) -> float:
+    """sigma(mu Pb -> mu Pb Z') [pb] for the L_mu-L_tau Z' at 160 GeV, x > 0, integrated here
+    with scipy from the published WW double-differential (Bjorken, Essig, Schuster, Toro
+    PRD 80 (2009) 075018 with the muon mass kept; Kirpichnikov et al. arXiv:2107.13297; DMG4
+    DarkZ.cc), Tsai's elastic form factor with t_a = (m_e Z^1/3 / 111)^2, t_d = 0.164 A^-2/3 GeV^2,
+    t_max = m^2 + m_mu^2, and eps^2 alpha = g^2 / (4 pi)."""
+    e0, mm = E_BEAM, M_MU_GEV
+    ta = (M_E_GEV * PB_Z ** (1 / 3) / 111.0) ** 2
+    td = 0.164 * PB_A ** (-2 / 3)
+    tmax = m * m + mm * mm
+
+    def chi(tmin: float) -> float:
+        f = lambda t: (t - tmin) / t**2 * (t / (t + ta)) ** 2 * (td / (t + td)) ** 2  # noqa: E731
+        pts = [p for p in (ta, td) if tmin < p < tmax]
+        return PB_Z**2 * integrate.quad(f, tmin, tmax, points=pts or None, limit=200, epsrel=1e-10)[0]
+
+    def integrand(lt: float, x: float) -> float:
+        th = math.exp(lt)
+        u = -x * e0 * e0 * th * th - m * m * (1 - x) / x - mm * mm * x
+        tmin = u * u / (4 * e0 * e0 * (1 - x) ** 2)
+        if tmin >= tmax:
+            return 0.0
+        amp = 2 * (2 - 2 * x + x * x) / (1 - x) + 4 * (m * m + 2 * mm * mm) / u**2 * (
+            u * x + m * m * (1 - x) + mm * mm * x * x)
+        if amp <= 0:
+            return 0.0
+        return th * math.sin(th) * math.sqrt(x * x - m * m / e0**2) * (1 - x) / u**2 * amp * chi(tmin)
+
+    def inner(x: float) -> float:
+        th0 = math.log(math.sqrt((m * m * (1 - x) / x + mm * mm * x) / (x * e0 * e0)))
+        pts = [th0 + k for k in (-2.0, 0.0, 2.0) if th0 + k < math.log(0.3)]
+        return integrate.quad(integrand, th0 - 12, math.log(0.3), args=(x,), points=pts, limit=200,
+                              epsrel=1e-8)[0]
+
+    lo, hi = m / e0, 1 - m**4 / (8 * e0**3 * PB_A) - mm / e0
+    pts = [p for p in (*lo * np.geomspace(1.001, 0.5 / lo, 10), *(1 - np.geomspace(0.5, 1 - hi, 10)[1:-1]))
+           if lo < p < hi]
+    val = integrate.quad(inner, lo, hi, points=pts, limit=300, epsrel=1e-7)[0]
+    return HBARC2_PB * 2 * (g * g / (4 * math.pi)) * ALPHA_EM**2 * e0**2 * val
+
+
+def test_cross_section_equals_scipy_integral_of_the_published_formula():
+    """One WW cross-section value pinned against scipy on the formula written out above."""
+    m, g = 0.1, 1e-4
+    assert cross_section(m, g, model="vector", energy=E_BEAM, target="Pb") == pytest.approx(
+        _sigma_vector_pb(m, g), rel=1e-4)
+
+
+def test_signal_yield_per_mot_from_hand_units():
+    """N_sig/MOT = BR n_A L_T sigma, with n_A = N_A rho/A and 1 pb = 1e-36 cm^2, all by hand
+    (sigma in pb from :func:`cross_section`, pinned by the test above).
+    m = 0.1 GeV < 2 m_mu: the L_mu-L_tau Z' decays only to neutrinos, BR(inv) = 1."""
+    setup = default_setup()
+    assert setup.target.material == "Pb"
+    m, g = 0.1, 1e-4
+    sigma_pb = cross_section(m, g, model="vector", energy=E_BEAM, target="Pb")
+    assert 1e-3 < sigma_pb < 1e3  # pb: a unit slip of the cross-section itself would show here
+    n_a = N_AVOGADRO * PB_DENSITY / PB_A  # nuclei / cm^3
+    assert n_a == pytest.approx(3.299e22, rel=1e-3)
+    l_t = float(setup.target.thickness)  # cm
+    per_mot = n_a * l_t * sigma_pb * 1e-36
+    assert float(yield_per_mot(m, g, setup=setup, model="vector")[0]) == pytest.approx(per_mot, rel=1e-4)
+    n = signal_yield([m], g, setup=setup, efficiency=0.5, mot=2e10, model="vector")
+    assert float(n[0]) == pytest.approx(2e10 * 0.5 * per_mot, rel=1e-4)
+
+
+def test_analysis_signal_yield_scales_with_exposure(small_output):
+    """The limit's reference yield is proportional to the requested exposure (N_sig ∝ N_MOT)."""
+    a = Analysis(small_output, mot=1e10, projections=()).evaluate()
+    b = Analysis(small_output, mot=3e10, projections=()).evaluate()
+    np.testing.assert_allclose(b.signal_yield_ref, 3 * a.signal_yield_ref, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# (c) truth process -> published source, on generated events
+# --------------------------------------------------------------------------------------------
+def test_every_truth_process_maps_to_its_published_source():
+    for name, code in CODES.items():
+        if name == "signal":
+            continue
+        assert source_of_codes(np.array([code]))[0] == _hand_source(code), name
+
+
+def test_generated_events_map_to_the_source_of_their_physics(small_fileset):
+    """In simulated background events, an incoming pi+ or K+ (decay in flight) is source (II),
+    a muon beam particle never is; a mismeasured MS2 momentum of a muon with no hadron is (I)."""
+    seen = set()
+    for path in small_fileset["background"]:
+        with uproot.open(path) as f:
+            ev = f["Events"].arrays(["GenPart_pdgId", "GenPart_status", "Gen_process", "Gen_mismeasured"],
+                                    library="ak")
+        incoming = ak.to_numpy(ak.firsts(ev.GenPart_pdgId[ev.GenPart_status == 0]))
+        src = source_of_codes(ak.to_numpy(ev.Gen_process))
+        hadron_decay = np.isin(np.abs(incoming), (211, 321))
+        assert np.all(src[hadron_decay] == "decays_in_flight")
+        assert np.all(src[~hadron_decay] != "decays_in_flight")
+        pdg = abs(ev.GenPart_pdgId)
+        hadron = (pdg == 2112) | (pdg == 211) | (pdg == 130) | (pdg == 2212) | (pdg == 321)
+        has_hadron = ak.to_numpy(ak.any(hadron & (ev.GenPart_status == 1), axis=1))
+        mis = ak.to_numpy(ev.Gen_mismeasured) & ~hadron_decay & ~has_hadron
+        assert np.all(src[mis] == "misreconstruction")
+        seen |= {"pi" for _ in range(int(np.any(np.abs(incoming) == 211)))}
+        seen |= {"K" for _ in range(int(np.any(np.abs(incoming) == 321)))}
+        seen |= {"mis" for _ in range(int(mis.any()))}
+    assert seen == {"pi", "K", "mis"}, seen
+
+
+# --------------------------------------------------------------------------------------------
+# (d) systematic of source (I) from the published table
+# --------------------------------------------------------------------------------------------
+def test_background_systematics_are_the_published_relative_uncertainties(small_output):
+    """(I) misreconstruction 0.05 +- 0.03 -> 0.6; (II) decays in flight 0.010 +- 0.001 -> 0.1
+    (PRL 132 (2024) 211803), through background_by_source and through Analysis."""
+    pub = {"misreconstruction": 0.03 / 0.05, "decays_in_flight": 0.001 / 0.010}
+    b = default_setup().backgrounds
+    assert b.misreconstruction.uncertainty / b.misreconstruction.value == pytest.approx(0.6)
+    est = background_by_source([2.0, 3.0], ["misreconstruction", "decays_in_flight"], [True, True],
+                               mot_sample=1.0, mot=1.0)
+    for src, rel in pub.items():
+        assert est[src].syst == pytest.approx(rel * est[src].value, rel=1e-12)
+    res = Analysis(small_output, projections=()).evaluate(Cuts(p_out_max=80.0, hcal_max=6.0), limits=False)
+    for src, rel in pub.items():
+        assert res.background[src].value > 0
+        assert res.background[src].syst == pytest.approx(rel * res.background[src].value, rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# (e) the zero-event 90 % CL bound
+# --------------------------------------------------------------------------------------------
+def test_zero_event_bound_is_the_poisson_90_percent_limit(small_output, table_and_mot):
+    """P(0 | mu) = exp(-mu) = 0.1  ->  mu = 2.302585... (not 2.996 at 95 %)."""
+    assert ZERO_EVENT_UPPER == pytest.approx(2.302585092994046, rel=1e-12)
+    est = background_by_source([0.5, 2.0], ["non_hermeticity"] * 2, [False, False],
+                               mot_sample=10.0, mot=40.0)
+    assert est["non_hermeticity"].value == 0.0
+    assert est["non_hermeticity"].upper == pytest.approx(2.302585092994046 * 2.0 * 4.0, rel=1e-12)
+    # through Analysis: a selection nothing passes (p_out below any simulated momentum)
+    t, bkg, mot_sample = table_and_mot
+    mot = 5e10
+    res = Analysis(small_output, mot=mot, projections=()).evaluate(Cuts(p_out_max=0.5), limits=False)
+    w = np.asarray(t.columns["genWeight"], dtype=float)
+    codes = np.asarray(t.columns["process"])
+    hand_src = np.array([_hand_source(c) for c in codes[bkg]], dtype=object)
+    for src in ("misreconstruction", "decays_in_flight", "non_hermeticity"):
+        mine = np.zeros(len(t), dtype=bool)
+        mine[bkg] = hand_src == src
+        if not mine.any():
+            continue
+        e = res.background[src]
+        assert e.value == 0.0
+        assert e.upper == pytest.approx(2.302585092994046 * w[mine].max() * mot / mot_sample, rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# (f) the optimiser's search sees only the tuning half
+# --------------------------------------------------------------------------------------------
+def _poisoned(output, rows: np.ndarray, name: str, value: float):
+    from na64tools.processor import CutTable
+
+    t = output["table"]
+    cols = {k: np.array(v, copy=True) for k, v in t.columns.items()}
+    cols[name][rows] = value
+    return {**output, "table": CutTable(cols, list(t.datasets), list(t.samples), list(t.files),
+                                         dict(t.preselection))}
+
+
+def test_optimiser_search_ignores_the_held_out_half(small_output):
+    """Poisoning the held-out half's p_out values leaves the search (cut sets tried, chosen cuts)
+    unchanged; poisoning the tuning half changes the cut sets tried. The split is by hash of
+    (dataset, file, entry), so it is the same for the poisoned outputs."""
+    from na64tools.interactive import CutExplorerModel
+    from na64tools.interactive.optimise import split_mask
+
+    kw = dict(mass=0.1, max_background=0.2, fields=("p_out_max",), sweeps=1, points=6)
+    tuning = split_mask(small_output["table"])
+    base = CutExplorerModel(small_output).optimise(**kw)
+    held = CutExplorerModel(_poisoned(small_output, ~tuning, "p_out", 33.3)).optimise(**kw)
+    assert held.cuts == base.cuts
+    assert held.n_evaluations == base.n_evaluations
+    assert held.tuning_best == base.tuning_best
+    tuned = CutExplorerModel(_poisoned(small_output, tuning, "p_out", 33.3)).optimise(**kw)
+    assert tuned.n_evaluations != base.n_evaluations

@@ -8,6 +8,7 @@ a function with itself. docs/testing.md lists the mutation each test catches.
 from __future__ import annotations
 
 import math
+import re
 
 import awkward as ak
 import numpy as np
@@ -20,7 +21,7 @@ from na64tools.analysis import Analysis
 from na64tools.physics import cross_section
 from na64tools.processes import CODES, SOURCES, source_of_codes
 from na64tools.selection import passes
-from na64tools.stats.background import ZERO_EVENT_UPPER, background_by_source
+from na64tools.stats.background import ZERO_EVENT_UPPER, background_by_source, total_background
 from na64tools.stats.signal import signal_yield, yield_per_mot
 
 # --------------------------------------------------------------------------------------------
@@ -287,3 +288,65 @@ def test_optimiser_search_ignores_the_held_out_half(small_output):
     assert held.tuning_best == base.tuning_best
     tuned = CutExplorerModel(_poisoned(small_output, tuning, "p_out", 33.3)).optimise(**kw)
     assert tuned.n_evaluations != base.n_evaluations
+
+
+# --------------------------------------------------------------------------------------------
+# survivors of the mutmut run (docs/testing.md): background_by_source / total_background by hand
+# --------------------------------------------------------------------------------------------
+def test_background_by_source_hand_numbers_at_three_times_the_sample_exposure():
+    # weights 3 and 4 pass (source I), 2 and 5 fail (II and III); passed given as 0/1 integers
+    est = background_by_source([3.0, 4.0, 2.0, 5.0],
+                               ["misreconstruction", "misreconstruction", "decays_in_flight", "non_hermeticity"],
+                               [1, 1, 0, 0], mot_sample=10.0, mot=30.0)
+    mis, dif, nh, oth = (est[s] for s in ("misreconstruction", "decays_in_flight", "non_hermeticity", "other"))
+    assert [e.source for e in (mis, dif, nh, oth)] == ["misreconstruction", "decays_in_flight",
+                                                        "non_hermeticity", "other"]
+    assert mis.value == pytest.approx(21.0) and mis.stat == pytest.approx(15.0)  # 7 x 3, 5 x 3
+    assert mis.syst == pytest.approx(0.6 * 21.0) and mis.n_events == 2 and mis.upper is None
+    assert dif.value == 0.0 and dif.n_events == 0
+    assert dif.upper == pytest.approx(2.302585092994046 * 2.0 * 3.0)
+    assert nh.upper == pytest.approx(2.302585092994046 * 5.0 * 3.0)
+    assert oth.value == 0.0 and oth.upper is None  # no simulated event of that source: no bound
+    tot = total_background(est)
+    assert tot.source == "total" and tot.n_events == 2
+    assert tot.value == pytest.approx(21.0) and tot.stat == pytest.approx(15.0)
+    # own systematics replace the defaults
+    own = background_by_source([3.0], ["misreconstruction"], [True], mot_sample=1.0, mot=1.0,
+                               systematics={"misreconstruction": 0.25, "decays_in_flight": 0.0,
+                                            "non_hermeticity": 0.0, "other": 0.0})
+    assert own["misreconstruction"].syst == pytest.approx(0.75)
+
+
+def test_total_background_adds_stat_in_quadrature_and_syst_linearly():
+    from na64tools.stats.background import BackgroundEstimate
+
+    parts = {"a": BackgroundEstimate("a", 1.0, 0.3, 0.5, 3), "b": BackgroundEstimate("b", 2.0, 0.4, 0.25, 4)}
+    tot = total_background(parts)
+    assert (tot.value, tot.n_events, tot.source) == (3.0, 7, "total")
+    assert tot.stat == pytest.approx(0.5, rel=1e-12)  # 3-4-5
+    assert tot.syst == pytest.approx(0.75, rel=1e-12)
+    assert tot.error == pytest.approx(math.hypot(0.5, 0.75), rel=1e-12)
+
+
+def test_background_by_source_input_checks():
+    ok = background_by_source([0.0, 1.0], ["other", "other"], [True, False], mot_sample=1.0, mot=0.0)
+    assert ok["other"].value == 0.0  # zero weights and zero exposure are valid
+    assert background_by_source([1.0], ["other"], [True], mot_sample=2.0, mot=1.0,
+                                systematics={s: 0.0 for s in SOURCES})["other"].syst == 0.0
+    bad = [
+        (dict(yields=[1.0, -2.0]), "-2.0"),
+        (dict(yields=[1.0, np.nan]), "nan"),
+        (dict(mot_sample=0.0), "mot_sample=0.0"),
+        (dict(mot_sample=np.inf), "mot_sample=inf"),
+        (dict(mot=-1.0), "mot=-1.0"),
+        (dict(mot=np.nan), "mot=nan"),
+        (dict(sources=["other", "cosmics"]), "cosmics"),
+        (dict(passed=[True]), "same length"),
+        (dict(systematics={s: -0.1 for s in SOURCES}), "-0.1"),
+    ]
+    for kw, needle in bad:
+        args = dict(yields=[1.0, 2.0], sources=["other", "other"], passed=[True, False], mot_sample=1.0,
+                    mot=1.0)
+        args.update(kw)
+        with pytest.raises(ValueError, match=re.escape(needle)):
+            background_by_source(args.pop("yields"), args.pop("sources"), args.pop("passed"), **args)

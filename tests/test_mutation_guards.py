@@ -334,7 +334,7 @@ def test_background_by_source_input_checks():
     assert background_by_source([1.0], ["other"], [True], mot_sample=2.0, mot=1.0,
                                 systematics={s: 0.0 for s in SOURCES})["other"].syst == 0.0
     bad = [
-        (dict(yields=[1.0, -2.0]), "-2.0"),
+        (dict(yields=[0.0, 0.5, -2.0], sources=["other"] * 3, passed=[True] * 3), "-2.0"),
         (dict(yields=[1.0, np.nan]), "nan"),
         (dict(mot_sample=0.0), "mot_sample=0.0"),
         (dict(mot_sample=np.inf), "mot_sample=inf"),
@@ -350,3 +350,68 @@ def test_background_by_source_input_checks():
         args.update(kw)
         with pytest.raises(ValueError, match=re.escape(needle)):
             background_by_source(args.pop("yields"), args.pop("sources"), args.pop("passed"), **args)
+
+
+def _hand_br_vector(m: float) -> float:
+    """BR(Z' -> nu nu) of the L_mu-L_tau Z' without dark decays: Gamma(nu nu, two flavours,
+    one helicity) = g^2 m / (12 pi), Gamma(mu mu) = g^2 m / (12 pi) (1 + 2 r) sqrt(1 - 4 r),
+    r = m_mu^2 / m^2, below the tau threshold (e.g. Bauer, Foldenauer, Jaeckel JHEP 07 (2018) 094)."""
+    r = M_MU_GEV**2 / m**2
+    mumu = (1 + 2 * r) * math.sqrt(1 - 4 * r) if 4 * r < 1 else 0.0
+    return 1.0 / (1.0 + mumu)
+
+
+def test_signal_yield_defaults_model_branching_and_efficiency_paths():
+    setup = default_setup()
+    n_a = N_AVOGADRO * PB_DENSITY / PB_A
+    l_t = float(setup.target.thickness)
+    m, g = 0.3, 1e-4  # above 2 m_mu: BR(inv) ~ 0.53
+    sigma = cross_section(m, g, model="vector", energy=E_BEAM, target="Pb")
+    hand = n_a * l_t * sigma * 1e-36 * _hand_br_vector(m)
+    assert _hand_br_vector(m) == pytest.approx(0.530, abs=1e-3)
+    # default exposure: the setup's run, 1.98e10 MOT (PRL 132 (2024) 211803)
+    n = signal_yield([m], g, setup=setup, efficiency=0.25)
+    assert float(n[0]) == pytest.approx(1.98e10 * 0.25 * hand, rel=1e-3)
+    # a callable efficiency is evaluated at the masses
+    n2 = signal_yield([m, m], g, setup=setup, efficiency=lambda ms: np.full(len(ms), 0.5), mot=1e10)
+    np.testing.assert_allclose(n2, 1e10 * 0.5 * hand, rtol=1e-3)
+    # x_min is passed on: sigma(x > 0.5) by hand
+    s5 = cross_section(m, g, model="vector", energy=E_BEAM, target="Pb", x_min=0.5)
+    n3 = signal_yield([m], g, setup=setup, efficiency=1.0, mot=1e10, x_min=0.5)
+    assert float(n3[0]) == pytest.approx(1e10 * n_a * l_t * s5 * 1e-36 * _hand_br_vector(m), rel=1e-3)
+    # the model is passed on: the scalar's cross-section, not the vector's
+    ss = cross_section(0.1, g, model="scalar", energy=E_BEAM, target="Pb")
+    n4 = signal_yield([0.1], g, setup=setup, efficiency=1.0, mot=1e10, model="scalar")
+    assert float(n4[0]) == pytest.approx(1e10 * n_a * l_t * ss * 1e-36, rel=1e-3)  # BR = 1 below 2 m_mu
+    # br_kwargs are passed on: an open dark channel (m_chi < m/2) raises BR(inv)
+    n5 = signal_yield([m], g, setup=setup, efficiency=1.0, mot=1e10, br_kwargs={"m_chi": 0.05})
+    assert float(n5[0]) > 1.2 * 1e10 * hand
+
+
+def test_signal_yield_input_checks():
+    setup = default_setup()
+    kw = dict(setup=setup, efficiency=0.5, mot=1e10)
+    for eff in (0.0, 1.0):  # the ends of [0, 1] are valid
+        assert np.all(np.isfinite(signal_yield([0.1], 1e-4, **{**kw, "efficiency": eff})))
+    assert float(signal_yield([0.1], 1e-4, **{**kw, "mot": 0.5})[0]) > 0  # any non-negative exposure
+    assert float(signal_yield([0.1], 1e-4, **{**kw, "mot": 0.0})[0]) == 0.0
+    for bad in (dict(efficiency=1.5), dict(efficiency=-0.1), dict(efficiency=np.nan),
+                dict(mot=-1.0), dict(mot=np.inf)):
+        with pytest.raises(ValueError):
+            signal_yield([0.1], 1e-4, **{**kw, **bad})
+    for g in (0.0, -1e-4, np.nan):
+        with pytest.raises(ValueError, match="coupling"):
+            signal_yield([0.1], g, **kw)
+
+
+def test_analyse_passes_cuts_model_and_options(small_output, table_and_mot):
+    from na64tools.analysis import analyse
+
+    t, bkg, mot_sample = table_and_mot
+    cuts = Cuts(p_out_max=70.0, hcal_max=6.0)
+    p = passes(t.variables(), cuts)
+    w = np.asarray(t.columns["genWeight"], dtype=float)
+    r = analyse(small_output, cuts=cuts, model="vector", mot=4e10, projections=())
+    assert r.total_background.value == pytest.approx(float(w[bkg & p].sum()) * 4e10 / mot_sample, rel=1e-9)
+    assert r.projection is None and r.model == "vector"
+    assert analyse(small_output, model="scalar", projections=()).model == "scalar"

@@ -468,3 +468,59 @@ def test_yield_of_a_sample_generated_with_x_min_uses_sigma_above_x_min(x_min_out
     s5 = cross_section(0.1, a.g_ref, model="vector", energy=E_BEAM, target="Pb", x_min=0.5)
     hand = N_AVOGADRO * PB_DENSITY / PB_A * float(default_setup().target.thickness) * s5 * 1e-36  # BR = 1
     assert float(per_mot[0]) == pytest.approx(hand, rel=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# survivors in selection.py: cut variables read from branches, checked with plain Python lists
+# --------------------------------------------------------------------------------------------
+def _branches(tracks, hcal, layout):
+    """Raw branches of len(tracks) events; tracks are (p, chi2, hits) lists, hcal lists of energies."""
+    n = len(tracks)
+
+    def jag(lists, dtype):
+        arr = ak.values_astype(ak.Array([list(x) for x in lists]), dtype)
+        if layout == "offsets":
+            return arr
+        if layout == "listarray":  # starts/stops into a content that begins with two unused values
+            counts = np.array([len(x) for x in lists], dtype=np.int64)
+            content = np.concatenate([[-99, -99], [v for x in lists for v in x]]).astype(dtype)
+            starts = 2 + np.concatenate([[0], np.cumsum(counts)[:-1]])
+            lay = ak.contents.ListArray(ak.index.Index64(starts), ak.index.Index64(starts + counts),
+                                        ak.contents.NumpyArray(content))
+            return ak.Array(lay)
+        if layout == "option":  # an option layer over the lists: the generic ak.num/flatten path
+            return ak.Array(ak.contents.UnmaskedArray(ak.to_layout(arr)))
+        raise ValueError(layout)
+
+    return {
+        "Beam_p": np.linspace(150, 170, n).astype(np.float32),
+        "Beam_chi2": np.full(n, 1.5, np.float32),
+        "Track_p": jag([[t[0] for t in ev] for ev in tracks], np.float32),
+        "Track_chi2": jag([[t[1] for t in ev] for ev in tracks], np.float32),
+        "Track_nhits": jag([[t[2] for t in ev] for ev in tracks], np.int32),
+        "HCAL_energy": jag(hcal, np.float32),
+        "ECAL_energy": np.full(n, 0.3, np.float32),
+        "VETO_energy": np.zeros(n, np.float32),
+        "VHCAL_energy": np.zeros(n, np.float32),
+        "Trigger_scattered": np.array([True, False, True, True][:n] + [True] * max(0, n - 4)),
+    }
+
+
+@pytest.mark.parametrize("layout", ["offsets", "listarray", "option"])
+def test_cut_variables_from_branches_by_hand(layout):
+    from na64tools.selection import variables_from_branches
+
+    tracks = [[], [(70.5, 1.25, 11), (120.0, 0.5, 9)], [(33.0, 2.0, 12)], [], [(90.0, 0.75, 8)] * 3]
+    hcal = [[0.5, 0.25], [], [1.0], [2.0, 0.5, 0.25], []]
+    v = variables_from_branches(_branches(tracks, hcal, layout))
+    assert v["n_tracks"].tolist() == [0, 2, 1, 0, 3]
+    assert v["p_out"].tolist() == [math.inf, 70.5, 33.0, math.inf, 90.0]
+    assert v["track_chi2"].tolist() == [math.inf, 1.25, 2.0, math.inf, 0.75]
+    assert v["track_hits"].tolist() == [0, 11, 12, 0, 8]
+    assert v["hcal"].tolist() == [0.75, 0.0, 1.0, 2.75, 0.0]
+    assert all(a.dtype == np.float64 for k, a in v.items() if k != "trigger")
+    assert v["trigger"].dtype == bool
+    # no track anywhere: every p_out is +inf, every hit count 0
+    v0 = variables_from_branches(_branches([[], []], [[], [1.0]], layout))
+    assert v0["p_out"].tolist() == [math.inf, math.inf] and v0["track_hits"].tolist() == [0, 0]
+    assert v0["hcal"].tolist() == [0.0, 1.0]

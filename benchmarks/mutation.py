@@ -62,11 +62,12 @@ def _copy_tree(dest: Path) -> None:
         shutil.copy2(ROOT / f, dest / f)
 
 
-def _config(modules, tests) -> str:
+def _config(modules, tests, pytest_args=()) -> str:
     lines = ["[mutmut]", "source_paths=na64tools", "only_mutate="]
     lines += [f"    {m}" for m in modules]
     lines += ["pytest_add_cli_args_test_selection="] + [f"    {t}" for t in tests]
-    lines += ["pytest_add_cli_args=", "    -p", "    no:cacheprovider", "also_copy=tests",
+    lines += ["pytest_add_cli_args=", "    -p", "    no:cacheprovider"] + [f"    {a}" for a in pytest_args]
+    lines += ["also_copy=tests",
               "do_not_mutate_patterns="] + [f"    {p}" for p in DO_NOT_MUTATE]
     return "\n".join(lines) + "\n"
 
@@ -75,6 +76,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--modules", nargs="+", default=list(MODULES), help="files to mutate")
     ap.add_argument("--tests", nargs="+", default=list(TESTS), help="test files run against the mutants")
+    ap.add_argument("--pytest-args", nargs="+", default=[], help="extra pytest arguments, e.g. -k by_hand")
     ap.add_argument("--timeout", type=float, default=3600.0, help="time box of the mutmut run [s]")
     ap.add_argument("--workdir", default=None, help="scratch directory (default: a new temporary one)")
     ap.add_argument("--min-score", type=float, default=0.0, help="exit 1 below this killed fraction")
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
     if (work / "mutants").exists():
         shutil.rmtree(work / "mutants")
     _copy_tree(work)
-    (work / "setup.cfg").write_text(_config(args.modules, args.tests))
+    (work / "setup.cfg").write_text(_config(args.modules, args.tests, args.pytest_args))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut puts mutants/ first
     env["MPLBACKEND"] = "agg"
     t0 = time.monotonic()
@@ -121,7 +123,8 @@ def main(argv=None) -> int:
     killed = sum(c.get("killed", 0) for c in counts.values())
     survived = sum(c.get("survived", 0) for c in counts.values())
     score = killed / (killed + survived) if killed + survived else float("nan")
-    print(f"mutmut on {', '.join(args.modules)}; tests {', '.join(args.tests)}; 1 core, nice 10")
+    print(f"mutmut on {', '.join(args.modules)}; tests {' '.join(args.tests + args.pytest_args)}; "
+          "1 core, nice 10")
     print(f"work directory {work}; {elapsed:.0f} s" + ("; TIME BOX HIT: partial results" if timed_out else ""))
     for mod, c in sorted(counts.items()):
         print(f"  {mod}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))

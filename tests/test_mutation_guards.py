@@ -524,3 +524,31 @@ def test_cut_variables_from_branches_by_hand(layout):
     v0 = variables_from_branches(_branches([[], []], [[], [1.0]], layout))
     assert v0["p_out"].tolist() == [math.inf, math.inf] and v0["track_hits"].tolist() == [0, 0]
     assert v0["hcal"].tolist() == [0.0, 1.0]
+
+
+def test_yield_follows_the_setup_beam_energy_target_material_and_default_model():
+    """A 100 GeV beam on a 10 cm W target: n_A = N_A 19.3/183.84 (PDG), sigma at 100 GeV on W."""
+    import dataclasses
+
+    from na64tools.config import Quantity
+
+    base = default_setup()
+    setup = base.replace(
+        beam=dataclasses.replace(base.beam, energy=Quantity(100.0, "GeV", source="test")),
+        target=dataclasses.replace(base.target, material="W", thickness=Quantity(10.0, "cm", source="test")))
+    m, g = 0.1, 1e-4
+    sigma = cross_section(m, g, model="vector", energy=100.0, target="W")
+    assert sigma != pytest.approx(cross_section(m, g, model="vector", energy=160.0, target="Pb"), rel=0.05)
+    hand = N_AVOGADRO * 19.3 / 183.84 * 10.0 * sigma * 1e-36  # BR = 1 below 2 m_mu
+    assert float(yield_per_mot(m, g, setup=setup)[0]) == pytest.approx(hand, rel=1e-4)  # default model
+    assert float(signal_yield([m], g, setup=setup, efficiency=1.0, mot=1.0)[0]) == pytest.approx(hand, rel=1e-4)
+
+
+def test_source_of_codes_signal_and_range_checks():
+    assert source_of_codes(np.array([CODES["signal"], CODES["mip"]])).tolist() == ["signal", "misreconstruction"]
+    assert source_of_codes(np.array([], dtype=np.int64)).tolist() == []
+    n = len(CODES)
+    for codes, bad in (([0, 3, n], n), ([n - 1, -1], -1), ([0, n + 5, -2], n + 5)):
+        with pytest.raises(ValueError, match=rf"code (np\.int64\()?{re.escape(str(bad))}\b"):
+            source_of_codes(np.array(codes))
+    assert source_of_codes(np.array([n - 1]))[0] == "decays_in_flight"  # the last valid code

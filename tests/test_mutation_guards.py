@@ -552,3 +552,19 @@ def test_source_of_codes_signal_and_range_checks():
         with pytest.raises(ValueError, match=rf"code (np\.int64\()?{re.escape(str(bad))}\b"):
             source_of_codes(np.array(codes))
     assert source_of_codes(np.array([n - 1]))[0] == "decays_in_flight"  # the last valid code
+
+
+def test_branching_fraction_is_that_of_the_requested_model():
+    """Above 2 m_mu: the muon-philic scalar decays to muons (BR(inv) = 0 in the default scalar
+    model, docs of br_invisible), the dark photon to chi chi with alpha_D = 0.1 >> eps^2 alpha
+    (BR ~ 1), the L_mu-L_tau Z' half to neutrinos (hand formula above)."""
+    setup = default_setup()
+    n_a_l = N_AVOGADRO * PB_DENSITY / PB_A * float(setup.target.thickness)
+    m = 0.3
+    assert float(yield_per_mot(m, 1e-4, setup=setup, model="scalar")[0]) == 0.0
+    s_dp = cross_section(m, 1e-4, model="dark_photon", energy=E_BEAM, target="Pb")
+    assert float(yield_per_mot(m, 1e-4, setup=setup, model="dark_photon")[0]) == pytest.approx(
+        n_a_l * s_dp * 1e-36, rel=1e-6)
+    s_v = cross_section(m, 1e-4, model="vector", energy=E_BEAM, target="Pb")
+    assert float(yield_per_mot(m, 1e-4, setup=setup, model="vector")[0]) == pytest.approx(
+        n_a_l * s_v * 1e-36 * _hand_br_vector(m), rel=1e-4)

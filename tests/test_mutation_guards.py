@@ -568,3 +568,31 @@ def test_branching_fraction_is_that_of_the_requested_model():
     s_v = cross_section(m, 1e-4, model="vector", energy=E_BEAM, target="Pb")
     assert float(yield_per_mot(m, 1e-4, setup=setup, model="vector")[0]) == pytest.approx(
         n_a_l * s_v * 1e-36 * _hand_br_vector(m), rel=1e-4)
+
+
+def test_cut_masks_by_hand():
+    """One event passing every published cut, then one event per cut that fails only that cut
+    (values well away from the cut edges, except the integer edges that define the selection:
+    exactly one track, at least track_hits_min hits)."""
+    from na64tools.selection import CUTFLOW, cumulative_masks, cut_masks
+
+    good = dict(p_in=160.0, beam_chi2=1.0, n_tracks=1.0, track_chi2=1.0, track_hits=8.0, p_out=40.0,
+                ecal=0.35, hcal=1.0, veto=0.005, vhcal=0.1, trigger=True)
+    bad = [("trigger", "trigger", False), ("beam", "p_in", 140.0), ("beam", "p_in", 180.0),
+           ("beam", "beam_chi2", 5.0), ("n_tracks", "n_tracks", 0.0), ("n_tracks", "n_tracks", 2.0),
+           ("track_quality", "track_chi2", 5.0), ("track_quality", "track_hits", 7.0),
+           ("p_out", "p_out", 100.0), ("ecal", "ecal", 2.0), ("hcal", "hcal", 6.0),
+           ("veto", "veto", 0.05), ("vhcal", "vhcal", 3.0)]
+    rows = [good] + [{**good, var: val} for _, var, val in bad]
+    v = {k: np.array([r[k] for r in rows], dtype=bool if k == "trigger" else float) for k in good}
+    cuts = default_setup().cuts
+    masks = cut_masks(v, cuts)
+    assert list(masks) == list(CUTFLOW)
+    for name, m in masks.items():
+        expected = [True] + [cut != name for cut, _, _ in bad]
+        assert m.tolist() == expected, name
+    assert passes(v, cuts).tolist() == [True] + [False] * len(bad)
+    cum = cumulative_masks(v, cuts)
+    assert cum["all"].all() and cum[CUTFLOW[-1]].tolist() == passes(v, cuts).tolist()
+    # the ECAL lower edge, used when ecal_min > 0
+    assert cut_masks(v, cuts.replace(ecal_min=0.5))["ecal"][0] == np.False_

@@ -518,6 +518,11 @@ def test_cut_variables_from_branches_by_hand(layout):
     assert v["track_chi2"].tolist() == [math.inf, 1.25, 2.0, math.inf, 0.75]
     assert v["track_hits"].tolist() == [0, 11, 12, 0, 8]
     assert v["hcal"].tolist() == [0.75, 0.0, 1.0, 2.75, 0.0]
+    assert v["p_in"].tolist() == [150.0, 155.0, 160.0, 165.0, 170.0]
+    assert v["beam_chi2"].tolist() == [1.5] * 5
+    assert v["ecal"].tolist() == pytest.approx([0.3] * 5, rel=1e-7)  # float32 0.3
+    assert v["veto"].tolist() == [0.0] * 5 and v["vhcal"].tolist() == [0.0] * 5
+    assert v["trigger"].tolist() == [True, False, True, True, True]
     assert all(a.dtype == np.float64 for k, a in v.items() if k != "trigger")
     assert v["trigger"].dtype == bool
     # no track anywhere: every p_out is +inf, every hit count 0

@@ -601,3 +601,22 @@ def test_cut_masks_by_hand():
     assert cum["all"].all() and cum[CUTFLOW[-1]].tolist() == passes(v, cuts).tolist()
     # the ECAL lower edge, used when ecal_min > 0
     assert cut_masks(v, cuts.replace(ecal_min=0.5))["ecal"][0] == np.False_
+
+
+def test_evaluate_passes_cl_and_signal_uncertainty_to_the_limit(small_output):
+    """With 0 observed events the CLs event limit is -ln(1 - CL) whatever the background:
+    2.3026 at 90 % and 2.9957 at 95 % without signal uncertainty (Read, J. Phys. G 28 (2002)
+    2693); a 10 % signal uncertainty pushes it up a little."""
+    cuts = default_setup().cuts
+    r90 = Analysis(small_output, signal_uncertainty=0.0).evaluate(cuts)
+    assert float(r90.limit.events_observed) == pytest.approx(-math.log(0.1), rel=2e-3)
+    r95 = Analysis(small_output, cl=0.95, signal_uncertainty=0.0).evaluate(cuts)
+    assert float(r95.limit.events_observed) == pytest.approx(-math.log(0.05), rel=2e-3)
+    assert r95.projection is not None and r95.projection.cl == 0.95
+    r10 = Analysis(small_output, signal_uncertainty=0.1).evaluate(cuts)
+    assert -math.log(0.1) * 1.001 < float(r10.limit.events_observed) < 2.45
+    # the Result carries what was asked
+    assert (r95.cuts, r95.mot, r95.model, r95.g_ref) == (cuts, 1.98e10, "vector", 1e-4)
+    nolim = Analysis(small_output, mot=3e10).evaluate(cuts, limits=False)
+    assert nolim.limit is None and nolim.projection is None and nolim.signal_yield_ref is None
+    assert nolim.mot == 3e10

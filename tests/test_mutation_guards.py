@@ -492,7 +492,8 @@ def _branches(tracks, hcal, layout):
             return ak.Array(ak.contents.UnmaskedArray(ak.to_layout(arr)))
         raise ValueError(layout)
 
-    return {
+    flat = ak.Array if layout == "option" else np.asarray  # flat branches as awkward arrays too
+    out = {
         "Beam_p": np.linspace(150, 170, n).astype(np.float32),
         "Beam_chi2": np.full(n, 1.5, np.float32),
         "Track_p": jag([[t[0] for t in ev] for ev in tracks], np.float32),
@@ -504,6 +505,7 @@ def _branches(tracks, hcal, layout):
         "VHCAL_energy": np.zeros(n, np.float32),
         "Trigger_scattered": np.array([True, False, True, True][:n] + [True] * max(0, n - 4)),
     }
+    return {k: (flat(v) if isinstance(v, np.ndarray) else v) for k, v in out.items()}
 
 
 @pytest.mark.parametrize("layout", ["offsets", "listarray", "option"])

@@ -12,11 +12,18 @@ terms. Run: ``python benchmarks/bench_eloss.py``.
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from na64tools.physics.eloss import PROCESSES, EnergyLossSampler
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Results  # noqa: E402
+
+from na64tools.physics.eloss import PROCESSES, EnergyLossSampler  # noqa: E402
 
 N = 1_000_000
 REPEATS = 7
@@ -36,7 +43,8 @@ def _best(fn, repeats: int = REPEATS) -> float:
     return best
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     rng = np.random.default_rng(12345)
     baseline = _best(lambda: rng.random(N))
     print(f"baseline rng.random({N:.0e}): {baseline * 1e3:.2f} ms")
@@ -54,17 +62,12 @@ def main() -> int:
             f"{process:>12s}: build {t_build * 1e3:7.2f} ms, draw {N:.0e} {t_draw * 1e3:7.2f} ms, "
             f"(build+draw)/baseline = {ratio:6.1f}  [{sampler}]"
         )
-    ok_ratio = worst_ratio <= RATIO_TARGET
-    ok_abs = worst_abs <= ABS_TARGET_S
-    print(
-        f"RESULT eloss_build_draw_1e6_ratio {worst_ratio:.1f} {RATIO_TARGET:g} "
-        f"{'PASS' if ok_ratio else 'FAIL'}"
-    )
-    print(
-        f"RESULT eloss_build_draw_1e6_seconds {worst_abs:.3f} {ABS_TARGET_S:g} "
-        f"{'PASS' if ok_abs else 'FAIL'}"
-    )
-    return 0 if (ok_ratio and ok_abs) else 1
+    res = Results()
+    res.add("eloss_build_draw_1e6_s", worst_abs, "s", ratio=worst_ratio, baseline="numpy_rng_random_1e6",
+            cores=1, target=f"ratio<={RATIO_TARGET:g}", passed=worst_ratio <= RATIO_TARGET)
+    res.add("eloss_build_draw_1e6_abs_s", worst_abs, "s", cores=1, target=f"<{ABS_TARGET_S:g}s",
+            passed=worst_abs <= ABS_TARGET_S)
+    return res.exit_code()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Results  # noqa: E402
+
 TARGET_P95_MS = 100.0
 
 
@@ -149,9 +152,12 @@ def main(argv=None) -> int:
     print(f"baseline: one bare selection.passes call on {n} events: {baseline_ms:.1f} ms "
           f"(p95 / baseline = {p95 / baseline_ms:.1f})")
     print(f"target: p95 < {TARGET_P95_MS:g} ms (p95 / target = {p95 / TARGET_P95_MS:.2f})")
-    ok = p95 < TARGET_P95_MS
-    print(f"RESULT explorer_p95_ms {p95:.1f} {TARGET_P95_MS:g} {'PASS' if ok else 'FAIL'}")
-    return 0
+    res = Results()
+    res.add("explorer_p95_ms", p95, "ms", ratio=p95 / baseline_ms, baseline="one_selection_passes_call",
+            cores=1, files=f"{n}_stored_events_in_memory", target=f"<{TARGET_P95_MS:g}ms",
+            passed=p95 < TARGET_P95_MS)
+    res.add("explorer_p50_ms", p50, "ms", cores=1, files=f"{n}_stored_events_in_memory")
+    return res.exit_code()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Results  # noqa: E402
 
 SEED = 20260
 #: bytes per written background event on disk (measured: ~175)
@@ -283,16 +286,20 @@ def main(argv=None) -> int:
                                          "one": one, "many": many, "many_first": many_a,
                                          "scaling": scaling,
                                          "per_mot": per_mot}, indent=1, default=str))
-    print(f"RESULT scale_results_identical {int(identical)} 1 {'PASS' if identical else 'FAIL'}")
-    print(f"RESULT scale_peak_rss_per_worker_GB {peak:.3f} {RSS_TARGET_GB:g} "
-          f"{'PASS' if peak < RSS_TARGET_GB else 'FAIL'}")
-    print(f"RESULT scale_rss_p95_full_over_small {growth:.3f} {GROWTH_TARGET:g} "
-          f"{'PASS' if growth <= GROWTH_TARGET else 'FAIL'}")
-    print(f"RESULT scale_rss_p95_last_over_second_quarter {trend:.3f} {GROWTH_TARGET:g} "
-          f"{'PASS' if trend <= GROWTH_TARGET else 'FAIL'}")
-    print(f"RESULT scale_strong_scaling_1_to_{args.workers} {scaling:.3f} {SCALING_TARGET:g} "
-          f"{'PASS' if scaling >= SCALING_TARGET else 'FAIL'}")
-    return 0 if identical else 1
+    res = Results()
+    fdesc = f"{len(files)}xsim"
+    res.add("scale_results_identical", int(identical), "bool", baseline="1_worker_run", cores=args.workers,
+            files=fdesc, target="1", passed=identical)
+    res.add("scale_peak_rss_per_worker_GB", peak, "GB", cores=args.workers, files=fdesc,
+            target=f"<{RSS_TARGET_GB:g}", passed=peak < RSS_TARGET_GB)
+    res.add("scale_rss_p95_full", many["p95_gb"], "GB", ratio=growth, baseline="rss_p95_small_sample",
+            cores=args.workers, files=fdesc, target=f"ratio<={GROWTH_TARGET:g}", passed=growth <= GROWTH_TARGET)
+    res.add("scale_rss_p95_last_over_second_quarter", trend, "1", baseline="rss_p95_second_quarter",
+            cores=args.workers, files=fdesc, target=f"<={GROWTH_TARGET:g}", passed=trend <= GROWTH_TARGET)
+    res.add(f"scale_wall_s_{args.workers}_workers", (many["wall"] + many_a["wall"]) / 2, "s",
+            ratio=1 / scaling, baseline="1_worker_run", cores=f"{args.workers}_vs_1", files=fdesc,
+            target=f"ratio<={1 / SCALING_TARGET:.3g}", passed=scaling >= SCALING_TARGET)
+    return res.exit_code()
 
 
 if __name__ == "__main__":

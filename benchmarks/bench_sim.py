@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import uproot
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Results  # noqa: E402
 
 from na64tools.sim.generator import concat_blocks, generate_block
 from na64tools.sim.parallel import BASKET_EVENTS
@@ -108,11 +113,13 @@ def main(argv=None) -> int:
     print(f"signal (vector, 0.1 GeV): {3 * BLOCK_SIZE / scpu:,.0f} generated events / s / core "
           f"({sum(len(b['event']) for b in sout) / (3 * BLOCK_SIZE):.0%} triggered)")
 
-    ok_rate = rate >= RATE_TARGET
-    ok_ratio = ratio <= WRITE_RATIO_TARGET
-    print(f"RESULT sim_write_over_generate {ratio:.2f} {WRITE_RATIO_TARGET:g} {'PASS' if ok_ratio else 'FAIL'}")
-    print(f"RESULT sim_generated_events_per_s_per_core {rate:.3g} {RATE_TARGET:g} {'PASS' if ok_rate else 'FAIL'}")
-    return 0 if (ok_rate and ok_ratio) else 1
+    res = Results()
+    res.add("sim_write_s", max(results["package"], e2e - cpu), "s", ratio=ratio,
+            baseline="generation_cpu_same_events", cores=1, files="in_memory_and_1_tmp_file",
+            target=f"ratio<={WRITE_RATIO_TARGET:g}", passed=ratio <= WRITE_RATIO_TARGET)
+    res.add("sim_generated_events_per_s_per_core", rate, "events/s", cores=1,
+            target=f">={RATE_TARGET:g}", passed=rate >= RATE_TARGET)
+    return res.exit_code()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Run every benchmark script of ``benchmarks/`` and print one table of their figures.
 
-Each ``benchmarks/bench_*.py`` runs as a subprocess; the lines ``RESULT <name> <value> <target>
-PASS|FAIL`` it prints are collected into one table (name, value, target, PASS/FAIL, script), the
-figures of the performance section of the docs (docs/performance.md, docs/scale.md).
+Each ``benchmarks/bench_*.py`` runs as a subprocess; the lines ``RESULT <name> <value> <unit>
+ratio=… baseline=… cores=… files=… target=… status=PASS|FAIL|INFO load=…`` it prints
+(``benchmarks/_common.py``) are collected into one table, the figures of the performance section
+of the docs (docs/performance.md, docs/scale.md).
 
     python benchmarks/run_all.py                 # every benchmark but bench_scale (1e8 events)
     python benchmarks/run_all.py --quick         # smaller inputs where a script allows it
@@ -10,9 +11,9 @@ figures of the performance section of the docs (docs/performance.md, docs/scale.
     python benchmarks/run_all.py --only sim,limits
 
 ``--quick`` passes ``--quick`` to the scripts that accept it and the arguments of
-:data:`QUICK_ARGS` to the others. Exits 1 if a script crashed (non-zero exit without RESULT
-lines, or a timeout) and 0 otherwise; FAIL figures are reported in the table, not in the exit
-status (use ``--strict`` to exit 2 on any FAIL).
+:data:`QUICK_ARGS` to the others. Exit codes, as for every script (``benchmarks/_common.py``):
+0 every figure met its target, 1 a figure failed its target or a script crashed (non-zero exit
+without RESULT lines, or a timeout), 2 usage error (e.g. no script selected).
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ HEAVY = {"bench_scale.py"}
 
 #: arguments making a script quicker with --quick, for scripts without a --quick option
 QUICK_ARGS: dict[str, list[str]] = {
-    "bench_processor.py": ["--events", "2e6", "--chunksizes", "500000"],
+    "bench_processor.py": ["--events", "3e5", "--repeat", "1"],
     "bench_explorer.py": ["--events", "2e5", "--changes", "50"],
     "bench_sim.py": ["--events", "262144"],
+    "bench_limits.py": ["--repeat", "2"],
+    "bench_cross_section.py": ["--masses", "0.1"],
 }
 
-_RESULT = re.compile(r"^RESULT\s+(?P<name>\S+)\s+(?P<value>\S+)\s+(?P<target>\S+)\s+(?P<status>PASS|FAIL)\s*$")
+sys.path.insert(0, str(HERE))
+from _common import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, parse_result  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,14 @@ class Result:
 
     name: str
     value: str
+    unit: str
+    ratio: str
+    baseline: str
+    cores: str
+    files: str
     target: str
     status: str
+    load: str
     script: str
 
 
@@ -68,12 +78,14 @@ class ScriptRun:
 
 
 def parse_results(text: str, script: str) -> list[Result]:
-    """The ``RESULT <name> <value> <target> PASS|FAIL`` lines of ``text``, in order."""
+    """The RESULT lines of ``text`` (format of ``benchmarks/_common.py``), in order."""
     out = []
     for line in text.splitlines():
-        m = _RESULT.match(line.strip())
-        if m:
-            out.append(Result(m["name"], m["value"], m["target"], m["status"], script))
+        d = parse_result(line)
+        if d is not None:
+            out.append(Result(d["name"], d["value"], d["unit"], d.get("ratio", "-"), d.get("baseline", "-"),
+                              d.get("cores", "-"), d.get("files", "-"), d.get("target", "-"), d["status"],
+                              d.get("load", "-"), script))
     return out
 
 
@@ -153,17 +165,21 @@ class _Killer:
         self._timer.cancel()
 
 
+_COLUMNS = ("name", "value", "unit", "ratio", "baseline", "cores", "files", "target", "status", "load",
+            "script")
+
+
 def format_table(runs: list[ScriptRun]) -> str:
     """One table of every RESULT line, then a line per crashed script."""
-    rows = [("name", "value", "target", "status", "script")]
+    rows = [_COLUMNS]
     for r in runs:
-        rows += [(x.name, x.value, x.target, x.status, x.script) for x in r.results]
+        rows += [tuple(getattr(x, c) for c in _COLUMNS) for x in r.results]
         if r.crashed:
             why = "timeout" if r.returncode is None else f"exit {r.returncode}"
-            rows.append(("(crashed: " + why + ")", "-", "-", "CRASH", r.script))
+            rows.append(("(crashed: " + why + ")", *["-"] * 7, "CRASH", "-", r.script))
         elif not r.results:
-            rows.append(("(no RESULT line)", "-", "-", "NONE", r.script))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+            rows.append(("(no RESULT line)", *["-"] * 7, "NONE", "-", r.script))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -175,25 +191,20 @@ def main(argv=None) -> int:
     ap.add_argument("--all", action="store_true", help="also the heavy benchmarks (bench_scale.py)")
     ap.add_argument("--only", help="comma-separated names, e.g. sim,limits (bench_ prefix optional)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per script (default 3600)")
-    ap.add_argument("--strict", action="store_true", help="exit 2 if any figure FAILs its target")
     args = ap.parse_args(argv)
     only = {s.strip() for s in args.only.split(",")} if args.only else None
     scripts = discover(include_heavy=args.all, only=only)
     if not scripts:
-        print("no benchmark script selected", file=sys.stderr)
-        return 1
+        print(f"error: no benchmark script selected (--only {args.only!r})", file=sys.stderr)
+        return EXIT_USAGE
     runs = [run_script(s, quick=args.quick, timeout=args.timeout) for s in scripts]
     print()
     print(format_table(runs))
     for r in runs:
         if r.crashed:
             print(f"\n{r.script} crashed; last lines:\n{r.tail}", file=sys.stderr)
-    if any(r.crashed for r in runs):
-        return 1
-    if args.strict and any(x.status == "FAIL" for r in runs for x in r.results):
-        return 2
-    return 0
-
+    failed = any(r.crashed for r in runs) or any(x.status == "FAIL" for r in runs for x in r.results)
+    return EXIT_FAIL if failed else EXIT_PASS
 
 if __name__ == "__main__":
     sys.exit(main())

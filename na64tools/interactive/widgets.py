@@ -112,7 +112,7 @@ _UNIT_WORDS = {"1": "", "tracks": "", "hits": "hits", "GeV": "GeV"}
 COALESCE_S = 0.03
 
 _CSS = """<style>
-.na64-box {padding: 6px 10px; border-radius: 4px; margin: 4px 0; overflow-wrap: anywhere;}
+.na64-box {box-sizing: border-box; padding: 6px 10px; border-radius: 4px; margin: 4px 0; overflow-wrap: anywhere;}
 .na64-error {background: #fde8e8; border: 1px solid #e0a0a0; color: #7a1010;}
 .na64-warning {background: #fff6dd; border: 1px solid #e8cf80; color: #5a4500;}
 .na64-summary {background: #eef5fc; border: 1px solid #a9c7e8; font-size: 1.05em; line-height: 1.5;}
@@ -131,6 +131,22 @@ _CSS = """<style>
   border-radius: 3px; padding: 1px 6px;}
 .na64-busy .na64-panels, .na64-busy .na64-summary {opacity: 0.75; transition: opacity 0.2s 0.15s;}
 </style>"""
+
+
+#: a 1x1 transparent GIF (the carrier of :data:`_A11Y_JS`)
+_PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+
+#: gives every slider handle of the explorer an accessible name (aria-label: the slider's label)
+#: and description (its tooltip), and keeps doing so as widgets are redrawn
+_A11Y_JS = ("(function(){function f(){document.querySelectorAll('.na64-slider').forEach(function(s){"
+            "var l=s.querySelector('.widget-label'),h=s.querySelector('[role=slider]');if(!l||!h)return;"
+            "if(h.getAttribute('aria-label')!==l.textContent)h.setAttribute('aria-label',l.textContent);"
+            "if(l.title&&h.getAttribute('aria-description')!==l.title)"
+            "h.setAttribute('aria-description',l.title);"
+            "var r=s.querySelector('.widget-readout');"
+            "if(r&&!r.getAttribute('aria-label'))r.setAttribute('aria-label',l.textContent+' (value)');});}"
+            "f();if(!window.na64A11y){window.na64A11y=new MutationObserver(f);"
+            "window.na64A11y.observe(document.body,{childList:true,subtree:true});}})()")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -319,6 +335,11 @@ class CutExplorer:
             buttons, self.yaml_area, self.cutflow_html, acc,
         ], layout=W.Layout(width="100%"))
         self.widget.add_class("na64-cut-explorer")
+        # accessible names of the slider handles (ipywidgets sets none): a script run by the page
+        # itself, in Voila and JupyterLab alike, through the load event of an invisible image
+        self._a11y = W.HTML(value=f'<img alt="" style="display:none" src="{_PIXEL}" '
+                                  f'onload="{html.escape(_A11Y_JS, quote=True)}">')
+        self.widget.children = (*self.widget.children, self._a11y)
 
     # --- error handling ---------------------------------------------------------------------
     def _safe(self, fn: Callable) -> Callable:

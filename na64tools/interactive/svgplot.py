@@ -21,10 +21,10 @@ import numpy as np
 
 __all__ = ["Panel"]
 
-#: font sizes in SVG user units; the panels are 440 units wide and shown at >= 360 px, so the
-#: smallest text (13 units) is >= 10.6 px on a phone and ~16 px on a desktop; labels are 15 units
-FONT = 15
-SMALL = 13
+#: font sizes in SVG user units; the panels are 400 units wide and shown at >= 330 px (a phone,
+#: two panels side by side on a laptop), so the smallest text (15 units) is >= 12 px
+FONT = 16
+SMALL = 15
 
 
 def _num(x: float) -> str:
@@ -77,10 +77,10 @@ class Panel:
         The panel's text alternative (``aria-label`` and ``<desc>``): what it shows in words.
     """
 
-    W, H = 440.0, 330.0
+    W, H = 400.0, 300.0  #: width and height of the axes part (the legend is added below)
 
     def __init__(self, title: str, xlabel: str, ylabel: str, xlim, ylim, *, xlog=False, ylog=False,
-                 alt: str = "", legend_rows: int = 2, key: str = "panel",
+                 alt: str = "", key: str = "panel",
                  categories: Sequence[str] | None = None):
         self.key = key
         self.categories = list(categories) if categories is not None else None
@@ -88,9 +88,8 @@ class Panel:
         self.xlog, self.ylog = xlog, ylog
         self.xlim = tuple(float(v) for v in xlim)
         self.ylim = tuple(float(v) for v in ylim)
-        self.left, self.right, self.top = 64.0, 14.0, 30.0
-        self.legend_h = 20.0 * legend_rows + 6
-        self.bottom = 48.0 + self.legend_h
+        self.left, self.right, self.top = 66.0, 14.0, 30.0
+        self.bottom = 48.0  # x tick labels and axis label; the legend goes below, one entry a row
         self.items: list[str] = []
         self.legend: list[tuple[str, str]] = []  # (swatch markup, text)
 
@@ -237,11 +236,10 @@ class Panel:
         return out
 
     def _legend(self) -> list[str]:
-        out, col_w = [], (self.W - self.left + 40) / 2
-        y_start = self.H - self.legend_h + 8
+        out = []
         for i, (swatch, label) in enumerate(self.legend):
-            cx = self.left - 40 + (i % 2) * col_w
-            cy = y_start + (i // 2) * 20
+            cx = 16.0
+            cy = self.H + 12 + i * 21
             out.append(f'<g transform="translate({_num(cx)},{_num(cy)})">{swatch}'
                        f'<text x="28" y="5" font-size="{SMALL}">{html.escape(label)}</text></g>')
         return out
@@ -249,9 +247,10 @@ class Panel:
     def svg(self) -> str:
         """The panel as an ``<svg>`` element (scales to the width of its box)."""
         clip = f"na64-clip-{self.key}"
+        height = self.H + (21 * len(self.legend) + 8 if self.legend else 0)
         x0, y0 = self.left, self.top
         w, h = self.W - self.left - self.right, self.H - self.top - self.bottom
-        return (f'<svg viewBox="0 0 {self.W:g} {self.H:g}" role="img" aria-label="{html.escape(self.alt)}" '
+        return (f'<svg viewBox="0 0 {self.W:g} {height:g}" role="img" aria-label="{html.escape(self.alt)}" '
                 f'xmlns="http://www.w3.org/2000/svg" style="width:100%;height:auto;display:block;'
                 f'font-family:DejaVu Sans,Arial,sans-serif">'
                 f'<title>{html.escape(self.title)}</title><desc>{html.escape(self.alt)}</desc>'

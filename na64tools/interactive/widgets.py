@@ -655,7 +655,7 @@ class CutExplorer:
                + ("; the observed 2022 limit is drawn (published cuts)." if at_pub else
                   "; no observed limit away from the published cuts."))
         p = Panel("Exclusion limit (90 % CL)", "dark boson mass m_X [GeV]", ylab, xlim, ylim,
-                  xlog=True, ylog=True, key="limit", alt=alt, legend_rows=3)
+                  xlog=True, ylog=True, key="limit", alt=alt)
         p.band(gm, glo, ghi, color="#2ca02c", opacity=0.25, label="(g−2)μ 2021 ±2σ (superseded)")
         p.band(mm, e.minus2, e.plus2, color="#FFDF7F", label="expected ±2σ")
         p.band(mm, e.minus1, e.plus1, color="#85D1FB", label="expected ±1σ")
@@ -698,7 +698,7 @@ class CutExplorer:
             f"{a:g} GeV: {b:.1f}%" for a, b in zip(m, v, strict=True))
         p = Panel("Signal kept by the cuts", "dark boson mass m_X [GeV]", "signal efficiency [%]",
                   log_limits(m, floor=1e-4, pad=1.5), (0.0, min(top, 100.0)), xlog=True,
-                  key="efficiency", alt=alt, legend_rows=1)
+                  key="efficiency", alt=alt)
         p.errorbars(m, v, err, color="#1f77b4")
         p.line(m, v, color="#1f77b4", width=2, markers=True, label="simulated signal (±1σ stat)")
         return p.svg()

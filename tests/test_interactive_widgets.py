@@ -117,7 +117,7 @@ def test_public_controls_have_plain_words_and_tooltips(small_output):
     for name, s in e.sliders.items():
         assert s.description and "χ²" not in s.description and "vhcal" not in s.description.lower()
         assert len(s.tooltip) > 30, name
-    for g, t in e.toggles.items():
+    for t in e.toggles.values():
         assert "_" not in t.description and t.tooltip
 
 

@@ -102,6 +102,10 @@ MIN_FIGURES = {
 
 MARKER = "NA64-NOTEBOOK-CHECK "
 
+#: peak resident memory a notebook's kernel may reach at the test's sizes [MB]: five notebooks
+#: open together must fit in Binder's 2 GB, so each stays well under 1 GB
+MAX_RSS_MB = 1000.0
+
 _CHECK_CELL = '''
 import json as _json
 from pathlib import Path
@@ -123,8 +127,13 @@ def _figure_report(fig):
     return {"axes": [_axis_report(ax) for ax in fig.axes], "texts": [t for t in texts if t]}
 
 
+import resource as _resource
+
 _report = {"figures": [_figure_report(_plt.figure(n)) for n in _plt.get_fignums()],
-           "values": {_k: eval(_v) for _k, _v in CHECKS.items()}}
+           "values": {_k: eval(_v) for _k, _v in CHECKS.items()},
+           # peak resident memory of this kernel and of its finished children (Dask workers) [MB]
+           "peak_rss_mb": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "children_peak_rss_mb": _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 print(MARKER + _json.dumps(_report))
 '''
 
@@ -197,7 +206,12 @@ def execute(name: str, tmp_path: Path, monkeypatch) -> dict:
                                      progress_bar=False, log_output=False, execution_timeout=600)
     text = "".join(o.get("text", "") for o in out.cells[-1].outputs if o.output_type == "stream")
     assert MARKER in text, f"{name}: no check report in the output of the last cell: {text[-2000:]}"
-    return json.loads(text.split(MARKER, 1)[1].strip())
+    report = json.loads(text.split(MARKER, 1)[1].strip())
+    print(f"{name}: kernel peak RSS {report['peak_rss_mb']:.0f} MB, "
+          f"finished children {report['children_peak_rss_mb']:.0f} MB")
+    assert report["peak_rss_mb"] < MAX_RSS_MB, f"{name}: the kernel peaked at {report['peak_rss_mb']:.0f} MB"
+    assert report["children_peak_rss_mb"] < MAX_RSS_MB, name
+    return report
 
 
 def assert_figures(name: str, report: dict) -> None:

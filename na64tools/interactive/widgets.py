@@ -274,6 +274,7 @@ class CutExplorer:
                                       layout=W.Layout(width="auto"))
         self.mass_select.observe(self._on_mass, names="value")
         self.summary_html = W.HTML(layout=W.Layout(width="100%"))
+        self.summary_html.add_class("na64-numbers")
         self.status_html = W.HTML(layout=W.Layout(width="100%"))
         self.status_html.add_class("na64-status")
         self.cutflow_html = W.HTML(layout=W.Layout(width="100%"))

@@ -160,7 +160,9 @@ async def _visitor(browser, url, moves, rng_seed):
 
 
 def _pct(x):
-    x = np.asarray([v for v in x if np.isfinite(v)])
+    """p50, p95 [ms]; a move that timed out counts as infinitely slow (never dropped)."""
+    x = np.asarray(x, dtype=float)
+    x = np.where(np.isfinite(x), x, np.inf)
     return (float(np.percentile(x, 50)), float(np.percentile(x, 95))) if x.size else (np.nan, np.nan)
 
 

@@ -53,6 +53,8 @@ CHECKS: dict[str, dict[str, str]] = {
         "x_cut": "float(x_cut)",
         "examples_pass": "[bool(passes(variables_from_branches(ev), cuts)[i]) for ev, i, _ in examples]",
         "examples_process": "[PROCESSES[int(ev['Gen_process'][i])] for ev, i, _ in examples]",
+        "mip_p_out_over_p_in": "float(np.asarray(v_bkg['p_out'])[examples[1][1]] / "
+                               "np.asarray(v_bkg['p_in'])[examples[1][1]])",
     },
     "02_simulate_and_explore": {
         "n_signal_files": "len(signal_files)",
@@ -240,6 +242,8 @@ def test_01_missing_momentum(tmp_path, monkeypatch):
     assert v["background_mot"] == pytest.approx(v["run_mot"], rel=1e-9)
     assert v["examples_process"] == ["signal", "mip", "brems", "k_decay"]
     assert v["examples_pass"][:3] == [True, False, False]
+    # the text: the muon that only ionises keeps (nearly) all its momentum in the picture
+    assert v["mip_p_out_over_p_in"] > 0.95
 
 
 @pytest.mark.slow
@@ -294,4 +298,4 @@ def test_05_limits_and_projections(tmp_path, monkeypatch):
     assert v["projection_mot"][-1] == 2e13
     assert v["projection_improves"] is True
     assert 0 < v["background_total"] < 1
-    assert v["exported"] == ["efficiency.csv", "limits.csv", "result.json"]
+    assert v["exported"] == ["background.csv", "efficiency.csv", "limits.csv", "result.json"]

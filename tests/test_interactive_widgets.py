@@ -14,7 +14,7 @@ from na64tools.cli import build_parser
 from na64tools.cli import main as cli_main
 from na64tools.config import Cuts
 from na64tools.interactive import CutExplorer
-from na64tools.interactive.dashboard import demo_output, notebook_path, voila_command
+from na64tools.interactive.dashboard import demo_output, notebook_path, template_root, voila_command
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +244,14 @@ def test_dashboard_notebook_and_command(tmp_path, small_output):
     assert "CutExplorer" in code and "public=True" in code
     cmd = voila_command(8899)
     assert "--Voila.ip=127.0.0.1" in cmd and "--port=8899" in cmd and "--no-browser" in cmd
+    # hosting: culling of idle kernels without a page, a cap, the template without CDN files
+    assert "--MappingKernelManager.cull_idle_timeout=60" in cmd
+    assert "--MappingKernelManager.cull_connected=False" in cmd
+    assert "--template=na64" in cmd and any("CappedKernelManager" in c for c in cmd)
+    assert (template_root() / "voila" / "templates" / "na64" / "index.html.j2").exists()
+    tpl = (template_root() / "voila" / "templates" / "na64" / "index.html.j2").read_text()
+    assert "super.super()" in tpl and "http" not in tpl
+    assert nb.metadata.get("title") and "NA64" in nb.metadata["title"]
     args = build_parser().parse_args(["dashboard", "--port", "9000", "--no-browser", "--data", str(tmp_path)])
     assert args.port == 9000 and args.no_browser and args.data == str(tmp_path)
     assert cli_main(["dashboard", "--port", "0"]) == 1

@@ -165,7 +165,7 @@ def voila_command(port: int, *, open_browser: bool = False, max_kernels: int = M
     cmd = [sys.executable, "-m", "voila", os.fspath(notebook_path()), f"--port={int(port)}",
            "--Voila.ip=127.0.0.1", "--theme=light", "--show_tracebacks=False", "--template=na64",
            "--VoilaConfiguration.multi_kernel_manager_class="
-           "na64tools.interactive.voila_kernels.CappedKernelManager",
+           "na64tools.interactive._voila_kernels.CappedKernelManager",
            f"--CappedKernelManager.max_kernels={int(max_kernels)}",
            f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
            f"--MappingKernelManager.cull_interval={int(cull_interval)}",

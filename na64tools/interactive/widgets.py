@@ -1,15 +1,24 @@
 """The CutExplorer view: ipywidgets sliders and toggles over :class:`CutExplorerModel`.
 
 ``CutExplorer(output)`` in a notebook shows a slider for every field of
-:class:`~na64tools.config.Cuts` (units and ranges from the stored data and the preselection), a
-switch per cut of the flow, and live: a summary line (efficiency, background, limit), the
-cutflow table, and one figure with the signal efficiency versus mass, the background by source,
-the N−1 p_out distribution with the cut drawn and the exclusion limit with its projection and the
-(g−2)_μ band. Buttons reset to the published cuts, export the cuts as YAML, and run the
+:class:`~na64tools.config.Cuts` (units and ranges from the stored data and the preselection;
+plain words and a tooltip on each with ``public=True``), a switch per cut of the flow, and live:
+the summary (efficiency; background with its statistical and systematic errors and its effective
+number of simulated events, flagged when low; as headline the *expected* 90 % CL limit with its
+±1σ band — the observed 2022 limit only at the published cuts, where the data were unblinded),
+the cutflow table, and four figure panels (inline SVG, :mod:`~na64tools.interactive.svgplot`):
+the exclusion limit with its bands, the (g−2)_μ band and a projection; the N−1 p_out
+distribution with the cut; the signal efficiency versus mass; the background by source beside
+the published table. Buttons reset to the published cuts, export the cuts as YAML, and run the
 optimiser (tuned on one half of the events, reported on the other).
 
+Responsiveness: a panel is re-sent to the page only when it changed; widget events arriving
+within :data:`COALESCE_S` of each other (inside the kernel's event loop) are applied at once, and
+the page shows "updating…" meanwhile.
+
 Nothing the user does shows a traceback: bad input (an output without the cut table, a cut the
-table cannot evaluate) is explained in a message box; the last valid state stays on screen.
+table cannot evaluate) is explained in a message box naming the control that was moved; the last
+valid state stays on screen.
 """
 
 from __future__ import annotations

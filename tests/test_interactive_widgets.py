@@ -14,7 +14,7 @@ from na64tools.cli import build_parser
 from na64tools.cli import main as cli_main
 from na64tools.config import Cuts
 from na64tools.interactive import CutExplorer
-from na64tools.interactive.dashboard import demo_output, notebook_path, voila_command
+from na64tools.interactive.dashboard import demo_output, notebook_path, template_root, voila_command
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,97 @@ def test_slider_moves_drive_the_model_and_every_panel(explorer):
 
 def test_figure_is_drawn_and_follows_the_cuts(small_output):
     e = CutExplorer(small_output)
-    png0 = e.figure.value
-    assert png0[:8] == b"\x89PNG\r\n\x1a\n"
+    svg0 = {k: p.value for k, p in e.panels.items()}
+    for k, v in svg0.items():  # four inline SVG panels, each with a text alternative
+        assert v.startswith("<svg") and 'role="img"' in v and 'aria-label="' in v and "<desc>" in v, k
+    # the p_out panel draws the cut where the slider is
+    assert "keep p_out &lt; 80 GeV" in svg0["pout"]
     e.sliders["hcal_max"].value = 3.0
-    assert e.figure.value[:8] == b"\x89PNG\r\n\x1a\n" and e.figure.value != png0
-    assert e.message_html.value == ""
+    assert e.panels["pout"].value != svg0["pout"]  # hcal changes the N-1 p_out distribution
+    e.sliders["p_out_max"].value = 60.0
+    assert "keep p_out &lt; 60 GeV" in e.panels["pout"].value
+    assert "na64-error" not in e.message_html.value
+    # a reset that changes nothing redraws nothing: identical values, so no message to the page
+    e.reset()
+    again = {k: p.value for k, p in e.panels.items()}
+    sent = []
+    for p in e.panels.values():
+        p.observe(lambda ch: sent.append(ch), names="value")
+    e.reset()
+    assert sent == [] and again == {k: p.value for k, p in e.panels.items()}
+
+
+def test_headline_is_the_expected_limit_observed_only_at_published_cuts(small_output):
+    e = CutExplorer(small_output, figure=True)
+    s = e.model.summary
+    html0 = e.summary_html.value
+    assert "Expected (median) 90 % CL limit" in html0 and "±1σ" in html0
+    assert "Observed limit with the 2022 data" in html0 and "published cuts only" in html0
+    assert "observed, 2022 data" in e.panels["limit"].value
+    # the background with its statistical and systematic parts and n_eff, from the model's Summary
+    b = s.total_background
+    assert f"{b.n_eff:.1f} effective simulated events" in html0
+    e.sliders["p_out_max"].value = 70.0
+    html1 = e.summary_html.value
+    assert "Observed limit with the 2022 data" not in html1  # data were unblinded at the published cuts only
+    assert "shown only at the published cuts" in html1
+    assert "observed, 2022 data" not in e.panels["limit"].value
+    assert "expected (median)" in e.panels["limit"].value
+    e.reset()
+    assert "Observed limit with the 2022 data" in e.summary_html.value
+
+
+def test_low_statistics_background_is_flagged(small_output):
+    e = CutExplorer(small_output, figure=False)
+    e.set_cuts(p_out_max=20.0, hcal_max=1.0)  # very tight: few simulated background events left
+    s = e.model.summary
+    assert ("na64-low-stat" in e.summary_html.value) == bool(s.low_statistics)
+    if s.low_statistics:
+        assert f"{s.n_eff:.1f} effective" in e.summary_html.value
+
+
+def test_errors_name_the_moved_control_in_plain_words(small_output):
+    e = CutExplorer(small_output, public=True, figure=False)
+    e.sliders["ecal_max"].value = 0.0  # below ECAL min: the message must be about ECAL max
+    msg = e.message_html.value
+    assert "Target: most energy" in msg and "(ecal_max)" in msg and "set back" in msg
+    assert msg.index("ecal_max") < msg.index("ecal_min")
+    assert e.sliders["ecal_max"].value == e.model.published.ecal_max
+    e.sliders["ecal_min"].value = e.model.ranges["ecal_min"].hi  # above ECAL max
+    msg = e.message_html.value
+    assert "Target: least energy" in msg and "must stay below" in msg
+
+
+def test_public_controls_have_plain_words_and_tooltips(small_output):
+    e = CutExplorer(small_output, public=True, figure=False)
+    for name, s in e.sliders.items():
+        assert s.description and "χ²" not in s.description and "vhcal" not in s.description.lower()
+        assert len(s.tooltip) > 30, name
+    for t in e.toggles.values():
+        assert "_" not in t.description and t.tooltip
+
+
+def test_events_are_coalesced_in_the_kernel_loop(small_output):
+    """Inside a running event loop (the kernel) a burst of events costs one evaluation."""
+    import asyncio
+
+    e = CutExplorer(small_output, figure=False)
+    calls = []
+    real = e.model.set_cuts
+    e.model.set_cuts = lambda **v: calls.append(v) or real(**v)
+
+    async def burst():
+        for v in (70.0, 65.0, 60.0):
+            e.sliders["p_out_max"].value = v
+        for _ in range(4):
+            e.toggles["veto"].value = not e.toggles["veto"].value
+        assert "na64-busy" in e.widget._dom_classes  # busy while the burst is pending
+        await asyncio.sleep(0.2)
+
+    asyncio.run(burst())
+    assert calls == [{"p_out_max": 60.0, "veto": True}]
+    assert "na64-busy" not in e.widget._dom_classes
+    assert e.model.cuts.p_out_max == 60.0
 
 
 def test_output_without_table_shows_a_message_not_a_traceback(small_output):
@@ -158,6 +244,14 @@ def test_dashboard_notebook_and_command(tmp_path, small_output):
     assert "CutExplorer" in code and "public=True" in code
     cmd = voila_command(8899)
     assert "--Voila.ip=127.0.0.1" in cmd and "--port=8899" in cmd and "--no-browser" in cmd
+    # hosting: culling of idle kernels without a page, a cap, the template without CDN files
+    assert "--MappingKernelManager.cull_idle_timeout=60" in cmd
+    assert "--MappingKernelManager.cull_connected=False" in cmd
+    assert "--template=na64" in cmd and any("CappedKernelManager" in c for c in cmd)
+    assert (template_root() / "voila" / "templates" / "na64" / "index.html.j2").exists()
+    tpl = (template_root() / "voila" / "templates" / "na64" / "index.html.j2").read_text()
+    assert "super.super()" in tpl and "http" not in tpl
+    assert nb.metadata.get("title") and "NA64" in nb.metadata["title"]
     args = build_parser().parse_args(["dashboard", "--port", "9000", "--no-browser", "--data", str(tmp_path)])
     assert args.port == 9000 and args.no_browser and args.data == str(tmp_path)
     assert cli_main(["dashboard", "--port", "0"]) == 1

@@ -53,6 +53,8 @@ CHECKS: dict[str, dict[str, str]] = {
         "x_cut": "float(x_cut)",
         "examples_pass": "[bool(passes(variables_from_branches(ev), cuts)[i]) for ev, i, _ in examples]",
         "examples_process": "[PROCESSES[int(ev['Gen_process'][i])] for ev, i, _ in examples]",
+        "mip_p_out_over_p_in": "float(np.asarray(v_bkg['p_out'])[examples[1][1]] / "
+                               "np.asarray(v_bkg['p_in'])[examples[1][1]])",
     },
     "02_simulate_and_explore": {
         "n_signal_files": "len(signal_files)",
@@ -102,6 +104,10 @@ MIN_FIGURES = {
 
 MARKER = "NA64-NOTEBOOK-CHECK "
 
+#: peak resident memory a notebook's kernel may reach at the test's sizes [MB]: five notebooks
+#: open together must fit in Binder's 2 GB, so each stays well under 1 GB
+MAX_RSS_MB = 1000.0
+
 _CHECK_CELL = '''
 import json as _json
 from pathlib import Path
@@ -123,8 +129,13 @@ def _figure_report(fig):
     return {"axes": [_axis_report(ax) for ax in fig.axes], "texts": [t for t in texts if t]}
 
 
+import resource as _resource
+
 _report = {"figures": [_figure_report(_plt.figure(n)) for n in _plt.get_fignums()],
-           "values": {_k: eval(_v) for _k, _v in CHECKS.items()}}
+           "values": {_k: eval(_v) for _k, _v in CHECKS.items()},
+           # peak resident memory of this kernel and of its finished children (Dask workers) [MB]
+           "peak_rss_mb": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "children_peak_rss_mb": _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 print(MARKER + _json.dumps(_report))
 '''
 
@@ -197,7 +208,12 @@ def execute(name: str, tmp_path: Path, monkeypatch) -> dict:
                                      progress_bar=False, log_output=False, execution_timeout=600)
     text = "".join(o.get("text", "") for o in out.cells[-1].outputs if o.output_type == "stream")
     assert MARKER in text, f"{name}: no check report in the output of the last cell: {text[-2000:]}"
-    return json.loads(text.split(MARKER, 1)[1].strip())
+    report = json.loads(text.split(MARKER, 1)[1].strip())
+    print(f"{name}: kernel peak RSS {report['peak_rss_mb']:.0f} MB, "
+          f"finished children {report['children_peak_rss_mb']:.0f} MB")
+    assert report["peak_rss_mb"] < MAX_RSS_MB, f"{name}: the kernel peaked at {report['peak_rss_mb']:.0f} MB"
+    assert report["children_peak_rss_mb"] < MAX_RSS_MB, name
+    return report
 
 
 def assert_figures(name: str, report: dict) -> None:
@@ -228,6 +244,8 @@ def test_01_missing_momentum(tmp_path, monkeypatch):
     assert v["background_mot"] == pytest.approx(v["run_mot"], rel=1e-9)
     assert v["examples_process"] == ["signal", "mip", "brems", "k_decay"]
     assert v["examples_pass"][:3] == [True, False, False]
+    # the text: the muon that only ionises keeps (nearly) all its momentum in the picture
+    assert v["mip_p_out_over_p_in"] > 0.95
 
 
 @pytest.mark.slow
@@ -282,4 +300,4 @@ def test_05_limits_and_projections(tmp_path, monkeypatch):
     assert v["projection_mot"][-1] == 2e13
     assert v["projection_improves"] is True
     assert 0 < v["background_total"] < 1
-    assert v["exported"] == ["efficiency.csv", "limits.csv", "result.json"]
+    assert v["exported"] == ["background.csv", "efficiency.csv", "limits.csv", "result.json"]

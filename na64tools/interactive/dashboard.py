@@ -32,6 +32,10 @@ __all__ = [
     "demo_output",
     "notebook_path",
     "voila_command",
+    "CULL_IDLE_S",
+    "CULL_INTERVAL_S",
+    "MAX_KERNELS",
+    "template_root",
 ]
 
 #: the demo dataset: X masses [GeV] of the signal samples, sample sizes, seed (a small
@@ -43,6 +47,14 @@ DASHBOARD_SEED = 2022
 
 #: environment variable telling the notebook where the dataset is
 DATA_ENV = "NA64TOOLS_DASHBOARD_DATA"
+
+#: hosting: a kernel (one per visitor, 0.35-0.4 GB each) idle and without a page for this long
+#: [s] is shut down; checked every CULL_INTERVAL_S. The page shuts its kernel down itself when
+#: it is closed; this catches the rest (a crashed browser, a ``curl`` of the page).
+CULL_IDLE_S = 60
+CULL_INTERVAL_S = 15
+#: at most this many kernels (visitors) at once; the next visitor gets a polite "busy" page
+MAX_KERNELS = 8
 
 _OUTPUT = "output.json"  # with output.root: na64tools.output.save_output(out, DIR / "output")
 _META = "dataset.json"
@@ -135,13 +147,46 @@ def notebook_path() -> Path:
     return Path(str(resources.files("na64tools.interactive") / "dashboard.ipynb"))
 
 
-def voila_command(port: int, *, open_browser: bool = False) -> list[str]:
-    """The Voilà command line serving the dashboard on 127.0.0.1:``port``."""
+def template_root() -> Path:
+    """The Jupyter data directory shipped with the package (``voila/templates/na64``): put on
+    ``JUPYTER_PATH`` so that Voilà finds the dashboard template (no CDN stylesheets)."""
+    return Path(str(resources.files("na64tools.interactive") / "jupyter"))
+
+
+def voila_command(port: int, *, open_browser: bool = False, max_kernels: int = MAX_KERNELS,
+                  cull_idle: int = CULL_IDLE_S, cull_interval: int = CULL_INTERVAL_S) -> list[str]:
+    """The Voilà command line serving the dashboard on 127.0.0.1:``port``.
+
+    Hosting options: the dashboard template (no fetch outside the server; needs
+    ``JUPYTER_PATH`` to hold :func:`template_root`, as :func:`serve` sets it), idle kernels
+    culled after ``cull_idle`` s without a connected page (checked every ``cull_interval`` s), at
+    most ``max_kernels`` at once, and the page's shutdown request on close accepted: Voilà's page
+    sends the ``_xsrf`` cookie that nothing ever sets, so the check is off — the server has no
+    login to protect and a kernel id is a random UUID only its page knows.
+    """
     cmd = [sys.executable, "-m", "voila", os.fspath(notebook_path()), f"--port={int(port)}",
-           "--Voila.ip=127.0.0.1", "--theme=light", "--show_tracebacks=False"]
+           "--Voila.ip=127.0.0.1", "--theme=light", "--show_tracebacks=False", "--template=na64",
+           "--VoilaConfiguration.multi_kernel_manager_class="
+           "na64tools.interactive._voila_kernels.CappedKernelManager",
+           f"--CappedKernelManager.max_kernels={int(max_kernels)}",
+           f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
+           f"--MappingKernelManager.cull_interval={int(cull_interval)}",
+           "--MappingKernelManager.cull_connected=False",
+           "--Voila.tornado_settings=disable_check_xsrf=True"]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd
+
+
+def voila_env(data: str | os.PathLike) -> dict[str, str]:
+    """The environment of the Voilà server: the dataset, this na64tools, the template."""
+    env = dict(os.environ, **{DATA_ENV: os.fspath(Path(data).resolve())})
+    # the kernel imports the same na64tools as this process, installed or not
+    root = os.fspath(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (os.fspath(template_root()),
+                                                      env.get("JUPYTER_PATH", "")) if p)
+    return env
 
 
 def serve(port: int = 8866, *, open_browser: bool = True, data: str | os.PathLike | None = None,
@@ -154,10 +199,7 @@ def serve(port: int = 8866, *, open_browser: bool = True, data: str | os.PathLik
     directory = Path(data) if data is not None else default_data_dir()
     if rebuild or not ((directory / _OUTPUT).exists() or (directory / "output.coffea").exists()):
         demo_output(directory, rebuild=rebuild, log=log)  # the page then only loads it
-    env = dict(os.environ, **{DATA_ENV: os.fspath(directory.resolve())})
-    # the kernel imports the same na64tools as this process, installed or not
-    root = os.fspath(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env = voila_env(directory)
     if log:
         log(f"serving the NA64mu dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
     proc = subprocess.Popen(voila_command(port, open_browser=open_browser), env=env)

@@ -243,7 +243,10 @@ def process_cluster():
     import dask
 
     # a chunk that kills its worker is given up after its second worker death (default: 4)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    # worker-saturation 1.0: a worker holds only the chunk it runs, so its death is blamed on that
+    # chunk alone (queued chunks on the dying worker would count as suspicious too)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            dashboard_address="127.0.0.1:0", memory_limit="3GB")
         client = distributed.Client(cluster)

@@ -202,7 +202,7 @@ RUNS_BRANCHES = {"run": "i", "mot": "f", "nGenerated": "i", "nWritten": "i", "su
                  "setup": "O", "setupHash": "O", "seed": "i"}
 
 #: optional ``Runs`` branches checked when present: name -> numpy kind
-RUNS_OPTIONAL = {"genEventSumw": "f"}
+RUNS_OPTIONAL = {"genEventSumw": "f", "xMin": "f"}
 
 #: a background file whose ``Runs.mot`` differs from ``Runs.genEventSumw`` (the MOT its generated
 #: events stand for) by more than this factor is rejected. Assumption: the importance-sampling
@@ -246,6 +246,8 @@ class FileRecord:
     setup_hash: str
     seed: int
     n_runs_entries: int = 1
+    #: signal generated with x = E_X/E_0 > x_min (``Runs.xMin``; 0 for background or when absent)
+    x_min: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -637,6 +639,7 @@ def read_runs(filename: str, dataset: str = "") -> FileRecord:
         sumw2=math.fsum(arrays["sumw2"]), sample=one("sample"), model=one("model"),
         mass=float(arrays["mass"][0]), coupling=float(arrays["coupling"][0]), setup=one("setup"),
         setup_hash=one("setupHash"), seed=int(arrays["seed"][0]), n_runs_entries=n,
+        x_min=float(arrays["xMin"][0]) if "xMin" in arrays else 0.0,
     )
 
 

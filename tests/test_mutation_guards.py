@@ -458,10 +458,6 @@ def test_single_mass_sample(x_min_output):
     assert r.curve(0.1) == pytest.approx(n_pass / 1500, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the processor's FileRecord does not read Runs.xMin, so Analysis takes x_min = 0 for "
-    "signal samples generated with x > x_min and uses sigma(x > 0) for their yield (1.61x too "
-    "large at 0.1 GeV, x_min = 0.5); remove this marker when fixed"))
 def test_yield_of_a_sample_generated_with_x_min_uses_sigma_above_x_min(x_min_output):
     a = Analysis(x_min_output, projections=())
     _, per_mot = a.yield_grid("vector")

@@ -414,7 +414,9 @@ def test_analyse_passes_cuts_model_and_options(small_output, table_and_mot):
     r = analyse(small_output, cuts=cuts, model="vector", mot=4e10, projections=())
     assert r.total_background.value == pytest.approx(float(w[bkg & p].sum()) * 4e10 / mot_sample, rel=1e-9)
     assert r.projection is None and r.model == "vector"
-    assert analyse(small_output, model="scalar", projections=()).model == "scalar"
+    # the model reaches Analysis: the output has vector signal only, so "scalar" is refused
+    with pytest.raises(ValueError, match="no signal sample for model 'scalar'"):
+        analyse(small_output, model="scalar", projections=())
 
 
 def test_efficiency_curve_range_ends_and_scalar_input(small_output):

@@ -14,10 +14,6 @@ def model(small_output):
     return CutExplorerModel(small_output, projection_mot=None)
 
 
-@pytest.mark.xfail(strict=False, reason="needs the geometric acceptance model and importance-sampled "
-                                        "background (helper H1): today, with every cut off (only the "
-                                        "processor's preselection), the simulated background is ~1.2 "
-                                        "events for 1.98e10 MOT, so the expected limit even improves")
 def test_every_cut_off_gives_a_worse_expected_limit(model):
     published = model.reset()
     everything_off = model.set_cuts(**{g: False for g in CUT_GROUPS})

@@ -34,6 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Results  # noqa: E402
+
 TARGET_P95_MS = 150.0
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -291,9 +294,12 @@ def main(argv=None) -> int:
             log.close()
     ok = p95 < TARGET_P95_MS
     print(f"target: p95 < {TARGET_P95_MS:g} ms")
-    print(f"RESULT explorer_browser_p95_ms {p95:.1f} {TARGET_P95_MS:g} {'PASS' if ok else 'FAIL'}")
+    results = Results()
+    results.add("explorer_browser_p95", p95, "ms", ratio=p95 / b95 if b95 > 0 else None,
+                baseline="no-op_widget_round_trip_p95", cores=os.cpu_count(),
+                files="simulated_dashboard_dataset", target=f"<{TARGET_P95_MS:g}ms", passed=ok)
     print(json.dumps({"p95_ms": p95, "baseline_p95_ms": b95}))
-    return 0
+    return results.exit_code()
 
 
 if __name__ == "__main__":

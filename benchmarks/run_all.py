@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 #: scripts skipped unless --all (they need a large generated sample)
-HEAVY = {"bench_scale.py"}
+HEAVY = {"bench_scale.py", "bench_explorer_browser.py"}
 
 #: arguments making a script quicker with --quick, for scripts without a --quick option
 QUICK_ARGS: dict[str, list[str]] = {
@@ -188,7 +188,7 @@ def format_table(runs: list[ScriptRun]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller inputs where a script allows it")
-    ap.add_argument("--all", action="store_true", help="also the heavy benchmarks (bench_scale.py)")
+    ap.add_argument("--all", action="store_true", help="also the heavy benchmarks (bench_scale.py, bench_explorer_browser.py)")
     ap.add_argument("--only", help="comma-separated names, e.g. sim,limits (bench_ prefix optional)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per script (default 3600)")
     args = ap.parse_args(argv)

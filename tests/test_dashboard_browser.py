@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from _process import stop_group
 
 pytestmark = pytest.mark.browser
 
@@ -217,13 +217,4 @@ def test_dashboard_in_headless_chromium(small_output, tmp_path):
             finally:
                 browser.close()
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server and its kernels: the group we started
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+        stop_group(proc, log)  # the server and its kernels: the group we started

@@ -5,7 +5,6 @@ the server counts. Starts Voilà on a free port of 127.0.0.1; always stops it.""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -13,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from _process import stop_group
 
 pytest.importorskip("voila")
 
@@ -56,13 +56,4 @@ def test_kernel_cap_gives_a_polite_busy_page(small_output, tmp_path):
         assert "please try again" in body.lower() and "Traceback" not in body
         assert "http" not in body.lower().replace("http-equiv", "")  # nothing fetched from outside
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+        stop_group(proc, log)  # the server and its kernels: the group we started

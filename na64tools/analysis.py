@@ -52,7 +52,7 @@ EFFICIENCY_DEFINITION = ("N_sig = MOT * n_A * L_T * sigma(x > x_min) * BR(X -> i
                          "= eps_trigger * eps_acceptance * eps_selection")
 
 #: exposures for projections [MOT]: 1e11; ≈3.5e11 collected by 2024–2025; 2e13 planned for
-#: LHC Run 4 (seed talk, arXiv:2505.14291)
+#: LHC Run 4 (L. Molina Bueno, CPAN days 2024, arXiv:2505.14291)
 DEFAULT_PROJECTIONS: tuple[float, ...] = (1e11, 3.5e11, 2e13)
 
 

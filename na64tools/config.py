@@ -185,9 +185,9 @@ def cut(default: float, unit: str, doc: str, source: str = "assumption", *,
 class Cuts:
     """The NA64μ missing-momentum selection; defaults are the published 2022 selection.
 
-    Published (PRL 132 (2024) 211803, seed talk): one scattered muon with p_out < 80 GeV, MIP-like
-    energy in ECAL and HCAL, no activity in VETO and VHCAL, a well-defined incoming muon of
-    ≈160 GeV. Numerical thresholds other than p_out are not published and are documented
+    Published (PRL 132 (2024) 211803; L. Molina Bueno, CPAN days 2024): one scattered muon with
+    p_out < 80 GeV, MIP-like energy in ECAL and HCAL, no activity in VETO and VHCAL, a
+    well-defined incoming muon of ≈160 GeV. Numerical thresholds other than p_out are not published and are documented
     assumptions.
 
     Every threshold is a field with a unit (``Cuts.unit(name)``); build with keyword arguments,

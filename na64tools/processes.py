@@ -25,7 +25,7 @@ PROCESSES: dict[int, str] = {
 }
 CODES: dict[str, int] = {v: k for k, v in PROCESSES.items()}
 
-#: published background sources (seed talk table; PRL 132 (2024) 211803)
+#: published background sources (L. Molina Bueno, CPAN days 2024, background table; PRL 132 (2024) 211803)
 SOURCES: tuple[str, ...] = ("misreconstruction", "decays_in_flight", "non_hermeticity", "other")
 
 #: true process -> published background source (signal has none)

@@ -5,8 +5,8 @@ array). The processor builds the table from NanoEvents (:func:`variables_from_ev
 simulation and the tests from raw branches (:func:`variables_from_branches`), and the interactive
 CutExplorer re-evaluates cuts on the stored table. Nothing else decides what passes.
 
-Published selection (PRL 132 (2024) 211803; seed talk): a well-defined incoming muon of ≈160 GeV,
-exactly one scattered muon with p_out < 80 GeV, MIP-compatible energy in ECAL and HCAL, no activity
+Published selection (PRL 132 (2024) 211803; L. Molina Bueno, CPAN days 2024): a well-defined
+incoming muon of ≈160 GeV, exactly one scattered muon with p_out < 80 GeV, MIP-compatible energy in ECAL and HCAL, no activity
 in VETO and VHCAL. Thresholds are the fields of :class:`na64tools.config.Cuts`.
 """
 

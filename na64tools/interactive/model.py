@@ -291,7 +291,7 @@ class CutExplorerModel:
         Signal model (default: the first one of the signal samples).
     projection_mot
         Exposure [MOT] of the projected expected limit drawn with the observed one
-        (default 3.5e11, about what NA64μ collected by 2024–2025; seed talk).
+        (default 3.5e11, about what NA64μ collected by 2024–2025; L. Molina Bueno, CPAN days 2024).
     pout_bins
         Bins of the p_out histogram between 0 and the preselection bound.
     **analysis_kwargs

@@ -49,7 +49,8 @@ __all__ = ["Sample", "Analysis", "Result", "analyse", "samples_from_output", "DE
 #: the one definition of the signal efficiency, as written into every output
 EFFICIENCY_DEFINITION = ("N_sig = MOT * n_A * L_T * sigma(x > x_min) * BR(X -> inv) * eps; eps = fraction "
                          "of the produced X with x > x_min passing trigger, acceptance and all cuts "
-                         "= eps_trigger * eps_acceptance * eps_selection")
+                         "= eps_trigger * c_set * eps_acceptance * eps_selection, c_set = "
+                         "signal.efficiency_correction (set, not measured)")
 
 #: exposures for projections [MOT]: 1e11; ≈3.5e11 collected by 2024–2025; 2e13 planned for
 #: LHC Run 4 (L. Molina Bueno, CPAN days 2024, arXiv:2505.14291)
@@ -354,7 +355,7 @@ class Analysis:
 
     def factors(self, cuts: Cuts, model: str, passed: np.ndarray | None = None
                 ) -> tuple[dict[float, EfficiencyFactors], str]:
-        """ε_trigger, ε_acceptance, ε_selection per simulated mass, and a note if unavailable.
+        """ε_trigger, c_set, ε_acceptance, ε_selection per simulated mass, and a note if unavailable.
 
         ε_trigger comes from the ``Runs`` trees (written/generated), the events after the
         acceptance stages from the processor's cutflow (all written events, not only the
@@ -371,7 +372,15 @@ class Analysis:
                         "processor's cuts, whose cutflow gives the acceptance")
         p = self.passed(cuts) if passed is None else passed
         out = {}
+        # c_set (signal.efficiency_correction, set, not measured) is shown as its own factor; it is
+        # that of the analysis setup, which must be the one the signal was simulated with
+        c_set = float(self.setup.signal.efficiency_correction)
+        note = ""
         for smp in self.signal_samples(model):
+            if smp.setup_hash != self.setup.hash and not note:
+                note = (f"efficiency factors: c_set = {c_set:g} is signal.efficiency_correction of the "
+                        f"analysis setup {self.setup.hash[:12]}, but {smp.dataset!r} was simulated "
+                        f"with setup {smp.setup_hash[:12]}")
             flow = self._cutflow.get(smp.dataset, {})
             n_processed = flow["all"].events if "all" in flow else -1
             if "track_quality" not in flow or smp.n_written < 0 or n_processed != smp.n_written:
@@ -379,8 +388,8 @@ class Analysis:
                             f"for {n_processed} of its {smp.n_written} written events")
             n_sel = int(np.count_nonzero(p[self._signal_rows[smp.dataset]]))
             out[smp.mass] = EfficiencyFactors(smp.n_generated, smp.n_written,
-                                              int(flow["track_quality"].events), n_sel)
-        return out, ""
+                                              int(flow["track_quality"].events), n_sel, c_set)
+        return out, note
 
     def background(self, cuts: Cuts, passed: np.ndarray | None = None) -> dict[str, BackgroundEstimate]:
         if self.mot_background <= 0:

@@ -436,6 +436,12 @@ class Geometry(_Section):
     ms2_down_half_y: Quantity = param("cm", "half height (y) of the downstream MS2 stations", lo=0.0, lo_open=True)
     ms2_min_hits: Quantity = param("hits", "fewest MS2 hits of a reconstructed track (fewer: no Track entry)",
                                    lo=1.0)
+    ms2_up_station_efficiency: Quantity = param(
+        "1", "probability that an upstream MS2 station records hits in an event (else it sees none of "
+        "the event's particles)", lo=0.0, hi=1.0, lo_open=True)
+    ms2_down_station_efficiency: Quantity = param(
+        "1", "probability that a downstream MS2 station records hits in an event", lo=0.0, hi=1.0,
+        lo_open=True)
     hcal_z: Quantity = param("cm", "front face of the first HCAL module", lo=0.0)
     hcal_half_size: Quantity = param("cm", "half of the transverse size of the HCAL modules", lo=0.0, lo_open=True)
     s4_z: Quantity = param("cm", "trigger counter S4 (in front of the HCAL): position along the beam", lo=0.0)
@@ -453,9 +459,9 @@ class Signal(_Section):
     """Signal-only corrections of the simulation."""
 
     efficiency_correction: Quantity = param(
-        "1", "probability that a signal event the geometric model triggers is kept: the detector "
-        "effects the fast simulation does not model (applied in the trigger decision of signal "
-        "events only)", lo=0.0, hi=1.0, lo_open=True)
+        "1", "probability that a triggered signal event is kept: the detector effects the fast "
+        "simulation does not model (set, not measured; applied to signal events only, after the "
+        "trigger, and shown as its own efficiency factor)", lo=0.0, hi=1.0, lo_open=True)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ HEPDATA_MISSING = ("HEPData not written: install na64tools[limits] (pip install 
 _EFF_DEFINITION = ("Signal efficiency eps: the fraction of the produced X with x = E_X/E_0 > x_min "
                    "(the generated signal events) that pass trigger, acceptance and all cuts, "
                    "N_sig = MOT * n_A * L_T * sigma(x > x_min) * BR(X -> inv) * eps; "
-                   "eps = eps_trigger * eps_acceptance * eps_selection.")
+                   "eps = eps_trigger * c_set * eps_acceptance * eps_selection, where c_set = "
+                   "signal.efficiency_correction is set, not measured.")
 
 _MODEL_COUPLING = {"vector": "g_Z'", "scalar": "g_S", "dark_photon": "epsilon"}
 
@@ -53,19 +54,21 @@ def write_efficiency_csv(result, path) -> Path:
     """Signal efficiency per simulated mass with its statistical error and its factors.
 
     ``efficiency`` = n_pass/n_generated, the fraction of the produced X (x > x_min) passing
-    trigger, acceptance and all cuts; ``eps_trigger * eps_acceptance * eps_selection`` equals it
-    (empty factor columns when the factors are unavailable, see ``Result.factors_note``).
+    trigger, acceptance and all cuts; ``eps_trigger * c_set * eps_acceptance * eps_selection``
+    equals it, with ``c_set`` = ``signal.efficiency_correction``, set, not measured (empty factor
+    columns when the factors are unavailable, see ``Result.factors_note``).
     """
     path = _path(path)
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["mass_GeV", "efficiency", "error", "n_pass", "n_generated", "eps_trigger",
-                    "eps_acceptance", "eps_selection", "n_triggered", "n_accepted"])
+                    "c_set_not_measured", "eps_acceptance", "eps_selection", "n_triggered",
+                    "n_accepted"])
         for m, e in sorted(result.efficiencies.items()):
             fac = result.factors.get(m) if getattr(result, "factors", None) else None
-            extra = (["", "", "", "", ""] if fac is None else
-                     [repr(fac.trigger), repr(fac.acceptance), repr(fac.selection), fac.n_triggered,
-                      fac.n_accepted])
+            extra = (["", "", "", "", "", ""] if fac is None else
+                     [repr(fac.trigger), repr(float(fac.correction)), repr(fac.acceptance),
+                      repr(fac.selection), fac.n_triggered, fac.n_accepted])
             w.writerow([repr(float(m)), repr(e.value), repr(e.error), e.n_pass, e.n_total, *extra])
     return path
 
@@ -170,9 +173,12 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
     te.add_variable(ev)
     factors = getattr(result, "factors", None) or {}
     if factors and all(m in factors for m, _ in items):
-        for attr in ("trigger", "acceptance", "selection"):
-            fv = Variable(f"efficiency {attr} factor", is_independent=False, is_binned=False)
-            fv.values = [getattr(factors[m], attr) for m, _ in items]
+        for attr, name in (("trigger", "efficiency trigger factor"),
+                           ("correction", "efficiency correction c_set (set, not measured)"),
+                           ("acceptance", "efficiency acceptance factor"),
+                           ("selection", "efficiency selection factor")):
+            fv = Variable(name, is_independent=False, is_binned=False)
+            fv.values = [float(getattr(factors[m], attr)) for m, _ in items]
             te.add_variable(fv)
     sub.add_table(te)
 

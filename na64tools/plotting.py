@@ -281,22 +281,26 @@ def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal effic
 @_styled
 def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, model: str = "",
                             ax=None, save=None):
-    """ε_trigger, ε_acceptance, ε_selection and their product ε versus the boson mass.
+    """ε_trigger, c_set, ε_acceptance, ε_selection and their product ε versus the boson mass.
 
     ``factors``: mass -> :class:`~na64tools.stats.efficiency.EfficiencyFactors`; ``errors``:
     mass -> statistical error of ε (drawn on the product). ε is the fraction of the produced X
-    (x > x_min) passing trigger, acceptance and all cuts (docs/limits_method.md).
+    (x > x_min) passing trigger, acceptance and all cuts (docs/limits_method.md); c_set is
+    ``signal.efficiency_correction``, drawn apart and labelled "set, not measured".
     """
+    from .stats.efficiency import CORRECTION_LABEL
+
     fig, ax = _axes(ax)
     masses = sorted(factors)
     for attr, lab, fmt in (("trigger", r"$\varepsilon_\mathrm{trigger}$", "s--"),
+                           ("correction", r"$c_\mathrm{set}$ (" + CORRECTION_LABEL + ")", "x:"),
                            ("acceptance", r"$\varepsilon_\mathrm{acceptance}$", "^--"),
                            ("selection", r"$\varepsilon_\mathrm{selection}$", "v--")):
-        ax.plot(masses, [getattr(factors[m], attr) for m in masses], fmt, lw=1, label=lab)
+        ax.plot(masses, [float(getattr(factors[m], attr)) for m in masses], fmt, lw=1, label=lab)
     yerr = [errors[m] for m in masses] if errors else None
     ax.errorbar(masses, [factors[m].total for m in masses], yerr=yerr, fmt="ko-", lw=2,
-                label=r"$\varepsilon = \varepsilon_\mathrm{trig}\,\varepsilon_\mathrm{acc}\,"
-                      r"\varepsilon_\mathrm{sel}$")
+                label=r"$\varepsilon = \varepsilon_\mathrm{trig}\,c_\mathrm{set}\,"
+                      r"\varepsilon_\mathrm{acc}\,\varepsilon_\mathrm{sel}$")
     ax.set_xscale("log")
     ax.set_xlabel(mass_label(model))
     ax.set_ylabel("efficiency (produced X with $x > x_{min}$)")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .config import Setup
 from .demo import DEMO_LABEL
+from .stats.efficiency import CORRECTION_LABEL
 
 __all__ = ["write_results", "build_summary", "format_report", "format_headline", "headline_masses",
            "reproduction_status", "REPRODUCTION_STATUS", "BACKGROUND_STATUS", "CALIBRATION_STATUS",
@@ -28,9 +29,10 @@ CALIBRATION_STATUS = ("calibrated to PRL 132 (2024) 211803: ms2.tail_fraction to
                       "beam.kaon_fraction to (II), hcal.gap to (III)")
 #: the coupling reach versus the published limit (tests/test_reach.py checks the band statement)
 REACH_STATUS = ("signal efficiency = geometric acceptance model x signal.efficiency_correction "
-                "(0.15 in the 2022 setup: assumed, not measured, set so that the Z' limit covers only "
-                "part of the (g-2)mu 2021 band as published; it is part of the trigger factor); "
-                "the published limit curve is not compared point by point (docs/results.md)")
+                "(c_set = 0.15 in the 2022 setup: set, not measured, so that the Z' limit covers only "
+                "part of the (g-2)mu 2021 band as published; shown as its own efficiency factor); "
+                "the published limit curve is available only as a figure: compared with the "
+                "published statements in docs/results.md")
 #: the one-line reproduction status written by the demo, report.md, summary.json and the plots
 REPRODUCTION_STATUS = f"Reproduction status: {BACKGROUND_STATUS}; {CALIBRATION_STATUS}; {REACH_STATUS}."
 
@@ -256,11 +258,15 @@ def format_report(setup: Setup, result, output, plots=None) -> str:
     lines += ["", f"## Signal efficiency ({result.model})", "",
               "One definition everywhere: N_sig = MOT · n_A L_T · σ(x > x_min) · BR(X → inv) · ε, with ε "
               "the fraction of the produced X (x > x_min, the generated signal events) passing trigger, "
-              "acceptance and all cuts; ε = ε_trigger · ε_acceptance · ε_selection (docs/limits_method.md).",
-              "", "| m_X [GeV] | ε_trigger | ε_acceptance | ε_selection | ε |", "|---|---|---|---|---|"]
+              "acceptance and all cuts; ε = ε_trigger · c_set · ε_acceptance · ε_selection "
+              "(docs/limits_method.md), where c_set = signal.efficiency_correction is "
+              f"**{CORRECTION_LABEL}** (docs/results.md).",
+              "", f"| m_X [GeV] | ε_trigger | c_set ({CORRECTION_LABEL}) | ε_acceptance | ε_selection | ε |",
+              "|---|---|---|---|---|---|"]
     for m, e in sorted(result.efficiencies.items()):
         f = result.factors.get(m)
-        fac = (f"{f.trigger:.4f} | {f.acceptance:.4f} | {f.selection:.4f}" if f is not None else "— | — | —")
+        fac = (f"{f.trigger:.4f} | {f.correction:g} | {f.acceptance:.4f} | {f.selection:.4f}"
+               if f is not None else "— | — | — | —")
         lines.append(f"| {m:g} | {fac} | {e.value:.4f} ± {e.error:.4f} |")
     if result.factors_note:
         lines += ["", result.factors_note + "."]

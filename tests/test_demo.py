@@ -80,7 +80,9 @@ def test_demo_whole_chain_on_dask(tmp_path, capsys):
     # one efficiency definition: the factors multiply to the efficiency
     for e in s["efficiency"]:
         f = e["factors"]
-        assert f["trigger"] * f["acceptance"] * f["selection"] == pytest.approx(e["value"], rel=1e-14)
+        assert f["correction_status"] == "set, not measured" and 0 < f["correction"] < 1
+        assert (f["trigger"] * f["correction"] * f["acceptance"] * f["selection"]
+                == pytest.approx(e["value"], rel=1e-14))
 
     # the limits command over the saved output with tighter cuts gives a tighter background
     cuts = tmp_path / "cuts.yaml"

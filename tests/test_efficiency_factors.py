@@ -1,6 +1,8 @@
-"""One signal-efficiency definition: ε = ε_trigger · ε_acceptance · ε_selection, and n_eff of the
-background estimates."""
+"""One signal-efficiency definition: ε = ε_trigger · c_set · ε_acceptance · ε_selection (c_set the
+set-by-hand signal.efficiency_correction, shown as its own factor), and n_eff of the background
+estimates."""
 
+import dataclasses
 from fractions import Fraction
 
 import awkward as ak
@@ -10,13 +12,14 @@ import uproot
 
 from na64tools import Cuts, default_setup
 from na64tools.analysis import Analysis
+from na64tools.config import Quantity
 from na64tools.stats.background import (
     LOW_N_EFF,
     BackgroundEstimate,
     background_by_source,
     n_effective,
 )
-from na64tools.stats.efficiency import EfficiencyFactors
+from na64tools.stats.efficiency import ACCEPTANCE_STAGES, EfficiencyFactors
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +30,18 @@ def result(small_output):
 def test_product_of_factors_is_the_efficiency_exactly(result):
     assert result.factors_note == ""
     assert sorted(result.factors) == sorted(result.efficiencies)
+    c = default_setup().signal.efficiency_correction
     for m, f in result.factors.items():
         e = result.efficiencies[m]
+        # c_set is the setup's number, shown apart from the trigger factor
+        assert f.correction == float(c) and f.as_dict()["correction_status"] == "set, not measured"
         # as rational numbers the product telescopes to n_selected / n_produced exactly
-        exact = (Fraction(f.n_triggered, f.n_produced) * Fraction(f.n_accepted, f.n_triggered)
+        c_q = Fraction(str(float(c)))
+        exact = (Fraction(f.n_triggered, f.n_produced) / c_q * c_q * Fraction(f.n_accepted, f.n_triggered)
                  * Fraction(f.n_selected, f.n_accepted))
         assert exact == Fraction(e.n_pass, e.n_total)
         assert f.total == e.value
-        assert f.trigger * f.acceptance * f.selection == pytest.approx(e.value, rel=1e-15)
+        assert f.trigger * f.correction * f.acceptance * f.selection == pytest.approx(e.value, rel=1e-14)
 
 
 def _hand_counts(paths, cuts):
@@ -62,7 +69,8 @@ def test_factors_match_runs_tree_and_hand_selection(result, small_fileset):
     for m, f in result.factors.items():
         n_gen, n_wr, n_acc = _hand_counts(small_fileset[f"signal_vector_m{m:g}"], cuts)
         assert (f.n_produced, f.n_triggered, f.n_accepted) == (n_gen, n_wr, n_acc)
-        assert f.trigger == n_wr / n_gen
+        c_set = float(default_setup().signal.efficiency_correction)
+        assert f.trigger == pytest.approx(n_wr / n_gen / c_set, rel=1e-14)
     # the trigger (p_out threshold) loses light X, which leave the muon most of its energy
     t = [result.factors[m].trigger for m in sorted(result.factors)]
     assert t[0] < t[-1]
@@ -83,9 +91,42 @@ def test_changed_acceptance_cuts_give_no_factors(small_output):
     assert r.summary()["efficiency_factors_note"] == r.factors_note
 
 
+def test_product_of_factors_on_a_generated_sample():
+    """On a signal sample generated here, counted by hand: written / produced is ε_trigger · c_set,
+    and ε_trigger (the geometric trigger) does not depend on c_set; the product of the four
+    factors is N_pass / N_generated."""
+    from na64tools.selection import cut_masks, passes, variables_from_branches
+    from na64tools.sim import generate
+
+    setup = default_setup()
+    n = 20_000
+    counts = {}
+    for c in (0.15, 1.0):
+        s = setup.replace(signal=dataclasses.replace(
+            setup.signal, efficiency_correction=Quantity(c, "1", "test")))
+        a = generate("signal", setup=s, mass=0.1, coupling=1e-4, events=n, seed=11, triggered_only=True)
+        v = variables_from_branches(a)
+        masks = cut_masks(v, s.cuts)
+        n_acc = int(np.logical_and.reduce([masks[k] for k in ("trigger", *ACCEPTANCE_STAGES)]).sum())
+        counts[c] = (len(a["Trigger_scattered"]), n_acc, int(passes(v, s.cuts).sum()))
+    (w15, a15, p15), (w1, a1, p1) = counts[0.15], counts[1.0]
+    f15 = EfficiencyFactors(n, w15, a15, p15, 0.15)
+    f1 = EfficiencyFactors(n, w1, a1, p1, 1.0)
+    # the correction is an independent draw: the kept fraction is c_set within 4 sigma
+    assert abs(w15 / w1 - 0.15) < 4 * np.sqrt(0.15 * 0.85 / w1)
+    # so the trigger factors agree within their statistical errors (binomial, 4 sigma)
+    assert abs(f15.trigger - f1.trigger) < 4 * np.sqrt(f1.trigger / (0.15 * n))
+    for f, p in ((f15, p15), (f1, p1)):
+        assert f.trigger * f.correction * f.acceptance * f.selection == pytest.approx(p / n, rel=1e-14)
+        assert f.total == p / n
+
+
 def test_efficiency_factors_edge_cases():
     f = EfficiencyFactors(10, 0, 0, 0)
     assert (f.trigger, f.acceptance, f.selection, f.total) == (0.0, 0.0, 0.0, 0.0)
+    assert EfficiencyFactors(100, 15, 10, 5, 0.15).trigger == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="efficiency_correction"):
+        EfficiencyFactors(10, 5, 4, 1, 0.0)
     with pytest.raises(ValueError, match="produced >= triggered"):
         EfficiencyFactors(10, 5, 6, 1)
     with pytest.raises(ValueError, match="produced >= triggered"):

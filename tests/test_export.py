@@ -27,7 +27,8 @@ def test_csv_and_json_round_trip(result, tmp_path):
     effs = list(csv.DictReader(paths["efficiency_csv"].read_text().splitlines()))
     assert [float(r["efficiency"]) for r in effs] == [e.value for _, e in sorted(result.efficiencies.items())]
     for r, m in zip(effs, sorted(result.efficiencies), strict=True):
-        prod = float(r["eps_trigger"]) * float(r["eps_acceptance"]) * float(r["eps_selection"])
+        prod = (float(r["eps_trigger"]) * float(r["c_set_not_measured"]) * float(r["eps_acceptance"])
+                * float(r["eps_selection"]))
         assert prod == pytest.approx(float(r["efficiency"]), rel=1e-14)
         assert int(r["n_triggered"]) == result.factors[m].n_triggered
     bkg = {r["source"]: r for r in csv.DictReader(paths["background_csv"].read_text().splitlines())}
@@ -59,7 +60,8 @@ def test_hepdata_submission(result, tmp_path, monkeypatch):
     assert "that pass trigger, acceptance and all cuts" in tables[1]["description"]
     eff = yaml.safe_load((tmp_path / "hepdata" / tables[1]["data_file"]).read_text())
     assert [v["header"]["name"] for v in eff["dependent_variables"]][1:] == [
-        "efficiency trigger factor", "efficiency acceptance factor", "efficiency selection factor"]
+        "efficiency trigger factor", "efficiency correction c_set (set, not measured)",
+        "efficiency acceptance factor", "efficiency selection factor"]
     limit = yaml.safe_load((tmp_path / "hepdata" / tables[0]["data_file"]).read_text())
     np.testing.assert_allclose([v["value"] for v in limit["dependent_variables"][0]["values"]],
                                result.limit.observed, rtol=1e-4)  # hepdata_lib keeps 5 digits

@@ -106,3 +106,68 @@ def test_bad_geometry_is_refused():
     with pytest.raises(ValueError, match="magnet_z"):
         make_plan("background", setup=bad, events=5000)
     assert issubclass(ConfigError, ValueError)
+
+
+# --- per-station efficiencies and the random veto ---------------------------------------------
+def _with(section, **values):
+    import dataclasses
+
+    from na64tools.config import Quantity
+
+    sec = getattr(SETUP, section)
+    new = {k: Quantity(v, getattr(sec, k).unit, "test") for k, v in values.items()}
+    return SETUP.replace(**{section: dataclasses.replace(sec, **new)})
+
+
+def test_random_veto_probability_by_hand():
+    # 2e6 /s x 100 ns = 0.2 beam muons per window; outside the 2.5 cm hole of a 1 cm Gaussian
+    # spot: exp(-2.5^2 / 2) = 0.0439; Poisson: 1 - exp(-0.2 x 0.0439) = 0.00874
+    p = GEO.random_veto_probability(0.2, 1.0)
+    assert p == pytest.approx(1 - np.exp(-0.2 * np.exp(-2.5**2 / 2)), rel=1e-12)
+    assert p == pytest.approx(0.00874, abs=1e-5)
+    assert GEO.random_veto_probability(0.0, 1.0) == 0.0
+
+
+def test_random_veto_removes_that_fraction_of_triggers():
+    """At 100x the intensity (20 muons per window) the upstream veto fires at random in
+    1 - exp(-20 x 0.0439) = 58.5 % of the events: the triggered fraction drops by 0.415."""
+    from na64tools.sim import generate
+
+    n = 20_000
+    base = generate("signal", setup=_with("beam", intensity=0.0), mass=0.01, events=n, seed=3,
+                    triggered_only=True)
+    high = generate("signal", setup=_with("beam", intensity=2.0e8), mass=0.01, events=n, seed=3,
+                    triggered_only=True)
+    n0, n1 = len(base["Trigger_scattered"]), len(high["Trigger_scattered"])
+    expect = np.exp(-20 * np.exp(-2.5**2 / 2))
+    # the same events up to the veto draw: binomial error of the kept fraction
+    assert abs(n1 / n0 - expect) < 4 * np.sqrt(expect * (1 - expect) / n0), (n0, n1, expect)
+
+
+def test_station_efficiency_removes_tracks_as_counted_by_hand():
+    """With every upstream station alive half of the time, a muon inside all apertures keeps a
+    two-sided track unless all three upstream stations are dead: 1 - 0.5^3 = 0.875 of the tracks
+    survive. With no upstream station ever alive, no track is reconstructed at all."""
+    from na64tools.sim import generate
+
+    n = 20_000
+    kw = dict(mass=0.01, events=n, seed=4, triggered_only=True)
+    counts = []
+    for eff in (1.0, 0.5, 1e-9):
+        s = _with("geometry", ms2_up_station_efficiency=eff, ms2_down_station_efficiency=1.0)
+        s = s.replace(beam=_with("beam", intensity=0.0).beam)  # no pile-up tracks
+        a = generate("signal", setup=s, **kw)
+        counts.append(int(np.count_nonzero(np.asarray(a["nTrack"]) > 0)))
+    full, half, none = counts
+    assert none == 0
+    assert abs(half / full - 0.875) < 4 * np.sqrt(0.875 * 0.125 / full), counts
+
+
+def test_pileup_muons_follow_the_geometry():
+    """A pile-up beam muon (on axis, 160 GeV) crosses the VETO and the HCAL face but not the
+    VHCAL material (it goes through the hole): in a sample without scattered-muon activity
+    in the VHCAL, the VHCAL sees only pile-up muons far off axis (beyond 4 cm: 3e-4 of them)."""
+    (x, y, tx, ty), bend = _one(160.0)
+    assert GEO.in_veto(x, y, tx, ty)[0] and GEO.in_hcal(x, y, tx, ty, bend)[0]
+    assert not GEO.in_vhcal_body(x, y, tx, ty)[0]
+    assert GEO.in_vhcal_body(x + 5.0, y, tx, ty)[0]

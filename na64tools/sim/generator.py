@@ -199,13 +199,21 @@ def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict
     bend = geo.kick(p_out, d)
     t["x"], t["y"], t["tx"], t["ty"], t["phi"], t["psi"] = x, y, tx, ty, phi, psi
     t["xv"], t["yv"], t["mtx"], t["mty"] = xv, yv, mtx, mty
-    t["lost"] = geo.ms2_lost_planes(xv, yv, mtx, mty, bend)
     t["in_hcal"] = geo.in_hcal(xv, yv, mtx, mty, bend)
     t["in_veto"] = geo.in_veto(xv, yv, mtx, mty)
     t["in_vhcal"] = geo.in_vhcal_body(xv, yv, mtx, mty)
-    keep = float(plan.setup.signal.efficiency_correction) if st.kind == "signal" else 1.0
     hit = geo.counters_hit(xv, yv, mtx, mty, bend) & geo.beam_accepted(t["x0"], t["y0"])
-    t["trigger"] = fire(hit, plan.setup.trigger, rng.random(n), keep)
+    fired = fire(hit, plan.setup.trigger, rng.random(n))
+    # random veto: an unrelated beam muon crosses the upstream beam veto in the readout window
+    fired &= rng.random(n) >= plan.extra["random_veto"]
+    # MS2 stations alive in this event (one draw per station, common to all its particles)
+    alive = geo.stations_alive(rng.random((geo.n_stations, n)))
+    t["lost"], t["two_sided"] = geo.ms2_seen(xv, yv, mtx, mty, bend, alive)
+    t["alive"] = alive.T.copy()
+    if st.kind == "signal":
+        # signal.efficiency_correction: its own factor after the trigger (set, not measured)
+        fired &= rng.random(n) < float(plan.setup.signal.efficiency_correction)
+    t["trigger"] = fired
     t["stratum"] = np.full(n, s, np.int16)
     return t
 
@@ -326,7 +334,7 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     tail2 = t["tail_d"] != 0.0
     chi2 = chi2_per_ndf(rng, np.maximum(hits2, 0), tail2, ms2)
     xs1, ys1 = geo.at(ms2.distance, t["xv"], t["yv"], mtx, mty, 0.0)
-    rec = np.flatnonzero(hits2 >= geo.min_hits)
+    rec = np.flatnonzero((hits2 >= geo.min_hits) & t["two_sided"])
     jag["Track"].add(
         rows[rec], 0, p=t["p_meas"][rec], chi2=chi2[rec], nhits=hits2[rec],
         x=(xs1 + ms2.position_resolution * g[2])[rec], y=(ys1 + ms2.position_resolution * g[3])[rec],
@@ -363,7 +371,10 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
         scale = np.where(cont > 0, vis / np.maximum(e_em * cont, 1e-12), 0.0)
         e_ecal[idx_em] += vis
         e_ps[idx_em] += e_em * ps * scale
-        e_hcal[idx_em, 0] += e_em * (1.0 - cont)
+        # the leakage goes forward along the incoming direction (neutral: no magnetic kick) and
+        # reaches the HCAL if that line crosses its front face
+        fwd_em = geo.in_hcal(t["xv"][idx_em], t["yv"][idx_em], tx[idx_em], ty[idx_em], 0.0)
+        e_hcal[idx_em, 0] += np.where(fwd_em, e_em * (1.0 - cont), 0.0)
         # GenPart: the photon, or the e-/e+ of the pair
         iph = idx_em[photon]
         ipa = idx_em[~photon]
@@ -393,14 +404,27 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
         pm, ch = ms2.measure(p_pu, 1, np.zeros(tot), ms2.resolution, gp[0])
         xp, yp = beam.spot * gp[1], beam.spot * gp[2]
         txp, typ = beam.divergence * gp[3], beam.divergence * gp[4]
-        jag["Track"].add(rows[ev], 2, p=pm, chi2=chi2_per_ndf(rng, ms2.planes - miss, np.zeros(tot, bool), ms2),
-                         nhits=ms2.planes - miss, x=xp + txp * ms2.distance, y=yp + typ * ms2.distance,
-                         tx=txp + ms2.angle_resolution * gp[5], ty=typ + ms2.angle_resolution * gp[6],
-                         charge=ch)
+        # through the geometric model, with the MS2 stations alive in the event
+        geo = plan.geometry
+        xpv, ypv = xp + txp * geo.z_vertex, yp + typ * geo.z_vertex
+        bpu = geo.kick(p_pu)
+        lost_pu, both_pu = geo.ms2_seen(xpv, ypv, txp, typ, bpu, t["alive"][ev].T)
+        hits_pu = ms2.planes - miss - lost_pu
+        chi2_pu = chi2_per_ndf(rng, np.maximum(hits_pu, 0), np.zeros(tot, bool), ms2)
+        k = (hits_pu >= geo.min_hits) & both_pu
+        xs_pu, ys_pu = geo.at(ms2.distance, xpv, ypv, txp, typ, 0.0)
+        jag["Track"].add(rows[ev][k], 2, p=pm[k], chi2=chi2_pu[k], nhits=hits_pu[k], x=xs_pu[k],
+                         y=ys_pu[k], tx=(txp + ms2.angle_resolution * gp[5])[k],
+                         ty=(typ + ms2.angle_resolution * gp[6])[k], charge=ch[k])
         e_ecal += np.bincount(ev, mip_deposit(rng, tot, ecal), minlength=n)
+        in_h = geo.in_hcal(xpv, ypv, txp, typ, bpu)
         for m in range(n_hcal):
-            e_hcal[:, m] += np.bincount(ev, mip_deposit(rng, tot, hcal), minlength=n)
-        e_veto += np.bincount(ev, mip_deposit(rng, tot, veto), minlength=n)
+            e_hcal[:, m] += np.bincount(ev, np.where(in_h, mip_deposit(rng, tot, hcal), 0.0), minlength=n)
+        in_v = geo.in_veto(xpv, ypv, txp, typ)
+        e_veto += np.bincount(ev, np.where(in_v, mip_deposit(rng, tot, veto), 0.0), minlength=n)
+        in_vh = geo.in_vhcal_body(xpv, ypv, txp, typ)
+        if in_vh.any():
+            e_vhcal += np.bincount(ev[in_vh], mip_deposit(rng, int(in_vh.sum()), vhcal), minlength=n)
 
     out["ECAL_energy"][rows] = e_ecal
     out["ECAL_preshower"][rows] = e_ps
@@ -479,7 +503,12 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
     wide = pn.wide_fraction
     e_vhcal[idx] += smear(e_leak * wide * float(vhcal.hadron_response), float(vhcal.stochastic),
                           rng.standard_normal(n))
-    fwd = e_leak * (1.0 - wide) * (1.0 - pn.hcal_gap) * float(hcal.hadron_response)
+    # forward leakage and a neutral leading hadron go along the incoming direction (transverse
+    # momenta neglected) and reach the HCAL where that straight line crosses its front face
+    geo = plan.geometry
+    straight_in = geo.in_hcal(x_ecal[idx] + tx[idx] * geo.z_vertex, y_ecal[idx] + ty[idx] * geo.z_vertex,
+                              tx[idx], ty[idx], 0.0)
+    fwd = e_leak * (1.0 - wide) * (1.0 - pn.hcal_gap) * float(hcal.hadron_response) * straight_in
     # charged hadrons leaking through the VETO
     n_ch = rng.poisson(pn.charged_per_gev * e_leak)
     # the leading hadron leaving the ECAL
@@ -501,7 +530,7 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
     module = np.minimum(np.searchsorted(np.cumsum(p_int), u2, side="right"), n_mod - 1)
     lead_vis = smear(e_lead * float(hcal.hadron_response), float(hcal.stochastic), rng.standard_normal(n))
     charged_lost = charged_out & lost
-    deposit = survive & ~escaped & ~charged_lost
+    deposit = survive & ~escaped & ~charged_lost & (straight_in | ~neutral)
     for m in range(n_mod):
         sel = deposit & (module == m)
         e_hcal[idx[sel], m] += lead_vis[sel]
@@ -515,12 +544,11 @@ def _photonuclear(plan, rng, t, idx, mode, z_int, e_mu0, x_ecal, y_ecal, tx, ty,
         pm, ch = ms2.measure(p_h, 1, np.zeros(ci.size), ms2.resolution, g[0])
         r = idx[ci]
         # through the geometric model: a soft hadron is swept out of the downstream stations
-        geo = plan.geometry
         xv, yv = x_ecal[r] + tx[r] * geo.z_vertex, y_ecal[r] + ty[r] * geo.z_vertex
-        lost = geo.ms2_lost_planes(xv, yv, tx[r], ty[r], geo.kick(p_h))
+        lost, both = geo.ms2_seen(xv, yv, tx[r], ty[r], geo.kick(p_h), t["alive"][r].T)
         hits = ms2.planes - ms2.draw_missing(rng, ci.size) - lost
         chi2 = chi2_per_ndf(rng, np.maximum(hits, 0), np.zeros(ci.size, bool), ms2)
-        k = hits >= geo.min_hits
+        k = (hits >= geo.min_hits) & both
         jag["Track"].add(
             rows[r][k], 1, p=pm[k], chi2=chi2[k], nhits=hits[k],
             x=(x_ecal[r] + tx[r] * ms2.distance + ms2.position_resolution * g[1])[k],
@@ -601,6 +629,7 @@ def _prepare(plan: SamplePlan) -> None:
 
     plan.extra["loss_probabilities"] = loss_probabilities(plan.setup)
     plan.extra["escape_configuration"] = plan.pn.forced_probability(plan.target, Z_WIDE, charge="any")
+    plan.extra["random_veto"] = plan.geometry.random_veto_probability(plan.beam.pileup_mean, plan.beam.spot)
 
 
 # ==========================================================================================

@@ -20,8 +20,20 @@ is measurement noise and does not move the muon.
 
 - **Tracking**: a station (``ms2_up_stations`` upstream of the magnet, the first at
   ``ms2.distance``, ``ms2_down_stations`` downstream) records its ``hits / stations`` planes only
-  for a muon inside its rectangular aperture; a track with fewer than ``ms2_min_hits`` hits is not
-  reconstructed (no ``Track`` entry).
+  for a muon inside its rectangular aperture, and only if it is alive in the event (probability
+  ``ms2_up_station_efficiency`` / ``ms2_down_station_efficiency``: a station without any hit, e.g.
+  dead time, a trip, a lost readout; one draw per station and event, common to every particle of
+  the event). A track is reconstructed (a ``Track`` entry) only with at least ``ms2_min_hits``
+  hits and at least one station on each side of the magnet (the momentum is measured from the
+  deflection, which needs a segment before and after it).
+- **Random veto**: the upstream beam veto is in anti-coincidence in the trigger, so an unrelated
+  beam muon that crosses it (outside its hole) inside the readout window vetoes the event. With
+  ``mu = beam.intensity x beam.readout_window`` muons per window and the fraction
+  ``f = exp(-R^2 / (2 sigma^2))`` of the Gaussian spot outside the hole of radius R,
+  ``P(random veto) = 1 - exp(-mu f)`` (Poisson; 0.0087 for the 2022 setup):
+  :meth:`GeometryModel.random_veto_probability`. The pile-up muons inside the hole are simulated
+  one by one with the rest of the event (MS2 tracks, ECAL, HCAL, VETO, VHCAL deposits where the
+  geometry puts them) and cost efficiency through the selection.
 - **Trigger**: the incoming particle must pass the hole of the upstream beam veto counter
   (``beam_veto_radius``, at its position at the ECAL front: the beam halo is rejected), and the
   muon must cross both trigger counters, S4 (in front of the HCAL) and S_mu
@@ -71,6 +83,15 @@ class GeometryModel:
     vhcal: tuple[float, float, float]  #: z, hole half size, outer half size
     s4: tuple[float, float, float, float]  #: z, x_min, x_max, half_y
     smu: tuple[float, float, float, float]
+    station_efficiency: tuple[float, ...] = ()  #: per station, upstream first
+
+    @property
+    def n_up(self) -> int:
+        return len(self.up_z)
+
+    @property
+    def n_stations(self) -> int:
+        return len(self.up_z) + len(self.down_z)
 
     @classmethod
     def from_setup(cls, setup: Setup) -> GeometryModel:
@@ -108,6 +129,8 @@ class GeometryModel:
             vhcal=(float(g.vhcal_z), float(g.vhcal_hole_half_size), float(g.vhcal_half_size)),
             s4=tuple(float(getattr(g, f"s4_{k}")) for k in ("z", "x_min", "x_max", "half_y")),
             smu=tuple(float(getattr(g, f"smu_{k}")) for k in ("z", "x_min", "x_max", "half_y")),
+            station_efficiency=(float(g.ms2_up_station_efficiency),) * n_up
+            + (float(g.ms2_down_station_efficiency),) * n_down,
         )
 
     # --- propagation ---------------------------------------------------------------------
@@ -127,14 +150,45 @@ class GeometryModel:
         return xz, y + ty * dz
 
     # --- detectors -----------------------------------------------------------------------
-    def ms2_lost_planes(self, x, y, tx, ty, bend) -> np.ndarray:
-        """Number of MS2 planes a track misses because it passes outside a station's aperture."""
-        lost = np.zeros(np.shape(x), np.int64)
+    def ms2_in_aperture(self, x, y, tx, ty, bend) -> np.ndarray:
+        """``(n_stations, n)`` booleans, upstream stations first: the track passes inside the
+        station's aperture."""
+        out = np.empty((self.n_stations,) + np.shape(x), bool)
+        i = 0
         for zs, (hx, hy) in ((self.up_z, self.up_half), (self.down_z, self.down_half)):
             for z in zs:
                 xz, yz = self.at(z, x, y, tx, ty, bend)
-                lost += ((np.abs(xz) > hx) | (np.abs(yz) > hy)) * self.planes_per_station
-        return lost
+                out[i] = (np.abs(xz) <= hx) & (np.abs(yz) <= hy)
+                i += 1
+        return out
+
+    def ms2_lost_planes(self, x, y, tx, ty, bend) -> np.ndarray:
+        """Number of MS2 planes a track misses because it passes outside a station's aperture."""
+        seen = self.ms2_in_aperture(x, y, tx, ty, bend)
+        return (self.n_stations - seen.sum(axis=0)) * self.planes_per_station
+
+    def stations_alive(self, u: np.ndarray) -> np.ndarray:
+        """``(n_stations, n)`` booleans from uniform numbers ``u`` of that shape: the station
+        recorded hits in the event (``u < station efficiency``)."""
+        return u < np.asarray(self.station_efficiency)[:, None]
+
+    def ms2_seen(self, x, y, tx, ty, bend, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(planes lost, two-sided) of tracks: planes of the stations the track misses (outside
+        the aperture or not alive), and whether a station on each side of the magnet saw it."""
+        seen = self.ms2_in_aperture(x, y, tx, ty, bend) & alive
+        lost = (self.n_stations - seen.sum(axis=0)) * self.planes_per_station
+        both = seen[: self.n_up].any(axis=0) & seen[self.n_up:].any(axis=0)
+        return lost, both
+
+    def random_veto_probability(self, pileup_mean: float, spot: float) -> float:
+        """Probability that an unrelated beam muon crosses the upstream beam veto (outside its
+        hole) in the readout window: ``1 - exp(-mu exp(-R^2/(2 sigma^2)))`` with ``mu`` the mean
+        number of beam muons per window and ``sigma`` the Gaussian spot (Poisson statistics; the
+        fraction of a 2D Gaussian outside radius R is ``exp(-R^2/(2 sigma^2))``)."""
+        if pileup_mean <= 0.0:
+            return 0.0
+        f_out = float(np.exp(-self.beam_veto_radius**2 / (2.0 * spot * spot))) if spot > 0 else 0.0
+        return float(-np.expm1(-pileup_mean * f_out))
 
     def counters_hit(self, x, y, tx, ty, bend) -> np.ndarray:
         """True where the track crosses both trigger counters (S4 and S_mu)."""

@@ -11,6 +11,10 @@ divergence and the scattering angles.
 
 A mismeasured deflection fires the counters as a real one does (the kink model of
 :mod:`na64tools.sim.geometry`); this is how misreconstructed beam muons enter the triggered sample.
+
+The generator then applies, to every event, the random veto of the upstream beam veto counter
+(:meth:`~.geometry.GeometryModel.random_veto_probability`) and, to signal events only and as a
+separate factor, ``signal.efficiency_correction``; neither is part of :func:`fire`.
 """
 
 from __future__ import annotations
@@ -22,9 +26,18 @@ from ..config import Trigger
 __all__ = ["fire"]
 
 
-def fire(counters_hit: np.ndarray, trigger: Trigger, u: np.ndarray,
-         keep: float = 1.0) -> np.ndarray:
+def fire(counters_hit: np.ndarray, trigger: Trigger, u: np.ndarray) -> np.ndarray:
     """Trigger decision from the geometric coincidence ``counters_hit`` and uniform numbers ``u``:
-    ``counters_hit and u < efficiency x keep`` (``keep``: ``signal.efficiency_correction`` for
-    signal events, 1 otherwise)."""
-    return np.asarray(counters_hit, bool) & (u < float(trigger.efficiency) * float(keep))
+    ``counters_hit and u < trigger.efficiency``.
+
+    Parameters
+    ----------
+    counters_hit : booleans, the track crosses both counters (:meth:`~.geometry.GeometryModel.counters_hit`).
+    trigger : the ``trigger`` section of the setup.
+    u : uniform numbers in [0, 1), one per event.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    return np.asarray(counters_hit, bool) & (u < float(trigger.efficiency))

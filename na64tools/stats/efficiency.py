@@ -6,9 +6,14 @@ One definition, used by the API, the demo, the report, the plots and the exports
 
 ε is the fraction of the produced X with x = E_X/E_0 > x_min (the generated events of a signal
 sample, ``Runs.nGenerated``) that pass the trigger, the acceptance and every cut. It factorises
-exactly (:class:`EfficiencyFactors`) as ε = ε_trigger · ε_acceptance · ε_selection:
+exactly (:class:`EfficiencyFactors`) as ε = ε_trigger · c_set · ε_acceptance · ε_selection:
 
-- ε_trigger = triggered (written, ``Runs.nWritten``) / produced with x > x_min;
+- c_set = ``signal.efficiency_correction``, the probability that a triggered signal event is kept,
+  **set, not measured**: the simulation applies it as an independent Bernoulli draw after the
+  trigger (docs/simulation.md §1b), so it is shown on its own and not inside ε_trigger;
+- ε_trigger = triggered and kept (written, ``Runs.nWritten``) / (c_set · produced with
+  x > x_min): the geometric trigger (both counters), the plateau efficiency and the random veto,
+  an unbiased estimate since the c_set draw is independent of everything else;
 - ε_acceptance = fraction of the triggered events passing the cutflow stages
   :data:`ACCEPTANCE_STAGES` (a well-measured incoming muon and exactly one reconstructed
   scattered muon: the geometric acceptance of MS2 shows up here);
@@ -32,8 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Efficiency", "efficiency", "EfficiencyCurve", "EfficiencyFactors", "ACCEPTANCE_STAGES",
-           "SELECTION_STAGES", "ACCEPTANCE_CUTS"]
+           "SELECTION_STAGES", "ACCEPTANCE_CUTS", "CORRECTION_LABEL"]
 
+#: how the set-by-hand factor c_set is labelled wherever it is shown
+CORRECTION_LABEL = "set, not measured"
 #: cutflow stages of the acceptance factor (after the trigger): incoming muon, one scattered track
 ACCEPTANCE_STAGES: tuple[str, ...] = ("beam", "n_tracks", "track_quality")
 #: cutflow stages of the selection factor
@@ -142,34 +149,44 @@ def _ratio(num: int, den: int) -> float:
 
 @dataclass(frozen=True)
 class EfficiencyFactors:
-    """The signal efficiency of one sample split into trigger, acceptance and selection.
+    """The signal efficiency of one sample split into trigger, the set correction, acceptance and
+    selection.
 
     Counts of one signal sample (its events share one weight):
 
     - ``n_produced``: X produced with x > x_min (``Runs.nGenerated``);
-    - ``n_triggered``: triggered, i.e. written (``Runs.nWritten``);
-    - ``n_accepted``: triggered and passing :data:`ACCEPTANCE_STAGES`;
-    - ``n_selected``: passing every cut.
+    - ``n_triggered``: triggered and kept by the correction, i.e. written (``Runs.nWritten``);
+    - ``n_accepted``: written and passing :data:`ACCEPTANCE_STAGES`;
+    - ``n_selected``: passing every cut;
 
-    Each factor is a ratio of consecutive counts (0 when its denominator is 0, where the next
-    count is 0 as well), so ``trigger * acceptance * selection == total == n_selected/n_produced``
-    as rational numbers (tested).
+    and ``correction`` = c_set, the ``signal.efficiency_correction`` the sample was simulated with
+    (1: none). ``trigger = n_triggered / (correction · n_produced)``, the other factors are ratios
+    of consecutive counts (0 when the denominator is 0, where the next count is 0 as well), so
+    ``trigger * correction * acceptance * selection == total == n_selected / n_produced`` as
+    rational numbers (tested).
     """
 
     n_produced: int
     n_triggered: int
     n_accepted: int
     n_selected: int
+    correction: float = 1.0  #: c_set = signal.efficiency_correction: set, not measured
 
     def __post_init__(self):
         counts = (self.n_produced, self.n_triggered, self.n_accepted, self.n_selected)
         if min(counts) < 0 or any(b > a for a, b in zip(counts, counts[1:], strict=False)):
             raise ValueError(f"efficiency counts produced >= triggered >= accepted >= selected >= 0 "
                              f"expected, got {counts}")
+        c = float(self.correction)
+        if not (np.isfinite(c) and 0.0 < c <= 1.0):
+            raise ValueError(f"correction={self.correction!r}: expected signal.efficiency_correction "
+                             "in (0, 1]")
 
     @property
     def trigger(self) -> float:
-        return _ratio(self.n_triggered, self.n_produced)
+        """ε_trigger: written / (c_set · produced); the geometric trigger, its plateau
+        efficiency and the random veto."""
+        return _ratio(self.n_triggered, self.n_produced) / float(self.correction)
 
     @property
     def acceptance(self) -> float:
@@ -184,6 +201,7 @@ class EfficiencyFactors:
         return _ratio(self.n_selected, self.n_produced)
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"trigger": self.trigger, "acceptance": self.acceptance, "selection": self.selection,
-                "total": self.total, "n_produced": self.n_produced, "n_triggered": self.n_triggered,
+        return {"trigger": self.trigger, "correction": float(self.correction),
+                "correction_status": CORRECTION_LABEL, "acceptance": self.acceptance,
+                "selection": self.selection, "total": self.total, "n_produced": self.n_produced, "n_triggered": self.n_triggered,
                 "n_accepted": self.n_accepted, "n_selected": self.n_selected}

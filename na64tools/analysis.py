@@ -8,7 +8,7 @@ computed in two places.
 
 Formulas: signal yield N_sig = N_MOT ε(m) BR n_A L_T σ(x > x_min) (:mod:`na64tools.stats.signal`,
 docs/references.md), with ε the fraction of the produced X (x > x_min) passing trigger, acceptance
-and all cuts, split into ε_trigger · ε_acceptance · ε_selection
+and all cuts, split into ε_trigger · c_set · ε_acceptance · ε_selection (c_set set, not measured)
 (:class:`~na64tools.stats.efficiency.EfficiencyFactors`); background n_b = (N_MOT/MOT_sample) Σ_pass w
 (:mod:`na64tools.stats.background`); limits with the CLs counting experiment and
 g_90 = g_ref √(s_up/N_sig(g_ref)) (:mod:`na64tools.stats.limits`, docs/references.md).

@@ -57,3 +57,26 @@ def test_band_constrained_only_in_part(limits):
     assert np.any(g < hi)                          # part of the band is excluded ...
     assert np.all(g > lo * (1 - 0.1 - 1.5 * rel))  # ... but nowhere the whole band (10 % margin)
     assert g[-1] > hi[-1]                          # and at 1 GeV the limit is above the band
+
+
+def test_published_inputs_of_the_comparison_table():
+    """docs/results.md, comparison table: the numbers of the abstract of PRL 132 (2024) 211803
+    (arXiv:2401.01708) are the setup's: (1.98 +- 0.02) x 10^10 MOT, 0 events, p < 80 GeV/c."""
+    assert float(SETUP.run.mot) == 1.98e10 and float(SETUP.run.mot_uncertainty) == 0.02e10
+    assert int(SETUP.run.observed_events) == 0
+    assert float(SETUP.cuts.p_out_max) == 80.0
+
+
+@pytest.mark.xfail(strict=True, reason="the published statement that the 2022 data exclude part of "
+                   "the thermal-relic LDM parameter space is not reproduced (docs/results.md)")
+def test_thermal_target_partly_excluded(limits):
+    """PRL 132 (2024) 211803: the study 'excludes part of the parameter space suggested by the
+    thermal Dark Matter relic abundance' (alpha_D = 0.1, m_Z' = 3 m_chi). Strict xfail: if this
+    starts to hold, docs/results.md must be updated."""
+    from na64tools.physics.relic import ldm_coupling_limit, y_from_coupling, y_thermal
+
+    masses, lim = limits
+    m = np.array(masses)
+    g_ldm = ldm_coupling_limit(m, np.array([x[0] for x in lim]), model="vector", alpha_D=0.1, ratio=3.0)
+    y = y_from_coupling(g_ldm, m / 3, 0.1, 3.0, "lmutau")
+    assert np.any(y < y_thermal(m / 3, dm="scalar", portal="lmutau", ratio=3.0))

@@ -1,15 +1,21 @@
 """The hosted dashboard without a browser: a cap on concurrent kernels answers with a polite
-"busy" page (HTTP 503), and a page fetched without a browser (e.g. curl) starts a kernel that
-the server counts. Starts Voilà on a free port of 127.0.0.1; always stops it."""
+"busy" page (HTTP 503), a page fetched without a browser (e.g. curl) starts a kernel that the
+server counts, and the XSRF check is on: the kernel shutdown that the page sends when closed is
+refused without the ``_xsrf`` token (as a page of another site would send it) and accepted with
+the token of the cookie the page got, which frees the visitor's place. Starts Voilà on a free
+port of 127.0.0.1; always stops it."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from http.cookies import SimpleCookie
 
 import pytest
 from _process import stop_group
@@ -48,6 +54,10 @@ def test_kernel_cap_gives_a_polite_busy_page(small_output, tmp_path):
         with urllib.request.urlopen(url, timeout=300) as r:  # the first visitor: a kernel
             assert r.status == 200
             page = r.read().decode()
+            cookies = SimpleCookie()
+            for c in r.headers.get_all("Set-Cookie") or []:
+                cookies.load(c)
+        assert "_xsrf" in cookies, "the page sets the _xsrf cookie its shutdown request carries"
         assert "<title>NA64" in page and "cdn.jsdelivr" not in page
         with pytest.raises(urllib.error.HTTPError) as busy:  # the second: over the cap
             urllib.request.urlopen(url, timeout=300)
@@ -55,5 +65,24 @@ def test_kernel_cap_gives_a_polite_busy_page(small_output, tmp_path):
         body = busy.value.read().decode()
         assert "please try again" in body.lower() and "Traceback" not in body
         assert "http" not in body.lower().replace("http-equiv", "")  # nothing fetched from outside
+
+        # the page's kernel shutdown (what its beforeunload sends): refused without the token ...
+        kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page).group(1)
+        shutdown = f"{url}voila/api/shutdown/{kernel}"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(shutdown, data=b"", method="POST"),
+                                   timeout=60)
+        assert refused.value.code == 403
+        with pytest.raises(urllib.error.HTTPError) as still_busy:  # the kernel still runs
+            urllib.request.urlopen(url, timeout=300)
+        assert still_busy.value.code == 503
+        # ... accepted with the token of the page's _xsrf cookie, as the page sends it
+        xsrf = cookies["_xsrf"].value
+        req = urllib.request.Request(shutdown, data=urllib.parse.urlencode({"_xsrf": xsrf}).encode(),
+                                     method="POST", headers={"Cookie": f"_xsrf={xsrf}"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            assert r.status == 204
+        with urllib.request.urlopen(url, timeout=300) as r:  # the place is free again
+            assert r.status == 200
     finally:
         stop_group(proc, log)  # the server and its kernels: the group we started

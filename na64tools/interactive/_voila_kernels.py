@@ -1,9 +1,10 @@
 """The kernel manager of the hosted dashboard: Voilà's, with a cap on concurrent kernels.
 
-Each visitor of the Voilà dashboard gets a kernel (0.35–0.4 GB). ``CappedKernelManager`` refuses
-a new one beyond ``max_kernels`` with HTTP 503 and a plain "busy, try again" message; idle culling
-is configured on the command line (:func:`na64tools.interactive.dashboard.voila_command`).
-Needs jupyter_server (installed with Voilà, the ``dashboard`` extra).
+Each visitor of the Voilà dashboard gets a kernel (about 0.28 GB resident, see
+docs/interactive.md). ``CappedKernelManager`` refuses a new one beyond ``max_kernels`` with HTTP
+503 and a plain "busy, try again" message; idle culling is configured on the command line
+(:func:`na64tools.interactive.dashboard.voila_command`). Needs jupyter_server (installed with
+Voilà, the ``dashboard`` extra).
 """
 
 from __future__ import annotations

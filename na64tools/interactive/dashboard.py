@@ -48,7 +48,7 @@ DASHBOARD_SEED = 2022
 #: environment variable telling the notebook where the dataset is
 DATA_ENV = "NA64TOOLS_DASHBOARD_DATA"
 
-#: hosting: a kernel (one per visitor, 0.35-0.4 GB each) idle and without a page for this long
+#: hosting: a kernel (one per visitor, see docs/interactive.md for its memory) idle and without a page for this long
 #: [s] is shut down; checked every CULL_INTERVAL_S. The page shuts its kernel down itself when
 #: it is closed; this catches the rest (a crashed browser, a ``curl`` of the page).
 CULL_IDLE_S = 60
@@ -160,19 +160,19 @@ def voila_command(port: int, *, open_browser: bool = False, max_kernels: int = M
     Hosting options: the dashboard template (no fetch outside the server; needs
     ``JUPYTER_PATH`` to hold :func:`template_root`, as :func:`serve` sets it), idle kernels
     culled after ``cull_idle`` s without a connected page (checked every ``cull_interval`` s), at
-    most ``max_kernels`` at once, and the page's shutdown request on close accepted: Voilà's page
-    sends the ``_xsrf`` cookie that nothing ever sets, so the check is off — the server has no
-    login to protect and a kernel id is a random UUID only its page knows.
+    most ``max_kernels`` at once, and Voilà's XSRF check on: Voilà runs through
+    :mod:`na64tools.interactive._voila_app`, which sets the ``_xsrf`` cookie that the page's
+    kernel shutdown request (sent when the page is closed) carries.
     """
-    cmd = [sys.executable, "-m", "voila", os.fspath(notebook_path()), f"--port={int(port)}",
+    cmd = [sys.executable, "-m", "na64tools.interactive._voila_app", os.fspath(notebook_path()),
+           f"--port={int(port)}",
            "--Voila.ip=127.0.0.1", "--theme=light", "--show_tracebacks=False", "--template=na64",
            "--VoilaConfiguration.multi_kernel_manager_class="
            "na64tools.interactive._voila_kernels.CappedKernelManager",
            f"--CappedKernelManager.max_kernels={int(max_kernels)}",
            f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
            f"--MappingKernelManager.cull_interval={int(cull_interval)}",
-           "--MappingKernelManager.cull_connected=False",
-           "--Voila.tornado_settings=disable_check_xsrf=True"]
+           "--MappingKernelManager.cull_connected=False"]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd

@@ -126,11 +126,15 @@ _CSS = """<style>
 .na64-warning {background: #fff6dd; border: 1px solid #e8cf80; color: #5a4500;}
 .na64-summary {background: #eef5fc; border: 1px solid #a9c7e8; font-size: 1.05em; line-height: 1.5;}
 .na64-summary .na64-limit-obs {color: #333;}
+.na64-cut-explorer .widget-html, .na64-cut-explorer .widget-html-content {min-width: 0; max-width: 100%;}
+.na64-cut-explorer .widget-html {margin-left: 0; margin-right: 0;}
 .na64-cutflow {overflow-x: auto; max-width: min(100%, calc(100vw - 40px));}
 .na64-cutflow table {border-collapse: collapse; font-size: 0.9em;}
 .na64-cutflow td, .na64-cutflow th {border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: right;
-  white-space: nowrap;}
-.na64-cutflow td:first-child, .na64-cutflow th:first-child {text-align: left;}
+  white-space: nowrap; line-height: 1.3;}
+.na64-cutflow th {white-space: normal; vertical-align: bottom; min-width: 4.5em;}
+.na64-cutflow td:first-child, .na64-cutflow th:first-child {text-align: left; white-space: normal;
+  min-width: 9em;}
 .na64-cut-explorer .widget-button {width: auto !important; min-width: 8em; padding: 0 1em;}
 .na64-cut-explorer .widget-label, .na64-cut-explorer .widget-inline-hbox .widget-label
   {overflow: visible; white-space: normal; line-height: 1.2;}

@@ -31,6 +31,7 @@ of a fileset exactly, as if they had been one run.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import glob
 import math
@@ -304,9 +305,11 @@ def make_pool(workers: int = 2):
 class _Executors:
     """The coffea executor for ``executor`` with the resources it owns (pool, Dask client)."""
 
-    def __init__(self, executor: str, *, client, workers: int, progress: bool, retries: int):
+    def __init__(self, executor: str, *, client, workers: int, progress: bool, retries: int,
+                 worker_timeout: float | None = None):
         self.owned_pool = None
         self.owned_client = None
+        self.ran_on: set[str] = set()   # the Dask workers that ran tasks
         if executor == "iterative":
             self.executor = cproc.IterativeExecutor(status=progress, retries=retries)
         elif executor == "futures":
@@ -330,6 +333,15 @@ class _Executors:
 
                 client = self.owned_client = make_client(client)
             self.executor = cproc.DaskExecutor(client=client, status=progress, retries=retries)
+            _RAN_ON[id(self.executor)] = self.ran_on
+            from .clients import WORKER_TIMEOUT, wait_for_workers
+
+            try:  # a cluster whose workers never come: a clear error, not an endless wait
+                wait_for_workers(client, 1, WORKER_TIMEOUT if worker_timeout is None
+                                 else worker_timeout)
+            except BaseException:
+                self.close()
+                raise
         else:
             raise ValueError(f"executor: unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
 
@@ -337,10 +349,15 @@ class _Executors:
         ex = self.executor.copy(desc=desc, unit=unit)
         if isinstance(ex, cproc.DaskExecutor):
             ex.heavy_input = None
+            with _task_stream(ex.client, self.ran_on):
+                out = ex(items, function, {})
+            return out[0] if isinstance(out, tuple) else out
         out = ex(items, function, {})
         return out[0] if isinstance(out, tuple) else out
 
     def close(self) -> None:
+        if hasattr(self, "executor"):
+            _RAN_ON.pop(id(self.executor), None)
         if self.owned_pool is not None:
             self.owned_pool.shutdown(wait=True)
         if self.owned_client is not None:
@@ -392,22 +409,46 @@ def _worker_lost(err: BaseException) -> bool:
 DASK_CHUNKS_PER_WORKER = 16
 
 
+#: id(DaskExecutor of a run) -> the names of the workers that ran its tasks (out["run"])
+_RAN_ON: dict[int, set[str]] = {}
+
+
 def _dask_workers(executor) -> int:
+    """The workers connected to the scheduler now (at least 1)."""
     try:
         return max(1, len(executor.client.scheduler_info()["workers"]))
     except Exception:
         return 1
 
 
+@contextlib.contextmanager
+def _task_stream(client, ran_on: set[str] | None):
+    """Record in ``ran_on`` the names of the Dask workers that run tasks inside the block."""
+    if ran_on is None:
+        yield
+        return
+    from distributed import get_task_stream
+
+    with get_task_stream(client) as ts:
+        yield
+    for task in ts.data:
+        if task.get("worker"):
+            ran_on.add(str(task["worker"]))
+
+
 def _process(runner_executor, items, proc) -> MMAccumulator:
     if isinstance(runner_executor, cproc.DaskExecutor):
-        size = DASK_CHUNKS_PER_WORKER * _dask_workers(runner_executor)
-        if len(items) > size:
-            acc = None
-            for i in range(0, len(items), size):
+        ran_on = _RAN_ON.get(id(runner_executor))
+        # the batch size follows the workers present when it is submitted: batches grow as
+        # batch jobs or adaptive workers join (results do not depend on the batching)
+        acc, i = None, 0
+        while i < len(items) or acc is None:
+            size = DASK_CHUNKS_PER_WORKER * _dask_workers(runner_executor)
+            with _task_stream(runner_executor.client, ran_on):
                 part = _process_batch(runner_executor, items[i:i + size], proc)
-                acc = part if acc is None else acc + part
-            return acc
+            acc = part if acc is None else acc + part
+            i += size
+        return acc
     return _process_batch(runner_executor, items, proc)
 
 
@@ -494,7 +535,8 @@ def _check_fileset(infos: list[_FileInfo]) -> None:
 def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor: str = "futures",
         client=None, chunksize: int = DEFAULT_CHUNKSIZE, workers: int = 2,
         skip_bad_files: bool = False, progress: bool = True, save: str | os.PathLike | None = None,
-        maxchunks: int | None = None, retries: int = 0, accumulator: bool = False) -> dict[str, Any]:
+        maxchunks: int | None = None, retries: int = 0, accumulator: bool = False,
+        worker_timeout: float | None = None) -> dict[str, Any]:
     """Run ``processor`` (default: :class:`MissingMomentumProcessor` with the published cuts).
 
     Parameters
@@ -530,6 +572,11 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     accumulator
         Keep the exact accumulator in ``out["accumulator"]``, so that :func:`merge_outputs` can
         add this output to others exactly.
+    worker_timeout
+        For ``"dask"``: seconds to wait for the first worker to join the scheduler before raising
+        :class:`~na64tools.clients.ClusterError` (default
+        :data:`na64tools.clients.WORKER_TIMEOUT`); batch jobs that never start, a scheduler
+        without workers, a gateway that cannot start them all end in that error.
 
     Returns
     -------
@@ -570,7 +617,8 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
 
     quiet = coffea_console.quiet
     coffea_console.quiet = quiet or not progress
-    ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=retries)
+    ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=retries,
+                    worker_timeout=worker_timeout)
     try:
         infos_map = ex.map(items, inspect_file, desc="Inspecting files", unit="file")
         infos = [infos_map[(d, f)] for d, f, _, _ in items]
@@ -613,6 +661,8 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     out["complete"] = not skipped and len(work) == n_all
     out["run"] = {"executor": executor, "chunksize": chunksize, "workers": workers,
                   "n_files": len(items), "n_chunks": len(work), "retries": retries}
+    if executor == "dask":  # the workers that actually ran tasks (batch jobs, adaptive workers)
+        out["run"]["workers_used"] = sorted(ex.ran_on)
     if accumulator:
         out["accumulator"] = acc
     if save is not None:

@@ -87,6 +87,18 @@ class ClusterClient(distributed.Client):
             if cluster is not None and not sys.is_finalizing():
                 with contextlib.suppress(Exception):  # already closed, or its loop gone
                     cluster.close()
+                _forget_gateway(cluster)
+
+
+def _forget_gateway(cluster) -> None:
+    """After a gateway cluster is closed: dask-gateway's ``Gateway.__del__`` closes the gateway
+    client a second time and fails on its stopped event loop (an error printed at exit);
+    without its loop runner it does nothing."""
+    gateway = getattr(cluster, "gateway", None)
+    if gateway is not None and "_loop_runner" in getattr(gateway, "__dict__", {}):
+        with contextlib.suppress(Exception):
+            if not gateway._loop_runner.is_started():
+                del gateway._loop_runner
 
 
 def is_address(text: str) -> bool:

@@ -240,3 +240,40 @@ def test_site_configuration_is_not_overridden(tmp_path):
     assert "#SBATCH -t 00:20:00" in out and "#SBATCH -p short30" in out, out
     assert "#SBATCH --cpus-per-task=4" in out and "--nworkers 4" in out, out
     assert "01:00:00" not in out
+
+
+def test_parse_workers_and_cluster_config_errors(tmp_path):
+    from na64tools.clients import load_cluster_config, parse_workers
+
+    assert parse_workers("4") == 4 and parse_workers("2:10") == (2, 10) and parse_workers("3:3") == 3
+    for bad in ("0", "0:5", "5:2", "x", "2:"):
+        with pytest.raises(ValueError, match="workers"):
+            parse_workers(bad)
+    conf = tmp_path / "run.yaml"
+    conf.write_text("cluster:\n  facility: slurm\n  partition: short\n")
+    with pytest.raises(ValueError, match=r"run.yaml: cluster.partition: unknown key"):
+        load_cluster_config(conf)
+    conf.write_text("cluster:\n  facility: kubernetes\n")
+    with pytest.raises(ValueError, match=r"cluster.facility: expected one of"):
+        load_cluster_config(conf)
+    toml = tmp_path / "run.toml"
+    toml.write_text('[cluster]\nfacility = "slurm"\nqueue = "short"\nworkers = "2:8"\n')
+    assert load_cluster_config(toml) == {"facility": "slurm", "queue": "short", "workers": "2:8"}
+
+
+def test_dask_batches_grow_as_workers_join(monkeypatch):
+    """The batch size is taken when each batch starts: 16 chunks per worker present then."""
+    from coffea import processor as cproc
+
+    import na64tools.run as na64run
+
+    present = iter([1, 1, 3, 3, 3])
+    sizes = []
+    monkeypatch.setattr(na64run, "_dask_workers", lambda ex: next(present))
+    monkeypatch.setattr(na64run, "_process_batch",
+                        lambda ex, items, proc: sizes.append(len(items)) or len(items))
+    ex = cproc.DaskExecutor.__new__(cproc.DaskExecutor)
+    ex.client = None
+    total = na64run._process(ex, list(range(100)), None)
+    assert total == 100   # every chunk once
+    assert sizes == [16, 16, 48, 20]

@@ -530,13 +530,103 @@ def _check_fileset(infos: list[_FileInfo]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# the cut table as Parquet partitions written by the workers
+# --------------------------------------------------------------------------------------------
+#: name of the index of a partitioned cut table (in its directory)
+TABLE_INDEX = "_na64tools_table.json"
+
+
+class _ParquetTable(MissingMomentumProcessor):
+    """The processor, with the cut table of every chunk written by the worker that made it to a
+    Parquet partition of ``directory`` instead of being sent back: the client then holds no
+    table at all, whatever the number of events.
+
+    Partition of the chunk ``(dataset, file, start)``: ``<dataset>/<sha1(file)[:16]>-<start>.parquet``
+    (deterministic; a chunk computed twice writes the same bytes, atomically), rows in entry order,
+    the processor's table columns plus ``dataset`` and ``file``.
+    """
+
+    def __init__(self, inner: MissingMomentumProcessor, directory: str):
+        self.__dict__.update(inner.__dict__)
+        self.table = True
+        self._table_dir = directory
+
+    def process(self, events):
+        out = super().process(events)
+        for key in list(out.table):
+            _write_partition(self._table_dir, key, out.table.pop(key))
+        return out
+
+
+def _partition_name(key: tuple) -> str:
+    import hashlib
+
+    dataset, filename, start = key[0], key[1], int(key[2])
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", dataset) or "_"
+    return f"{safe}/{hashlib.sha1(filename.encode()).hexdigest()[:16]}-{start:012d}.parquet"
+
+
+def _write_partition(directory: str, key: tuple, cols: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = os.path.join(directory, _partition_name(key))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    n = len(cols["genWeight"]) if cols else 0
+    table = pa.table({**{c: np.asarray(v) for c, v in cols.items()},
+                      "dataset": pa.array([key[0]] * n, pa.string()).dictionary_encode(),
+                      "file": pa.array([key[1]] * n, pa.string()).dictionary_encode()})
+    tmp = f"{path}.{os.getpid()}.{id(cols)}.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)   # atomic: a chunk computed twice (a lost worker) writes the same bytes
+
+
+def _prepare_table_dir(directory) -> str:
+    directory = os.path.abspath(os.fspath(directory))
+    if os.path.isdir(directory) and os.listdir(directory):
+        raise ValueError(f"table_dir {directory}: not empty (the partitions of another run would "
+                         "mix with this one): give a new or empty directory")
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
+def _finish_table_dir(directory: str, acc: MMAccumulator) -> dict[str, Any]:
+    """Keep exactly the partitions of the chunks in ``acc`` (those of files dropped after an error
+    removed), write the index, and return ``{"path", "partitions", "rows"}``."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    keep = sorted({(d, f, a) for d, f, a, _ in acc.chunks})
+    names = [_partition_name(k) for k in keep]
+    wanted = set(names)
+    for root, _, files in os.walk(directory):
+        for name in files:
+            rel = os.path.relpath(os.path.join(root, name), directory).replace(os.sep, "/")
+            if rel != TABLE_INDEX and rel not in wanted:
+                os.remove(os.path.join(root, name))
+    missing = [n for n in names if not os.path.exists(os.path.join(directory, n))]
+    if missing:
+        raise RuntimeError(f"{directory}: the table partition {missing[0]} was not written (a "
+                           "worker that cannot write there?): the table would be incomplete")
+    rows = [pq.read_metadata(os.path.join(directory, n)).num_rows for n in names]
+    index = {"format": "na64tools-cut-table", "version": 1,
+             "partitions": [{"path": n, "dataset": k[0], "file": k[1], "entrystart": k[2],
+                             "rows": r} for n, k, r in zip(names, keep, rows, strict=True)]}
+    with open(os.path.join(directory, TABLE_INDEX), "w") as f:
+        json.dump(index, f, indent=1)
+    return {"path": directory, "partitions": len(names), "rows": int(sum(rows))}
+
+
+# --------------------------------------------------------------------------------------------
 # run
 # --------------------------------------------------------------------------------------------
 def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor: str = "futures",
         client=None, chunksize: int = DEFAULT_CHUNKSIZE, workers: int = 2,
         skip_bad_files: bool = False, progress: bool = True, save: str | os.PathLike | None = None,
         maxchunks: int | None = None, retries: int = 0, accumulator: bool = False,
-        worker_timeout: float | None = None) -> dict[str, Any]:
+        worker_timeout: float | None = None,
+        table_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Run ``processor`` (default: :class:`MissingMomentumProcessor` with the published cuts).
 
     Parameters
@@ -577,6 +667,14 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         :class:`~na64tools.clients.ClusterError` (default
         :data:`na64tools.clients.WORKER_TIMEOUT`); batch jobs that never start, a scheduler
         without workers, a gateway that cannot start them all end in that error.
+    table_dir
+        Write the cut table as Parquet partitions into this new (or empty) directory, from the
+        workers, one partition per chunk (deterministic names, rows in entry order, an index
+        ``_na64tools_table.json`` listing them in the order of the in-memory table) instead of
+        collecting it in the client: ``out["table"]`` is then ``None`` and
+        ``out["run"]["table"]`` holds ``{"path", "partitions", "rows"}``. The directory must
+        be writable by the workers (a shared file system). For runs too large for the
+        in-memory table (docs/dask.md); the processor must have ``table=True``.
 
     Returns
     -------
@@ -612,6 +710,11 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     proc = copy.copy(processor)
     proc._finalise = False
     proc._catch_errors = bool(skip_bad_files)
+    if table_dir is not None:
+        if not processor.table:
+            raise ValueError("table_dir: the processor has table=False: there is no table to write")
+        table_dir = _prepare_table_dir(table_dir)
+        proc = _ParquetTable(proc, table_dir)
 
     from coffea.util import coffea_console
 
@@ -656,13 +759,18 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         ex.close()
         coffea_console.quiet = quiet
     n_all = len(_chunks(good, chunksize, None)) if maxchunks is not None else len(work)
+    table_info = _finish_table_dir(table_dir, acc) if table_dir is not None else None
     out = finalise(acc, processor, skipped=skipped)
     out.pop("failed", None)
+    if table_info is not None:
+        out["table"] = None
     out["complete"] = not skipped and len(work) == n_all
     out["run"] = {"executor": executor, "chunksize": chunksize, "workers": workers,
                   "n_files": len(items), "n_chunks": len(work), "retries": retries}
     if executor == "dask":  # the workers that actually ran tasks (batch jobs, adaptive workers)
         out["run"]["workers_used"] = sorted(ex.ran_on)
+    if table_info is not None:
+        out["run"]["table"] = table_info
     if accumulator:
         out["accumulator"] = acc
     if save is not None:

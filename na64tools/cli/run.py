@@ -71,6 +71,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--skip-bad-files", action="store_true",
                    help="leave out unreadable files and list them instead of failing")
     p.add_argument("--no-table", action="store_true", help="do not store the per-event cut table")
+    p.add_argument("--table-dir", metavar="DIR",
+                   help="write the cut table as Parquet partitions into this new directory, from "
+                        "the workers (client memory independent of the number of events; "
+                        "docs/dask.md) instead of keeping it in the output")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--pickle", action="store_true",
                    help="also write NAME.coffea (coffea util.save, a pickle: loading it executes "
@@ -155,7 +159,8 @@ def _run(args, conf, facility, workers) -> int:
         out = run(args.files, proc, executor=executor, client=client,
                   chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
                   workers=workers[1] if adaptive else workers, skip_bad_files=args.skip_bad_files,
-                  progress=not args.no_progress, worker_timeout=conf.get("worker_timeout"))
+                  progress=not args.no_progress, worker_timeout=conf.get("worker_timeout"),
+                  table_dir=args.table_dir)
     finally:
         if owned is not None:
             from ..clients import close_client

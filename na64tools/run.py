@@ -61,7 +61,7 @@ from .processor import (
 from .schema import NA64Schema, NA64SchemaError
 
 __all__ = ["run", "save_output", "load_output", "make_fileset", "inspect_file", "make_pool",
-           "merge_outputs",
+           "merge_outputs", "load_table", "TABLE_INDEX",
            "SkippedFile", "BadFileError", "FilesetError", "DuplicateFileError", "MixedSetupError",
            "WorkerLostError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
 
@@ -590,7 +590,7 @@ def _prepare_table_dir(directory) -> str:
     return directory
 
 
-def _finish_table_dir(directory: str, acc: MMAccumulator) -> dict[str, Any]:
+def _finish_table_dir(directory: str, acc: MMAccumulator, preselection) -> dict[str, Any]:
     """Keep exactly the partitions of the chunks in ``acc`` (those of files dropped after an error
     removed), write the index, and return ``{"path", "partitions", "rows"}``."""
     import json
@@ -610,12 +610,68 @@ def _finish_table_dir(directory: str, acc: MMAccumulator) -> dict[str, Any]:
         raise RuntimeError(f"{directory}: the table partition {missing[0]} was not written (a "
                            "worker that cannot write there?): the table would be incomplete")
     rows = [pq.read_metadata(os.path.join(directory, n)).num_rows for n in names]
+    def sample(k):
+        rec = acc.files.get((k[0], k[1]))
+        return rec.sample if rec is not None else "unknown"
+
     index = {"format": "na64tools-cut-table", "version": 1,
+             "preselection": preselection.to_dict(),
              "partitions": [{"path": n, "dataset": k[0], "file": k[1], "entrystart": k[2],
-                             "rows": r} for n, k, r in zip(names, keep, rows, strict=True)]}
+                             "sample": sample(k), "rows": r}
+                            for n, k, r in zip(names, keep, rows, strict=True)]}
     with open(os.path.join(directory, TABLE_INDEX), "w") as f:
         json.dump(index, f, indent=1)
     return {"path": directory, "partitions": len(names), "rows": int(sum(rows))}
+
+
+def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None):
+    """Read a cut table written with ``run(table_dir=path)`` into a
+    :class:`~na64tools.processor.CutTable` (the rows of ``datasets`` only, if given).
+
+    The result is the in-memory table the run would have returned (same rows, same order, same
+    values): ``out["table"] = load_table(out["run"]["table"]["path"])`` makes an output usable
+    by :class:`~na64tools.analysis.Analysis` and the CutExplorer. It holds every row it reads:
+    for very large tables, select ``datasets``, or read the partitions lazily with
+    ``pyarrow.dataset.dataset(path)``.
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    from .processor import _TABLE_COLUMNS, CutTable
+
+    directory = os.fspath(path)
+    try:
+        with open(os.path.join(directory, TABLE_INDEX)) as f:
+            index = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{directory}: not a cut table written by na64tools.run(table_dir=...):"
+                         f" cannot read {TABLE_INDEX}: {err}") from None
+    parts = index["partitions"]
+    if datasets is not None:
+        wanted = set(datasets)
+        unknown = wanted - {p["dataset"] for p in parts}
+        if unknown:
+            raise ValueError(f"{directory}: no dataset {sorted(unknown)[0]!r} in this table")
+        parts = [p for p in parts if p["dataset"] in wanted]
+    names = {k: sorted({p[k] for p in parts}) for k in ("dataset", "sample", "file")}
+    tables = [pq.read_table(os.path.join(directory, p["path"]), columns=list(_TABLE_COLUMNS))
+              for p in parts]
+    for p, t in zip(parts, tables, strict=True):
+        if t.num_rows != p["rows"]:
+            raise ValueError(f"{directory}/{p['path']}: {t.num_rows} rows, the index says "
+                             f"{p['rows']}: the table was modified")
+    # the dtypes of the in-memory table (processor._table)
+    dtypes = {c: np.float64 for c in _TABLE_COLUMNS}
+    dtypes.update({"trigger": bool, "process": np.int8, "entry": np.int64})
+    columns = {c: (np.concatenate([t.column(c).to_numpy() for t in tables]) if tables
+                   else np.zeros(0)).astype(dtypes[c]) for c in _TABLE_COLUMNS}
+    for key, dtype in (("dataset", np.int16), ("sample", np.int8), ("file", np.int32)):
+        idx = {v: i for i, v in enumerate(names[key])}
+        columns[key] = np.repeat(np.array([idx[p[key]] for p in parts], dtype=dtype),
+                                 [p["rows"] for p in parts]).astype(dtype)
+    return CutTable(columns, names["dataset"], names["sample"], names["file"],
+                    dict(index["preselection"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -759,7 +815,8 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         ex.close()
         coffea_console.quiet = quiet
     n_all = len(_chunks(good, chunksize, None)) if maxchunks is not None else len(work)
-    table_info = _finish_table_dir(table_dir, acc) if table_dir is not None else None
+    table_info = (_finish_table_dir(table_dir, acc, processor.preselection)
+                  if table_dir is not None else None)
     out = finalise(acc, processor, skipped=skipped)
     out.pop("failed", None)
     if table_info is not None:
@@ -948,6 +1005,7 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 # and the helpers are reachable from the function too: ``na64tools.run.save_output(...)``
-for _helper in (save_output, load_output, make_fileset, make_pool, inspect_file, merge_outputs):
+for _helper in (save_output, load_output, make_fileset, make_pool, inspect_file, merge_outputs,
+                load_table):
     setattr(run, _helper.__name__, _helper)
 run.DEFAULT_CHUNKSIZE = DEFAULT_CHUNKSIZE

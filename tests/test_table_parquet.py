@@ -63,6 +63,17 @@ def test_partitions_equal_the_in_memory_table(data, tmp_path):
     assert cols["dataset"] == [t.datasets[i] for i in t.columns["dataset"]]
     assert cols["file"] == [t.files[i] for i in t.columns["file"]]
     assert out["cutflow"] == ref["cutflow"]   # the rest of the output is unchanged
+    # read back as a CutTable: the in-memory table, column by column, dtype by dtype
+    table = na64run.load_table(info["path"])
+    assert (table.datasets, table.samples, table.files, table.preselection) == \
+        (t.datasets, t.samples, t.files, t.preselection)
+    assert set(table.columns) == set(t.columns)
+    for c, want in t.columns.items():
+        assert table.columns[c].dtype == want.dtype and np.array_equal(table.columns[c], want), c
+    sig = na64run.load_table(info["path"], datasets=["signal"])
+    assert len(sig) == int(np.sum(t.columns["dataset"] == t.datasets.index("signal")))
+    with pytest.raises(ValueError, match="no dataset 'nope'"):
+        na64run.load_table(info["path"], datasets=["nope"])
 
 
 def test_same_bytes_whatever_the_executor_and_bad_files_leave_nothing(data, tmp_path):

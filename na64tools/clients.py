@@ -234,19 +234,28 @@ def _jobqueue_cluster(facility: str):
 def job_script(facility: str, **kwargs) -> str:
     """What :func:`make_client` would submit, without submitting anything.
 
-    For batch facilities the job script (``SLURMCluster.job_script()`` etc.; its scheduler
-    address is a placeholder), for the others the options it would use. Takes the keyword
-    arguments of :func:`make_client`.
+    For batch facilities the job script (``SLURMCluster.job_script()`` etc., written by a
+    throw-away cluster whose scheduler listens on 127.0.0.1: its address is a stand-in), for the
+    others the options it would use. Takes the keyword arguments of :func:`make_client`.
     """
     given, opts, n = _split_kwargs(facility, kwargs)
     if facility in ("htcondor", "slurm", "lxplus"):
         cls, config_name = _jobqueue_cluster(facility)
         kw = _batch_kwargs(facility, config_name, given, opts)
-        kw.pop("scheduler_options", None)
-        job = cls.job_cls(scheduler="tcp://SCHEDULER:8786", name="na64tools-dry-run",
-                          **{k: v for k, v in kw.items() if k not in ("n_workers",)})
-        head = f"# {cls.__name__}: {_describe_workers(n)}, options {kw!r}\n"
-        return head + job.job_script()
+        head = (f"# {cls.__name__}: {_describe_workers(n)}, options {kw!r}\n"
+                "# (the scheduler address below is a stand-in: a real run has its own)\n")
+        # the cluster object writes the script (dask-lxplus completes the options there); its
+        # scheduler listens on the loopback interface meanwhile: nothing is submitted
+        dry = {**kw, "scheduler_options": {**kw.get("scheduler_options", {}),
+                                           "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}}
+        dry.pop("interface", None)
+        import warnings
+
+        with warnings.catch_warnings():  # what the throw-away scheduler says is not for the user
+            warnings.simplefilter("ignore")
+            with cls(**dry) as cluster:
+                script = cluster.job_script()
+        return head + script
     lines = [f"facility: {facility}", f"workers: {_describe_workers(n)}"]
     lines += [f"{k}: {v!r}" for k, v in sorted(given.items()) if v is not None]
     lines += [f"cluster_options: {opts!r}"] if opts else []

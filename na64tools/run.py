@@ -336,12 +336,20 @@ class _Executors:
             _RAN_ON[id(self.executor)] = self.ran_on
             from .clients import WORKER_TIMEOUT, wait_for_workers
 
+            timeout = WORKER_TIMEOUT if worker_timeout is None else worker_timeout
+            self._no_workers = None
             try:  # a cluster whose workers never come: a clear error, not an endless wait
-                wait_for_workers(client, 1, WORKER_TIMEOUT if worker_timeout is None
-                                 else worker_timeout)
+                wait_for_workers(client, 1, timeout)
             except BaseException:
                 self.close()
                 raise
+            # and all workers gone for good during the run (batch jobs at their walltime): the
+            # tasks fail after the same time instead of waiting forever (needs na64tools on the
+            # scheduler, as a run does anyway on the workers; best effort)
+            if timeout is not None:
+                with contextlib.suppress(Exception):
+                    self._no_workers = (client, client.run_on_scheduler(
+                        _set_no_workers_timeout, float(timeout)))
         else:
             raise ValueError(f"executor: unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
 
@@ -358,6 +366,11 @@ class _Executors:
     def close(self) -> None:
         if hasattr(self, "executor"):
             _RAN_ON.pop(id(self.executor), None)
+        no_workers, self._no_workers = getattr(self, "_no_workers", None), None
+        if no_workers is not None and no_workers[1] != "unchanged":
+            with contextlib.suppress(Exception):  # the scheduler's own setting back
+                no_workers[0].run_on_scheduler(_set_no_workers_timeout, no_workers[1],
+                                               force=True)
         if self.owned_pool is not None:
             self.owned_pool.shutdown(wait=True)
         if self.owned_client is not None:
@@ -407,6 +420,28 @@ def _worker_lost(err: BaseException) -> bool:
 #: after all the chunks it was given: submitting in batches keeps a worker's memory independent of
 #: the number of chunks (docs/scale.md), for ~3 % of idle time at the end of each batch
 DASK_CHUNKS_PER_WORKER = 16
+
+
+def _set_no_workers_timeout(timeout, force=False, dask_scheduler=None):
+    """On the scheduler: fail tasks that wait ``timeout`` s for a worker (none left), unless the
+    scheduler has its own setting. Returns the previous value (``"unchanged"`` if kept)."""
+    old = dask_scheduler.no_workers_timeout
+    if old is not None and not force:
+        return "unchanged"
+    dask_scheduler.no_workers_timeout = timeout
+    return old
+
+
+def _no_workers_left(err: BaseException) -> bool:
+    """Whether ``err`` says that tasks waited too long without any worker (Dask's
+    ``NoWorkerError`` from ``distributed.scheduler.no-workers-timeout``)."""
+    e: BaseException | None = err
+    while e is not None:
+        names = ("NoWorkerError", "NoValidWorkerError")
+        if type(e).__name__ in names or "waiting without any running workers" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 #: id(DaskExecutor of a run) -> the names of the workers that ran its tasks (out["run"])
@@ -460,6 +495,13 @@ def _process_batch(runner_executor, items, proc) -> MMAccumulator:
     except (BadFileError, NA64SchemaError):
         raise
     except Exception as err:
+        if _no_workers_left(err):
+            from .clients import ClusterError
+
+            raise ClusterError(
+                "every Dask worker left and none joined again: chunks waited in vain "
+                "(batch jobs at their walltime or killed? see the batch system; wait longer "
+                "with --worker-timeout / worker_timeout=)") from None
         if _worker_lost(err):
             raise WorkerLostError(
                 f"{_bad_file_message(err)}: the Dask workers running this chunk died repeatedly "

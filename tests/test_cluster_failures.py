@@ -277,3 +277,36 @@ def test_dask_batches_grow_as_workers_join(monkeypatch):
     total = na64run._process(ex, list(range(100)), None)
     assert total == 100   # every chunk once
     assert sizes == [16, 16, 48, 20]
+
+
+def test_workers_that_all_leave_mid_run_end_the_run(tmp_path):
+    """The only worker closes itself while running a chunk (as a batch job at its walltime):
+    the run stops after worker_timeout with a ClusterError instead of waiting forever."""
+    from distributed import get_worker
+
+    import na64tools.run as na64run
+    from na64tools.clients import ClusterError, make_client
+    from na64tools.processor import MissingMomentumProcessor
+
+    class Leaving(MissingMomentumProcessor):
+        def process(self, events):
+            if int(events.metadata.get("entrystart", 0)) > 0:
+                worker = get_worker()
+                worker.loop.add_callback(worker.close)   # gone, and no other comes
+                import time as _t
+
+                _t.sleep(5)
+            return super().process(events)
+
+    path = tmp_path / "f.root"
+    nf.write_ntuple(path, 400, seed=92)
+    with make_client("local", n_workers=1, cluster_options={"processes": False},
+                     dashboard_address=None) as client:
+        start = time.monotonic()
+        with pytest.raises(ClusterError, match="every Dask worker left"):
+            na64run.run({"background": [str(path)]}, Leaving(), executor="dask", client=client,
+                        chunksize=100, progress=False, worker_timeout=3)
+        assert time.monotonic() - start < 60
+        # the scheduler's own setting is back
+        assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.no_workers_timeout) \
+            is None

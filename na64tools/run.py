@@ -31,6 +31,7 @@ of a fileset exactly, as if they had been one run.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import glob
 import math
@@ -60,7 +61,7 @@ from .processor import (
 from .schema import NA64Schema, NA64SchemaError
 
 __all__ = ["run", "save_output", "load_output", "make_fileset", "inspect_file", "make_pool",
-           "merge_outputs",
+           "merge_outputs", "load_table", "TABLE_INDEX",
            "SkippedFile", "BadFileError", "FilesetError", "DuplicateFileError", "MixedSetupError",
            "WorkerLostError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
 
@@ -304,9 +305,11 @@ def make_pool(workers: int = 2):
 class _Executors:
     """The coffea executor for ``executor`` with the resources it owns (pool, Dask client)."""
 
-    def __init__(self, executor: str, *, client, workers: int, progress: bool, retries: int):
+    def __init__(self, executor: str, *, client, workers: int, progress: bool, retries: int,
+                 worker_timeout: float | None = None):
         self.owned_pool = None
         self.owned_client = None
+        self.ran_on: set[str] = set()   # the Dask workers that ran tasks
         if executor == "iterative":
             self.executor = cproc.IterativeExecutor(status=progress, retries=retries)
         elif executor == "futures":
@@ -330,6 +333,23 @@ class _Executors:
 
                 client = self.owned_client = make_client(client)
             self.executor = cproc.DaskExecutor(client=client, status=progress, retries=retries)
+            _RAN_ON[id(self.executor)] = self.ran_on
+            from .clients import WORKER_TIMEOUT, wait_for_workers
+
+            timeout = WORKER_TIMEOUT if worker_timeout is None else worker_timeout
+            self._no_workers = None
+            try:  # a cluster whose workers never come: a clear error, not an endless wait
+                wait_for_workers(client, 1, timeout)
+            except BaseException:
+                self.close()
+                raise
+            # and all workers gone for good during the run (batch jobs at their walltime): the
+            # tasks fail after the same time instead of waiting forever (needs na64tools on the
+            # scheduler, as a run does anyway on the workers; best effort)
+            if timeout is not None:
+                with contextlib.suppress(Exception):
+                    self._no_workers = (client, client.run_on_scheduler(
+                        _set_no_workers_timeout, float(timeout)))
         else:
             raise ValueError(f"executor: unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
 
@@ -337,10 +357,20 @@ class _Executors:
         ex = self.executor.copy(desc=desc, unit=unit)
         if isinstance(ex, cproc.DaskExecutor):
             ex.heavy_input = None
+            with _task_stream(ex.client, self.ran_on):
+                out = ex(items, function, {})
+            return out[0] if isinstance(out, tuple) else out
         out = ex(items, function, {})
         return out[0] if isinstance(out, tuple) else out
 
     def close(self) -> None:
+        if hasattr(self, "executor"):
+            _RAN_ON.pop(id(self.executor), None)
+        no_workers, self._no_workers = getattr(self, "_no_workers", None), None
+        if no_workers is not None and no_workers[1] != "unchanged":
+            with contextlib.suppress(Exception):  # the scheduler's own setting back
+                no_workers[0].run_on_scheduler(_set_no_workers_timeout, no_workers[1],
+                                               force=True)
         if self.owned_pool is not None:
             self.owned_pool.shutdown(wait=True)
         if self.owned_client is not None:
@@ -392,22 +422,68 @@ def _worker_lost(err: BaseException) -> bool:
 DASK_CHUNKS_PER_WORKER = 16
 
 
+def _set_no_workers_timeout(timeout, force=False, dask_scheduler=None):
+    """On the scheduler: fail tasks that wait ``timeout`` s for a worker (none left), unless the
+    scheduler has its own setting. Returns the previous value (``"unchanged"`` if kept)."""
+    old = dask_scheduler.no_workers_timeout
+    if old is not None and not force:
+        return "unchanged"
+    dask_scheduler.no_workers_timeout = timeout
+    return old
+
+
+def _no_workers_left(err: BaseException) -> bool:
+    """Whether ``err`` says that tasks waited too long without any worker (Dask's
+    ``NoWorkerError`` from ``distributed.scheduler.no-workers-timeout``)."""
+    e: BaseException | None = err
+    while e is not None:
+        names = ("NoWorkerError", "NoValidWorkerError")
+        if type(e).__name__ in names or "waiting without any running workers" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+#: id(DaskExecutor of a run) -> the names of the workers that ran its tasks (out["run"])
+_RAN_ON: dict[int, set[str]] = {}
+
+
 def _dask_workers(executor) -> int:
+    """The workers connected to the scheduler now (at least 1)."""
     try:
         return max(1, len(executor.client.scheduler_info()["workers"]))
     except Exception:
         return 1
 
 
+@contextlib.contextmanager
+def _task_stream(client, ran_on: set[str] | None):
+    """Record in ``ran_on`` the names of the Dask workers that run tasks inside the block."""
+    if ran_on is None:
+        yield
+        return
+    from distributed import get_task_stream
+
+    with get_task_stream(client) as ts:
+        yield
+    for task in ts.data:
+        if task.get("worker"):
+            ran_on.add(str(task["worker"]))
+
+
 def _process(runner_executor, items, proc) -> MMAccumulator:
     if isinstance(runner_executor, cproc.DaskExecutor):
-        size = DASK_CHUNKS_PER_WORKER * _dask_workers(runner_executor)
-        if len(items) > size:
-            acc = None
-            for i in range(0, len(items), size):
+        ran_on = _RAN_ON.get(id(runner_executor))
+        # the batch size follows the workers present when it is submitted: batches grow as
+        # batch jobs or adaptive workers join (results do not depend on the batching)
+        acc, i = None, 0
+        while i < len(items) or acc is None:
+            size = DASK_CHUNKS_PER_WORKER * _dask_workers(runner_executor)
+            with _task_stream(runner_executor.client, ran_on):
                 part = _process_batch(runner_executor, items[i:i + size], proc)
-                acc = part if acc is None else acc + part
-            return acc
+            acc = part if acc is None else acc + part
+            i += size
+        return acc
     return _process_batch(runner_executor, items, proc)
 
 
@@ -419,6 +495,13 @@ def _process_batch(runner_executor, items, proc) -> MMAccumulator:
     except (BadFileError, NA64SchemaError):
         raise
     except Exception as err:
+        if _no_workers_left(err):
+            from .clients import ClusterError
+
+            raise ClusterError(
+                "every Dask worker left and none joined again: chunks waited in vain "
+                "(batch jobs at their walltime or killed? see the batch system; wait longer "
+                "with --worker-timeout / worker_timeout=)") from None
         if _worker_lost(err):
             raise WorkerLostError(
                 f"{_bad_file_message(err)}: the Dask workers running this chunk died repeatedly "
@@ -489,12 +572,159 @@ def _check_fileset(infos: list[_FileInfo]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# the cut table as Parquet partitions written by the workers
+# --------------------------------------------------------------------------------------------
+#: name of the index of a partitioned cut table (in its directory)
+TABLE_INDEX = "_na64tools_table.json"
+
+
+class _ParquetTable(MissingMomentumProcessor):
+    """The processor, with the cut table of every chunk written by the worker that made it to a
+    Parquet partition of ``directory`` instead of being sent back: the client then holds no
+    table at all, whatever the number of events.
+
+    Partition of the chunk ``(dataset, file, start)``: ``<dataset>/<sha1(file)[:16]>-<start>.parquet``
+    (deterministic; a chunk computed twice writes the same bytes, atomically), rows in entry order,
+    the processor's table columns plus ``dataset`` and ``file``.
+    """
+
+    def __init__(self, inner: MissingMomentumProcessor, directory: str):
+        self.__dict__.update(inner.__dict__)
+        self.table = True
+        self._table_dir = directory
+
+    def process(self, events):
+        out = super().process(events)
+        for key in list(out.table):
+            _write_partition(self._table_dir, key, out.table.pop(key))
+        return out
+
+
+def _partition_name(key: tuple) -> str:
+    import hashlib
+
+    dataset, filename, start = key[0], key[1], int(key[2])
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", dataset) or "_"
+    return f"{safe}/{hashlib.sha1(filename.encode()).hexdigest()[:16]}-{start:012d}.parquet"
+
+
+def _write_partition(directory: str, key: tuple, cols: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = os.path.join(directory, _partition_name(key))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    n = len(cols["genWeight"]) if cols else 0
+    table = pa.table({**{c: np.asarray(v) for c, v in cols.items()},
+                      "dataset": pa.array([key[0]] * n, pa.string()).dictionary_encode(),
+                      "file": pa.array([key[1]] * n, pa.string()).dictionary_encode()})
+    tmp = f"{path}.{os.getpid()}.{id(cols)}.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)   # atomic: a chunk computed twice (a lost worker) writes the same bytes
+
+
+def _prepare_table_dir(directory) -> str:
+    directory = os.path.abspath(os.fspath(directory))
+    if os.path.isdir(directory) and os.listdir(directory):
+        raise ValueError(f"table_dir {directory}: not empty (the partitions of another run would "
+                         "mix with this one): give a new or empty directory")
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
+def _finish_table_dir(directory: str, acc: MMAccumulator, preselection) -> dict[str, Any]:
+    """Keep exactly the partitions of the chunks in ``acc`` (those of files dropped after an error
+    removed), write the index, and return ``{"path", "partitions", "rows"}``."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    keep = sorted({(d, f, a) for d, f, a, _ in acc.chunks})
+    names = [_partition_name(k) for k in keep]
+    wanted = set(names)
+    for root, _, files in os.walk(directory):
+        for name in files:
+            rel = os.path.relpath(os.path.join(root, name), directory).replace(os.sep, "/")
+            if rel != TABLE_INDEX and rel not in wanted:
+                os.remove(os.path.join(root, name))
+    missing = [n for n in names if not os.path.exists(os.path.join(directory, n))]
+    if missing:
+        raise RuntimeError(f"{directory}: the table partition {missing[0]} was not written (a "
+                           "worker that cannot write there?): the table would be incomplete")
+    rows = [pq.read_metadata(os.path.join(directory, n)).num_rows for n in names]
+    def sample(k):
+        rec = acc.files.get((k[0], k[1]))
+        return rec.sample if rec is not None else "unknown"
+
+    index = {"format": "na64tools-cut-table", "version": 1,
+             "preselection": preselection.to_dict(),
+             "partitions": [{"path": n, "dataset": k[0], "file": k[1], "entrystart": k[2],
+                             "sample": sample(k), "rows": r}
+                            for n, k, r in zip(names, keep, rows, strict=True)]}
+    with open(os.path.join(directory, TABLE_INDEX), "w") as f:
+        json.dump(index, f, indent=1)
+    return {"path": directory, "partitions": len(names), "rows": int(sum(rows))}
+
+
+def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None):
+    """Read a cut table written with ``run(table_dir=path)`` into a
+    :class:`~na64tools.processor.CutTable` (the rows of ``datasets`` only, if given).
+
+    The result is the in-memory table the run would have returned (same rows, same order, same
+    values): ``out["table"] = load_table(out["run"]["table"]["path"])`` makes an output usable
+    by :class:`~na64tools.analysis.Analysis` and the CutExplorer. It holds every row it reads:
+    for very large tables, select ``datasets``, or read the partitions lazily with
+    ``pyarrow.dataset.dataset(path)``.
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    from .processor import _TABLE_COLUMNS, CutTable
+
+    directory = os.fspath(path)
+    try:
+        with open(os.path.join(directory, TABLE_INDEX)) as f:
+            index = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{directory}: not a cut table written by na64tools.run(table_dir=...):"
+                         f" cannot read {TABLE_INDEX}: {err}") from None
+    parts = index["partitions"]
+    if datasets is not None:
+        wanted = set(datasets)
+        unknown = wanted - {p["dataset"] for p in parts}
+        if unknown:
+            raise ValueError(f"{directory}: no dataset {sorted(unknown)[0]!r} in this table")
+        parts = [p for p in parts if p["dataset"] in wanted]
+    names = {k: sorted({p[k] for p in parts}) for k in ("dataset", "sample", "file")}
+    tables = [pq.read_table(os.path.join(directory, p["path"]), columns=list(_TABLE_COLUMNS))
+              for p in parts]
+    for p, t in zip(parts, tables, strict=True):
+        if t.num_rows != p["rows"]:
+            raise ValueError(f"{directory}/{p['path']}: {t.num_rows} rows, the index says "
+                             f"{p['rows']}: the table was modified")
+    # the dtypes of the in-memory table (processor._table)
+    dtypes = {c: np.float64 for c in _TABLE_COLUMNS}
+    dtypes.update({"trigger": bool, "process": np.int8, "entry": np.int64})
+    columns = {c: (np.concatenate([t.column(c).to_numpy() for t in tables]) if tables
+                   else np.zeros(0)).astype(dtypes[c]) for c in _TABLE_COLUMNS}
+    for key, dtype in (("dataset", np.int16), ("sample", np.int8), ("file", np.int32)):
+        idx = {v: i for i, v in enumerate(names[key])}
+        columns[key] = np.repeat(np.array([idx[p[key]] for p in parts], dtype=dtype),
+                                 [p["rows"] for p in parts]).astype(dtype)
+    return CutTable(columns, names["dataset"], names["sample"], names["file"],
+                    dict(index["preselection"]))
+
+
+# --------------------------------------------------------------------------------------------
 # run
 # --------------------------------------------------------------------------------------------
 def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor: str = "futures",
         client=None, chunksize: int = DEFAULT_CHUNKSIZE, workers: int = 2,
         skip_bad_files: bool = False, progress: bool = True, save: str | os.PathLike | None = None,
-        maxchunks: int | None = None, retries: int = 0, accumulator: bool = False) -> dict[str, Any]:
+        maxchunks: int | None = None, retries: int = 0, accumulator: bool = False,
+        worker_timeout: float | None = None,
+        table_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Run ``processor`` (default: :class:`MissingMomentumProcessor` with the published cuts).
 
     Parameters
@@ -530,6 +760,19 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     accumulator
         Keep the exact accumulator in ``out["accumulator"]``, so that :func:`merge_outputs` can
         add this output to others exactly.
+    worker_timeout
+        For ``"dask"``: seconds to wait for the first worker to join the scheduler before raising
+        :class:`~na64tools.clients.ClusterError` (default
+        :data:`na64tools.clients.WORKER_TIMEOUT`); batch jobs that never start, a scheduler
+        without workers, a gateway that cannot start them all end in that error.
+    table_dir
+        Write the cut table as Parquet partitions into this new (or empty) directory, from the
+        workers, one partition per chunk (deterministic names, rows in entry order, an index
+        ``_na64tools_table.json`` listing them in the order of the in-memory table) instead of
+        collecting it in the client: ``out["table"]`` is then ``None`` and
+        ``out["run"]["table"]`` holds ``{"path", "partitions", "rows"}``. The directory must
+        be writable by the workers (a shared file system). For runs too large for the
+        in-memory table (docs/dask.md); the processor must have ``table=True``.
 
     Returns
     -------
@@ -565,12 +808,18 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     proc = copy.copy(processor)
     proc._finalise = False
     proc._catch_errors = bool(skip_bad_files)
+    if table_dir is not None:
+        if not processor.table:
+            raise ValueError("table_dir: the processor has table=False: there is no table to write")
+        table_dir = _prepare_table_dir(table_dir)
+        proc = _ParquetTable(proc, table_dir)
 
     from coffea.util import coffea_console
 
     quiet = coffea_console.quiet
     coffea_console.quiet = quiet or not progress
-    ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=retries)
+    ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=retries,
+                    worker_timeout=worker_timeout)
     try:
         infos_map = ex.map(items, inspect_file, desc="Inspecting files", unit="file")
         infos = [infos_map[(d, f)] for d, f, _, _ in items]
@@ -608,11 +857,19 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         ex.close()
         coffea_console.quiet = quiet
     n_all = len(_chunks(good, chunksize, None)) if maxchunks is not None else len(work)
+    table_info = (_finish_table_dir(table_dir, acc, processor.preselection)
+                  if table_dir is not None else None)
     out = finalise(acc, processor, skipped=skipped)
     out.pop("failed", None)
+    if table_info is not None:
+        out["table"] = None
     out["complete"] = not skipped and len(work) == n_all
     out["run"] = {"executor": executor, "chunksize": chunksize, "workers": workers,
                   "n_files": len(items), "n_chunks": len(work), "retries": retries}
+    if executor == "dask":  # the workers that actually ran tasks (batch jobs, adaptive workers)
+        out["run"]["workers_used"] = sorted(ex.ran_on)
+    if table_info is not None:
+        out["run"]["table"] = table_info
     if accumulator:
         out["accumulator"] = acc
     if save is not None:
@@ -790,6 +1047,7 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 # and the helpers are reachable from the function too: ``na64tools.run.save_output(...)``
-for _helper in (save_output, load_output, make_fileset, make_pool, inspect_file, merge_outputs):
+for _helper in (save_output, load_output, make_fileset, make_pool, inspect_file, merge_outputs,
+                load_table):
     setattr(run, _helper.__name__, _helper)
 run.DEFAULT_CHUNKSIZE = DEFAULT_CHUNKSIZE

@@ -5,6 +5,8 @@
     na64tools run sim/*.root --executor futures --workers 4 --out results/
     na64tools run sim/ --executor dask --scheduler tcp://10.0.0.1:8786 --cuts mycuts.yaml
     na64tools run sim/ --executor dask --facility slurm --workers 20
+    na64tools run sim/ --facility slurm --workers 2:50 --queue short --walltime 00:20:00 --no-table
+    na64tools run sim/ --facility slurm --dry-run          # print the job script, submit nothing
 """
 
 from __future__ import annotations
@@ -27,13 +29,41 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="ntuples, directories (their *.root) or glob patterns; grouped into "
                         "datasets by the sample/model/mass of their Runs tree")
     p.add_argument("--executor", choices=EXECUTORS, default="futures", help="default: futures")
-    p.add_argument("--workers", type=int, default=2, help="local worker processes or batch jobs (default 2)")
+    p.add_argument("--workers", default=None, metavar="N|MIN:MAX",
+                   help="local worker processes or batch jobs (default 2); MIN:MAX for an "
+                        "adaptive Dask cluster that grows to MAX workers while there is work")
     p.add_argument("--chunksize", type=int, default=None,
                    help="events per chunk (default: na64tools.run.DEFAULT_CHUNKSIZE)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://127.0.0.1:8786 (implies --executor dask)")
     p.add_argument("--facility", choices=("local", "htcondor", "slurm", "lxplus", "gateway"),
                    help="create a Dask cluster on this facility (implies --executor dask)")
+    site = p.add_argument_group(
+        "cluster options", "for --facility; only what is given is passed, the rest comes from the "
+        "site's dask-jobqueue / dask-gateway configuration (docs/dask.md)")
+    site.add_argument("--cluster-config", metavar="FILE",
+                      help="YAML/TOML file whose 'cluster:' section sets any of the options below "
+                           "(facility, workers, cores, memory, walltime, queue, account, "
+                           "job_extra, gateway_address, gateway_proxy, worker_timeout, options); "
+                           "command-line options take precedence")
+    site.add_argument("--cores", type=int, help="cores per batch job")
+    site.add_argument("--memory", help="memory per batch job / worker, e.g. 4GB")
+    site.add_argument("--disk", help="disk per HTCondor job, e.g. 4GB")
+    site.add_argument("--walltime", help="time limit per batch job, HH:MM:SS")
+    site.add_argument("--queue", "--partition", dest="queue",
+                      help="SLURM partition (lxplus: job flavour, e.g. longlunch)")
+    site.add_argument("--account", help="account / accounting group charged for the jobs")
+    site.add_argument("--job-extra", action="append", metavar="DIRECTIVE",
+                      help="extra job directive, repeatable: SLURM '--qos=short', HTCondor "
+                           "'+JobFlavour=\"espresso\"'")
+    site.add_argument("--gateway-address", metavar="URL", help="Dask Gateway address")
+    site.add_argument("--gateway-proxy", metavar="ADDRESS",
+                      help="Dask Gateway scheduler proxy, e.g. gateway://host:8786")
+    site.add_argument("--worker-timeout", type=float, metavar="SECONDS",
+                      help="give up if no Dask worker joined after this long (default "
+                           "na64tools.clients.WORKER_TIMEOUT = 120 s)")
+    site.add_argument("--dry-run", action="store_true",
+                      help="print the job script / cluster options that would be used, and stop")
     p.add_argument("--cuts", metavar="FILE", help="YAML/TOML cut file (default: published 2022 cuts)")
     p.add_argument("--out", metavar="DIR", default="na64_output",
                    help="output directory (default ./na64_output)")
@@ -41,6 +71,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--skip-bad-files", action="store_true",
                    help="leave out unreadable files and list them instead of failing")
     p.add_argument("--no-table", action="store_true", help="do not store the per-event cut table")
+    p.add_argument("--table-dir", metavar="DIR",
+                   help="write the cut table as Parquet partitions into this new directory, from "
+                        "the workers (client memory independent of the number of events; "
+                        "docs/dask.md) instead of keeping it in the output")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--pickle", action="store_true",
                    help="also write NAME.coffea (coffea util.save, a pickle: loading it executes "
@@ -49,7 +83,54 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: command-line option -> make_client keyword, for the cluster options
+_SITE_OPTIONS = {"cores": "cores", "memory": "memory", "disk": "disk", "walltime": "walltime",
+                 "queue": "queue", "account": "account", "job_extra": "job_extra",
+                 "gateway_address": "address", "gateway_proxy": "proxy_address"}
+
+
+def cluster_settings(args) -> dict:
+    """The cluster settings of the command line: the ``cluster:`` section of
+    ``--cluster-config`` overridden by the options given on the command line."""
+    conf = {}
+    if getattr(args, "cluster_config", None):
+        from ..clients import load_cluster_config
+
+        conf = load_cluster_config(args.cluster_config)
+    for key in ("facility", "workers", "worker_timeout", *_SITE_OPTIONS):
+        value = getattr(args, key, None)
+        if value is not None:
+            conf[key] = value
+    return conf
+
+
+def _client_kwargs(conf: dict) -> dict:
+    kw = {_SITE_OPTIONS[k]: v for k, v in conf.items() if k in _SITE_OPTIONS}
+    kw["n_workers"] = conf.get("workers", 2)
+    if conf.get("options"):
+        kw["cluster_options"] = dict(conf["options"])
+    return kw
+
+
 def main(args) -> int:
+    from ..clients import ClusterError, parse_workers
+
+    conf = cluster_settings(args)
+    facility = conf.get("facility")
+    workers = parse_workers(conf.get("workers", 2))
+    if args.dry_run:
+        from ..clients import job_script
+
+        print(job_script(facility or "local", **_client_kwargs(conf)))
+        return 0
+    try:
+        return _run(args, conf, facility, workers)
+    except ClusterError as err:
+        print(f"na64tools run: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _run(args, conf, facility, workers) -> int:
     from ..output import save_output
     from ..processor import MissingMomentumProcessor
     from ..run import DEFAULT_CHUNKSIZE, run
@@ -57,19 +138,29 @@ def main(args) -> int:
     executor = args.executor
     client = None
     owned = None
-    if args.scheduler or args.facility:
+    if args.scheduler or facility:
         executor = "dask"
+    adaptive = isinstance(workers, tuple)
     if args.scheduler:
         client = args.scheduler
-    elif args.facility and args.facility != "local":
+    elif (facility and facility != "local") or (executor == "dask" and adaptive):
         from ..clients import make_client
 
-        client = owned = make_client(args.facility, n_workers=args.workers)
+        try:
+            client = owned = make_client(facility or "local", **_client_kwargs(conf))
+        except ImportError as err:
+            print(f"na64tools run: error: {err}", file=sys.stderr)
+            return 1
+    elif adaptive:
+        raise ValueError(f"--workers {workers[0]}:{workers[1]}: an adaptive number of workers "
+                         "needs a Dask cluster (--executor dask or --facility)")
     proc = MissingMomentumProcessor(args.cuts, table=not args.no_table)
     try:
-        out = run(args.files, proc, executor=executor, client=client, chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
-                  workers=args.workers, skip_bad_files=args.skip_bad_files,
-                  progress=not args.no_progress)
+        out = run(args.files, proc, executor=executor, client=client,
+                  chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
+                  workers=workers[1] if adaptive else workers, skip_bad_files=args.skip_bad_files,
+                  progress=not args.no_progress, worker_timeout=conf.get("worker_timeout"),
+                  table_dir=args.table_dir)
     finally:
         if owned is not None:
             from ..clients import close_client

@@ -129,7 +129,12 @@ def _expand(paths: str | os.PathLike | Iterable) -> list[str]:
         if "://" in p:
             out.append(p)
         elif os.path.isdir(p):
-            out.extend(sorted(glob.glob(os.path.join(p, "*.root"))))
+            found = sorted(glob.glob(os.path.join(p, "*.root")))
+            if not found:
+                raise FileNotFoundError(f"{p}: no .root files found in this directory (give the "
+                                        "directory of the ntuples, e.g. the --out of "
+                                        "`na64tools simulate`)")
+            out.extend(found)
         elif any(c in p for c in "*?["):
             found = sorted(glob.glob(p))
             if not found:
@@ -147,28 +152,94 @@ def make_fileset(paths, *, treename: str = "Events") -> dict[str, dict]:
     ``background`` or ``signal_<model>_m<mass>`` (e.g. ``signal_vector_m0.1``); a file whose
     ``Runs`` tree cannot be read goes to the dataset ``unreadable`` (and :func:`run` reports it).
     """
+    return _make_fileset(paths, treename=treename)
+
+
+def _make_fileset(paths, *, treename: str = "Events", check: bool = False) -> dict[str, dict]:
+    """:func:`make_fileset`; ``check``: raise at once, with :func:`_unreadable_message`, for a
+    file that would go to ``unreadable`` (before any executor starts)."""
     fileset: dict[str, dict] = {}
+    given: dict[str, str] = {}
     for path in _expand(paths):
+        key = path if "://" in path else os.path.realpath(path)
+        if key in given:
+            also = "" if given[key] == path else f" (also as {given[key]})"
+            raise DuplicateFileError(f"{path} is given twice{also}: its events would be counted "
+                                     "twice; give each file (or directory) once")
+        given[key] = path
         try:
             rec = read_runs(path)
             if rec.sample == "signal":
                 name = f"signal_{rec.model or 'unknown'}_m{rec.mass:g}"
             else:
                 name = rec.sample or "unknown"
-        except (BadFileError, OSError):
+        except (BadFileError, OSError) as err:
+            if check:
+                raise BadFileError(_unreadable_message(path, err)) from None
             name = "unreadable"
         fileset.setdefault(name, {"files": {}, "treename": treename})["files"][path] = treename
     return dict(sorted(fileset.items()))
+
+
+#: the first bytes of every ROOT file
+ROOT_SIGNATURE = b"root"
+
+
+def _local_file_problem(filename: str) -> str | None:
+    """What is wrong with a local input file before ROOT reads it (missing, a directory, not a
+    ROOT file), or ``None``; remote files (``root://``, ``https://``) are not looked at."""
+    if "://" in filename:
+        return None
+    if not os.path.exists(filename):
+        return f"{filename}: no such file"
+    if os.path.isdir(filename):
+        return f"{filename}: a directory, not a ROOT file"
+    try:
+        with open(filename, "rb") as f:
+            head = f.read(len(ROOT_SIGNATURE))
+    except OSError as err:
+        return f"{filename}: cannot read ({err.strerror})"
+    if head != ROOT_SIGNATURE:
+        return (f"{filename}: not a ROOT file (it does not begin with the ROOT signature "
+                f"{ROOT_SIGNATURE.decode()!r}): give ntuples written by `na64tools simulate` "
+                "(docs/ntuple_format.md)")
+    return None
+
+
+def _unreadable_message(filename: str, err: BaseException) -> str:
+    """A message for an input whose ``Runs`` tree cannot be read: what the file is instead
+    (missing, not ROOT, a processor output) and what to give, else the reading error."""
+    problem = _local_file_problem(filename)
+    if problem is not None:
+        return problem
+    try:
+        with uproot.open(filename) as f:
+            names = {k.split(";")[0].split("/")[0] for k in f.keys(recursive=False)}
+    except Exception:
+        return str(err)
+    if "Runs" not in names and "Events" not in names and any(n.startswith("nminus1_") for n in names):
+        stem = filename[:-5] if filename.endswith(".root") else filename
+        return (f"{filename}: a processor output written by `na64tools run`, not an ntuple: "
+                f"give {stem}.json (or its directory) to `na64tools limits`, and ntuples to "
+                "`na64tools run`")
+    return str(err)
 
 
 _RESERVED = {"dataset", "filename", "treename", "entrystart", "entrystop", "fileuuid",
              "numentries", "uuid", "clusters", "preload"}
 
 
-def _normalise_fileset(fileset) -> list[tuple[str, str, str, dict | None]]:
-    """(dataset, file, tree, user metadata) in canonical order (datasets sorted, files as given)."""
+def _normalise_fileset(fileset, *, check: bool = False) -> list[tuple[str, str, str, dict | None]]:
+    """(dataset, file, tree, user metadata) in canonical order (datasets sorted, files as given).
+
+    ``check``: raise :class:`BadFileError` at once for a local file that is missing or not a
+    ROOT file, or (given as paths) whose ``Runs`` tree cannot be read: before any executor starts.
+    """
     if isinstance(fileset, (str, os.PathLike)) or (isinstance(fileset, Iterable) and not isinstance(fileset, Mapping)):
-        fileset = make_fileset(fileset)
+        paths = [fileset] if isinstance(fileset, (str, os.PathLike)) else list(fileset)
+        if not paths:
+            raise ValueError("fileset: no input files given")
+        fileset = _make_fileset(paths, check=check)
     if not isinstance(fileset, Mapping) or not fileset:
         raise ValueError(f"fileset: expected a non-empty mapping {{dataset: files}}, got {fileset!r}")
     items = []
@@ -202,6 +273,8 @@ def _normalise_fileset(fileset) -> list[tuple[str, str, str, dict | None]]:
                 same = f"file {f} listed twice" if f0 == f else f"file {f} listed twice (also as {f0})"
                 raise DuplicateFileError(f"{where}: {same}: its events would be counted twice")
             seen_paths[key] = (str(dataset), f)
+            if check and (problem := _local_file_problem(f)) is not None:
+                raise BadFileError(problem)
             items.append((str(dataset), f, t, meta))
     return items
 
@@ -221,8 +294,8 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
     try:
         try:
             record = read_runs(filename, dataset)
-        except BadFileError as err:
-            raise BadFileError(str(err)) from None
+        except (BadFileError, OSError) as err:
+            raise BadFileError(_unreadable_message(filename, err)) from None
         with uproot.open(filename) as f:
             if treename not in f:
                 raise BadFileError(f"{filename}: no {treename!r} tree (docs/ntuple_format.md)")
@@ -561,7 +634,7 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         raise ValueError(f"workers: expected a positive integer, got {workers!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries: expected a non-negative integer, got {retries!r}")
-    items = _normalise_fileset(fileset)
+    items = _normalise_fileset(fileset, check=not skip_bad_files)  # bad paths fail before any bar
     proc = copy.copy(processor)
     proc._finalise = False
     proc._catch_errors = bool(skip_bad_files)

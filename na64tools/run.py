@@ -398,11 +398,14 @@ class _Executors:
                 from .clients import make_client
 
                 client = self.owned_client = make_client("local", n_workers=workers)
+                # a failed chunk is reported once, by run(): not also by the workers' log
+                client.run(_quiet_compute_failed)
             elif isinstance(client, str):
                 from .clients import make_client
 
                 client = self.owned_client = make_client(client)
             self.executor = cproc.DaskExecutor(client=client, status=progress, retries=retries)
+            self._coffea_progress = _use_leaf_progress() if progress else None
         else:
             raise ValueError(f"executor: unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
 
@@ -414,12 +417,79 @@ class _Executors:
         return out[0] if isinstance(out, tuple) else out
 
     def close(self) -> None:
+        if getattr(self, "_coffea_progress", None) is not None:
+            from coffea.processor import _dask
+
+            _dask.progress = self._coffea_progress
+            self._coffea_progress = None
         if self.owned_pool is not None:
             self.owned_pool.shutdown(wait=True)
         if self.owned_client is not None:
             from .clients import close_client
 
             close_client(self.owned_client)
+
+
+def _not_compute_failed(record) -> bool:
+    """Logging filter: drop the Dask worker's "Compute Failed" record (with its traceback)."""
+    return not str(record.msg).startswith("Compute Failed")
+
+
+def _quiet_compute_failed() -> None:
+    """On the workers of a local cluster :func:`run` starts (``client.run``): their log does not
+    print the traceback of a failed chunk; :func:`run` raises one :class:`BadFileError` naming
+    the file and the entries instead."""
+    import logging
+
+    logging.getLogger("distributed.worker").addFilter(_not_compute_failed)
+
+
+#: key prefixes of coffea's own Dask tasks (its tree reduction, the processor it sends along):
+#: not counted by the progress bars
+_COFFEA_TASKS = frozenset({"reduce", "lambda"})
+
+
+def _leaf_progress(work, description: str = "Processing", unit: str = "tasks", **_) -> None:
+    """The progress bar of coffea's Dask executor, counting only the tasks mapped over the
+    items (files, chunks) and not coffea's tree-reduction tasks ("8/8 files", not "9/9"), and
+    printing no traceback when a task fails (:func:`run` raises one error naming the file)."""
+    from coffea.util import rich_bar
+    from distributed.diagnostics.progressbar import MultiProgressBar
+    from distributed.utils import LoopRunner
+
+    class Bar(MultiProgressBar):
+        def __init__(self, futures):
+            super().__init__(futures, complete=True)
+            self.pbar = rich_bar()
+            self.pbar.start()
+            self.task = self.pbar.add_task(description, total=None, unit=unit)
+            LoopRunner(loop=None).run_sync(self.listen)
+
+        def _counts(self, remaining, all):
+            n = sum(v for k, v in all.items() if k not in _COFFEA_TASKS)
+            return n, n - sum(v for k, v in remaining.items() if k not in _COFFEA_TASKS)
+
+        def _draw_bar(self, remaining, all, **_):
+            n, done = self._counts(remaining, all)
+            self.pbar.update(self.task, total=n, completed=done, refresh=True)
+
+        def _draw_stop(self, remaining, all, status, **_):
+            n, done = self._counts(remaining, all)
+            self.pbar.update(self.task, total=n, completed=done, refresh=True)
+            self.pbar.stop()
+
+    from distributed.client import futures_of
+
+    Bar(futures_of(work))
+
+
+def _use_leaf_progress():
+    """Make coffea's Dask executor draw :func:`_leaf_progress`; returns what it drew before."""
+    from coffea.processor import _dask
+
+    before = _dask.progress
+    _dask.progress = _leaf_progress
+    return before
 
 
 def _chunks(infos: list[_FileInfo], chunksize: int, maxchunks: int | None):

@@ -199,6 +199,8 @@ def _local_file_problem(filename: str) -> str | None:
             head = f.read(len(ROOT_SIGNATURE))
     except OSError as err:
         return f"{filename}: cannot read ({err.strerror})"
+    if not head:
+        return f"{filename}: an empty file (0 bytes), not a ROOT file"
     if head != ROOT_SIGNATURE:
         return (f"{filename}: not a ROOT file (it does not begin with the ROOT signature "
                 f"{ROOT_SIGNATURE.decode()!r}): give ntuples written by `na64tools simulate` "

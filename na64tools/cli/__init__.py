@@ -92,8 +92,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"na64tools {args.command}: {MESSAGE[signal.SIGTERM]}", file=sys.stderr)
             return EXIT_STATUS[signal.SIGTERM]
         except (ValueError, OSError) as err:
-            print(f"na64tools {args.command}: error: {err}", file=sys.stderr)
+            print(f"na64tools {args.command}: error: {one_line(err)}", file=sys.stderr)
             return 1
+
+
+#: the longest error line printed (a library's message, e.g. uproot's dump of a damaged basket,
+#: can run over many lines; the file, the entries and the kind of error come first)
+MAX_ERROR = 600
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line: whitespace runs (newlines of a library's message)
+    collapsed to one space, cut after :data:`MAX_ERROR` characters."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= MAX_ERROR else text[:MAX_ERROR - 4].rstrip() + " ..."
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -97,8 +97,9 @@ def main(args) -> int:
               f"events ({cl}); no observed limit for {result.mot:.3g} MOT (give --n-obs)")
     print(format_coupling_limits(result))
     print("written:")
+    width = max(map(len, paths), default=0)
     for name, path in paths.items():
-        print(f"  {name:<16} {path}")
+        print(f"  {name:<{width}} {path}")
     return 0
 
 

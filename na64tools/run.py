@@ -400,8 +400,11 @@ class _Executors:
                 from .clients import make_client
 
                 client = self.owned_client = make_client("local", n_workers=workers)
-                # a failed chunk is reported once, by run(): not also by the workers' log
-                client.run(_quiet_compute_failed)
+                try:   # a failed chunk is reported once, by run(): not also by the workers' log
+                    client.run(_quiet_compute_failed)
+                except BaseException:   # interrupted here: close the cluster just started
+                    self.close()
+                    raise
             elif isinstance(client, str):
                 from .clients import make_client
 

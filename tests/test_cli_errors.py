@@ -128,6 +128,16 @@ def test_limits_reads_the_run_directory_and_prints_coupling_limits(ntuples, run_
     assert g_exp == pytest.approx(lim["expected"]["median"][0], rel=5e-3)
 
 
+def test_limits_given_an_ntuple_or_a_text_file(ntuples):
+    ntuple = ntuples / "sim" / "background_seed70_0000.root"
+    line = one_error_line(cli("limits", ntuple, "--out", ntuples / "lim3"), "limits")
+    assert f"{ntuple}: an ntuple (Events/Runs trees), not a processor output: run `na64tools run" in line
+    text = ntuples / "text_for_limits.root"
+    text.write_text("not ROOT\n")
+    line = one_error_line(cli("limits", text, "--out", ntuples / "lim3"), "limits")
+    assert f"{text}: not a ROOT file: give the output.json" in line
+
+
 def test_limits_on_a_directory_without_output(ntuples):
     (ntuples / "empty2").mkdir(exist_ok=True)
     line = one_error_line(cli("limits", ntuples / "empty2", "--out", ntuples / "lim2"), "limits")

@@ -52,11 +52,34 @@ def load_output(path, *, trusted: bool = False) -> dict:
                     f"{len(stems)} processor outputs ({', '.join(p.name for p in stems)})")
             raise ValueError(f"{path}: a directory with {what}: give the output.json written "
                              "by `na64tools run --out DIR`")
+    if path.suffix == ".root" and path.is_file() and not path.with_suffix(".json").exists():
+        _not_an_output(path)
     out = _load(path, trusted=trusted)
     if out.get("table") is None or "mot" not in out:
         raise ValueError(f"{path}: not a na64tools processor output with its cut table "
                          "(missing 'table'/'mot'; run the processor without --no-table)")
     return out
+
+
+def _not_an_output(path: Path) -> None:
+    """Raise a ValueError saying what a lone ``.root`` file given to ``limits`` is, if it is an
+    ntuple or not ROOT at all (else return: the loader's own message follows)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head != b"root":
+        raise ValueError(f"{path}: not a ROOT file: give the output.json (or the directory) "
+                         "written by `na64tools run`")
+    import uproot
+
+    try:
+        with uproot.open(path) as f:
+            names = {k.split(";")[0] for k in f.keys(recursive=False)}
+    except Exception:
+        return
+    if "Events" in names or "Runs" in names:
+        raise ValueError(f"{path}: an ntuple (Events/Runs trees), not a processor output: run "
+                         f"`na64tools run {path}` (with the other signal and background files) "
+                         "and give its output directory (./na64-run) to `na64tools limits`")
 
 
 def main(args) -> int:

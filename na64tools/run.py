@@ -151,6 +151,8 @@ def make_fileset(paths, *, treename: str = "Events") -> dict[str, dict]:
     ``paths``: files, directories (their ``*.root``) or glob patterns. Dataset names are
     ``background`` or ``signal_<model>_m<mass>`` (e.g. ``signal_vector_m0.1``); a file whose
     ``Runs`` tree cannot be read goes to the dataset ``unreadable`` (and :func:`run` reports it).
+    A file given twice (also through a directory or a glob pattern) raises
+    :class:`DuplicateFileError`; a directory without ``*.root`` files ``FileNotFoundError``.
     """
     return _make_fileset(paths, treename=treename)
 
@@ -185,13 +187,15 @@ def _make_fileset(paths, *, treename: str = "Events", check: bool = False) -> di
 ROOT_SIGNATURE = b"root"
 
 
-def _local_file_problem(filename: str) -> str | None:
+def _local_file_problem(filename: str, *, missing_ok: bool = False) -> str | None:
     """What is wrong with a local input file before ROOT reads it (missing, a directory, not a
-    ROOT file), or ``None``; remote files (``root://``, ``https://``) are not looked at."""
+    ROOT file), or ``None``; remote files (``root://``, ``https://``) are not looked at.
+    ``missing_ok``: a path that does not exist here is not a problem (the Dask workers of a
+    fileset may see files that this machine does not)."""
     if "://" in filename:
         return None
     if not os.path.exists(filename):
-        return f"{filename}: no such file"
+        return None if missing_ok else f"{filename}: no such file"
     if os.path.isdir(filename):
         return f"{filename}: a directory, not a ROOT file"
     try:
@@ -234,8 +238,9 @@ _RESERVED = {"dataset", "filename", "treename", "entrystart", "entrystop", "file
 def _normalise_fileset(fileset, *, check: bool = False) -> list[tuple[str, str, str, dict | None]]:
     """(dataset, file, tree, user metadata) in canonical order (datasets sorted, files as given).
 
-    ``check``: raise :class:`BadFileError` at once for a local file that is missing or not a
-    ROOT file, or (given as paths) whose ``Runs`` tree cannot be read: before any executor starts.
+    ``check``: raise :class:`BadFileError` at once for a local file that is not a ROOT file, or,
+    for files given as paths (read here by :func:`make_fileset`), that is missing or whose
+    ``Runs`` tree cannot be read: before any executor starts.
     """
     if isinstance(fileset, (str, os.PathLike)) or (isinstance(fileset, Iterable) and not isinstance(fileset, Mapping)):
         paths = [fileset] if isinstance(fileset, (str, os.PathLike)) else list(fileset)
@@ -275,7 +280,7 @@ def _normalise_fileset(fileset, *, check: bool = False) -> list[tuple[str, str, 
                 same = f"file {f} listed twice" if f0 == f else f"file {f} listed twice (also as {f0})"
                 raise DuplicateFileError(f"{where}: {same}: its events would be counted twice")
             seen_paths[key] = (str(dataset), f)
-            if check and (problem := _local_file_problem(f)) is not None:
+            if check and (problem := _local_file_problem(f, missing_ok=True)) is not None:
                 raise BadFileError(problem)
             items.append((str(dataset), f, t, meta))
     return items

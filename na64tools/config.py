@@ -369,6 +369,16 @@ class Target(_Section):
     pn_charged_per_gev: Quantity = param("1/GeV", "charged hadrons crossing the VETO per GeV of hadronic "
                                          "energy leaking out of the ECAL", lo=0.0)
 
+    @classmethod
+    def from_mapping(cls, data: Any, where: str):
+        target = super().from_mapping(data, where)
+        from .physics.materials import MATERIALS
+
+        if target.material not in MATERIALS:
+            raise ConfigError(f"{where}.material: unknown target material {target.material!r} "
+                              f"(known: {', '.join(MATERIALS)}; na64tools.physics.MATERIALS)")
+        return target
+
 
 @dataclass(frozen=True)
 class Spectrometer(_Section):

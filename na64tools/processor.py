@@ -134,11 +134,17 @@ class Preselection:
                  ("n_tracks_max", self.n_tracks_max >= cuts.n_tracks_max),
                  ("p_out_max", self.p_out_max >= cuts.p_out_max),
                  ("ecal_max", self.ecal_max >= cuts.ecal_max), ("hcal_max", self.hcal_max >= cuts.hcal_max)]
+        units = {f.name: f.metadata["unit"] for f in fields(self)}
         for name, ok in pairs:
             if not ok:
+                op = ">=" if name.endswith("_min") else "<="
+                unit = units[name]
                 raise ConfigError(
-                    f"Preselection.{name} = {getattr(self, name)!r} is tighter than Cuts.{name} = "
-                    f"{getattr(cuts, name)!r}: the preselection must be looser than the selection")
+                    f"cut {name} = {getattr(cuts, name):g} {unit} is looser than the preselection "
+                    f"of the cut table ({name} = {getattr(self, name):g} {unit}), which keeps no "
+                    f"event beyond it: set {name} {op} {getattr(self, name):g} {unit}, or loosen "
+                    f"the preselection (MissingMomentumProcessor(preselection=Preselection("
+                    f"{name}=...)))")
 
     def mask(self, v: Mapping[str, np.ndarray]) -> np.ndarray:
         """Events passing the preselection, from the cut variables."""

@@ -6,6 +6,7 @@ Used by ``na64tools demo`` and ``na64tools limits`` so both write the same produ
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,9 @@ def build_summary(result, output, setup: Setup) -> dict:
     """The JSON summary: MOT, cuts, cutflow, efficiency per mass, background by source with
     errors (and the published table beside it), observed/expected limits per mass, projections."""
     summary = {"reproduction_status": REPRODUCTION_STATUS, **result.summary()}
-    summary["setup"] = {"name": setup.name, "hash": setup.hash, "file": setup.source_file}
+    # the file name only (no machine path; the hash identifies the content), as Runs.setupFile
+    summary["setup"] = {"name": setup.name, "hash": setup.hash,
+                        "file": os.path.basename(setup.source_file)}
     summary["cutflow"] = {ds: {st: {"events": r.events, "sumw": r.sumw, "sumw2": r.sumw2}
                                for st, r in flow.items()} for ds, flow in output["cutflow"].items()}
     summary["mot_samples"] = {ds: m.mot for ds, m in output["mot"].items()}

@@ -130,7 +130,12 @@ def _expand(paths: str | os.PathLike | Iterable) -> list[str]:
         if "://" in p:
             out.append(p)
         elif os.path.isdir(p):
-            out.extend(sorted(glob.glob(os.path.join(p, "*.root"))))
+            found = sorted(glob.glob(os.path.join(p, "*.root")))
+            if not found:
+                raise FileNotFoundError(f"{p}: no .root files found in this directory (give the "
+                                        "directory of the ntuples, e.g. the --out of "
+                                        "`na64tools simulate`)")
+            out.extend(found)
         elif any(c in p for c in "*?["):
             found = sorted(glob.glob(p))
             if not found:
@@ -147,29 +152,102 @@ def make_fileset(paths, *, treename: str = "Events") -> dict[str, dict]:
     ``paths``: files, directories (their ``*.root``) or glob patterns. Dataset names are
     ``background`` or ``signal_<model>_m<mass>`` (e.g. ``signal_vector_m0.1``); a file whose
     ``Runs`` tree cannot be read goes to the dataset ``unreadable`` (and :func:`run` reports it).
+    A file given twice (also through a directory or a glob pattern) raises
+    :class:`DuplicateFileError`; a directory without ``*.root`` files ``FileNotFoundError``.
     """
+    return _make_fileset(paths, treename=treename)
+
+
+def _make_fileset(paths, *, treename: str = "Events", check: bool = False) -> dict[str, dict]:
+    """:func:`make_fileset`; ``check``: raise at once, with :func:`_unreadable_message`, for a
+    file that would go to ``unreadable`` (before any executor starts)."""
     fileset: dict[str, dict] = {}
+    given: dict[str, str] = {}
     for path in _expand(paths):
+        key = path if "://" in path else os.path.realpath(path)
+        if key in given:
+            also = "" if given[key] == path else f" (also as {given[key]})"
+            raise DuplicateFileError(f"{path} is given twice{also}: its events would be counted "
+                                     "twice; give each file (or directory) once")
+        given[key] = path
         try:
             rec = read_runs(path)
             if rec.sample == "signal":
                 name = f"signal_{rec.model or 'unknown'}_m{rec.mass:g}"
             else:
                 name = rec.sample or "unknown"
-        except (BadFileError, OSError):
+        except (BadFileError, OSError) as err:
+            if check:
+                raise BadFileError(_unreadable_message(path, err)) from None
             name = "unreadable"
         fileset.setdefault(name, {"files": {}, "treename": treename})["files"][path] = treename
     return dict(sorted(fileset.items()))
+
+
+#: the first bytes of every ROOT file
+ROOT_SIGNATURE = b"root"
+
+
+def _local_file_problem(filename: str, *, missing_ok: bool = False) -> str | None:
+    """What is wrong with a local input file before ROOT reads it (missing, a directory, not a
+    ROOT file), or ``None``; remote files (``root://``, ``https://``) are not looked at.
+    ``missing_ok``: a path that does not exist here is not a problem (the Dask workers of a
+    fileset may see files that this machine does not)."""
+    if "://" in filename:
+        return None
+    if not os.path.exists(filename):
+        return None if missing_ok else f"{filename}: no such file"
+    if os.path.isdir(filename):
+        return f"{filename}: a directory, not a ROOT file"
+    try:
+        with open(filename, "rb") as f:
+            head = f.read(len(ROOT_SIGNATURE))
+    except OSError as err:
+        return f"{filename}: cannot read ({err.strerror})"
+    if not head:
+        return f"{filename}: an empty file (0 bytes), not a ROOT file"
+    if head != ROOT_SIGNATURE:
+        return (f"{filename}: not a ROOT file (it does not begin with the ROOT signature "
+                f"{ROOT_SIGNATURE.decode()!r}): give ntuples written by `na64tools simulate` "
+                "(docs/ntuple_format.md)")
+    return None
+
+
+def _unreadable_message(filename: str, err: BaseException) -> str:
+    """A message for an input whose ``Runs`` tree cannot be read: what the file is instead
+    (missing, not ROOT, a processor output) and what to give, else the reading error."""
+    problem = _local_file_problem(filename)
+    if problem is not None:
+        return problem
+    try:
+        with uproot.open(filename) as f:
+            names = {k.split(";")[0].split("/")[0] for k in f.keys(recursive=False)}
+    except Exception:
+        return str(err)
+    if "Runs" not in names and "Events" not in names and any(n.startswith("nminus1_") for n in names):
+        stem = filename[:-5] if filename.endswith(".root") else filename
+        return (f"{filename}: a processor output written by `na64tools run`, not an ntuple: "
+                f"give {stem}.json (or its directory) to `na64tools limits`, and ntuples to "
+                "`na64tools run`")
+    return str(err)
 
 
 _RESERVED = {"dataset", "filename", "treename", "entrystart", "entrystop", "fileuuid",
              "numentries", "uuid", "clusters", "preload"}
 
 
-def _normalise_fileset(fileset) -> list[tuple[str, str, str, dict | None]]:
-    """(dataset, file, tree, user metadata) in canonical order (datasets sorted, files as given)."""
+def _normalise_fileset(fileset, *, check: bool = False) -> list[tuple[str, str, str, dict | None]]:
+    """(dataset, file, tree, user metadata) in canonical order (datasets sorted, files as given).
+
+    ``check``: raise :class:`BadFileError` at once for a local file that is not a ROOT file, or,
+    for files given as paths (read here by :func:`make_fileset`), that is missing or whose
+    ``Runs`` tree cannot be read: before any executor starts.
+    """
     if isinstance(fileset, (str, os.PathLike)) or (isinstance(fileset, Iterable) and not isinstance(fileset, Mapping)):
-        fileset = make_fileset(fileset)
+        paths = [fileset] if isinstance(fileset, (str, os.PathLike)) else list(fileset)
+        if not paths:
+            raise ValueError("fileset: no input files given")
+        fileset = _make_fileset(paths, check=check)
     if not isinstance(fileset, Mapping) or not fileset:
         raise ValueError(f"fileset: expected a non-empty mapping {{dataset: files}}, got {fileset!r}")
     items = []
@@ -203,6 +281,8 @@ def _normalise_fileset(fileset) -> list[tuple[str, str, str, dict | None]]:
                 same = f"file {f} listed twice" if f0 == f else f"file {f} listed twice (also as {f0})"
                 raise DuplicateFileError(f"{where}: {same}: its events would be counted twice")
             seen_paths[key] = (str(dataset), f)
+            if check and (problem := _local_file_problem(f, missing_ok=True)) is not None:
+                raise BadFileError(problem)
             items.append((str(dataset), f, t, meta))
     return items
 
@@ -222,8 +302,8 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
     try:
         try:
             record = read_runs(filename, dataset)
-        except BadFileError as err:
-            raise BadFileError(str(err)) from None
+        except (BadFileError, OSError) as err:
+            raise BadFileError(_unreadable_message(filename, err)) from None
         with uproot.open(filename) as f:
             if treename not in f:
                 raise BadFileError(f"{filename}: no {treename!r} tree (docs/ntuple_format.md)")
@@ -328,6 +408,11 @@ class _Executors:
                 from .clients import make_client
 
                 client = self.owned_client = make_client("local", n_workers=workers)
+                try:   # a failed chunk is reported once, by run(): not also by the workers' log
+                    client.run(_quiet_compute_failed)
+                except BaseException:   # interrupted here: close the cluster just started
+                    self.close()
+                    raise
             elif isinstance(client, str):
                 from .clients import make_client
 
@@ -350,6 +435,7 @@ class _Executors:
                 with contextlib.suppress(Exception):
                     self._no_workers = (client, client.run_on_scheduler(
                         _set_no_workers_timeout, float(timeout)))
+            self._coffea_progress = _use_leaf_progress() if progress else None
         else:
             raise ValueError(f"executor: unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
 
@@ -364,6 +450,11 @@ class _Executors:
         return out[0] if isinstance(out, tuple) else out
 
     def close(self) -> None:
+        if getattr(self, "_coffea_progress", None) is not None:
+            from coffea.processor import _dask
+
+            _dask.progress = self._coffea_progress
+            self._coffea_progress = None
         if hasattr(self, "executor"):
             _RAN_ON.pop(id(self.executor), None)
         no_workers, self._no_workers = getattr(self, "_no_workers", None), None
@@ -377,6 +468,68 @@ class _Executors:
             from .clients import close_client
 
             close_client(self.owned_client)
+
+
+def _not_compute_failed(record) -> bool:
+    """Logging filter: drop the Dask worker's "Compute Failed" record (with its traceback)."""
+    return not str(record.msg).startswith("Compute Failed")
+
+
+def _quiet_compute_failed() -> None:
+    """On the workers of a local cluster :func:`run` starts (``client.run``): their log does not
+    print the traceback of a failed chunk; :func:`run` raises one :class:`BadFileError` naming
+    the file and the entries instead."""
+    import logging
+
+    logging.getLogger("distributed.worker").addFilter(_not_compute_failed)
+
+
+#: key prefixes of coffea's own Dask tasks (its tree reduction, the processor it sends along):
+#: not counted by the progress bars
+_COFFEA_TASKS = frozenset({"reduce", "lambda"})
+
+
+def _leaf_progress(work, description: str = "Processing", unit: str = "tasks", **_) -> None:
+    """The progress bar of coffea's Dask executor, counting only the tasks mapped over the
+    items (files, chunks) and not coffea's tree-reduction tasks ("8/8 files", not "9/9"), and
+    printing no traceback when a task fails (:func:`run` raises one error naming the file)."""
+    from coffea.util import rich_bar
+    from distributed.diagnostics.progressbar import MultiProgressBar
+    from distributed.utils import LoopRunner
+
+    class Bar(MultiProgressBar):
+        def __init__(self, futures):
+            super().__init__(futures, complete=True)
+            self.pbar = rich_bar()
+            self.pbar.start()
+            self.task = self.pbar.add_task(description, total=None, unit=unit)
+            LoopRunner(loop=None).run_sync(self.listen)
+
+        def _counts(self, remaining, all):
+            n = sum(v for k, v in all.items() if k not in _COFFEA_TASKS)
+            return n, n - sum(v for k, v in remaining.items() if k not in _COFFEA_TASKS)
+
+        def _draw_bar(self, remaining, all, **_):
+            n, done = self._counts(remaining, all)
+            self.pbar.update(self.task, total=n, completed=done, refresh=True)
+
+        def _draw_stop(self, remaining, all, status, **_):
+            n, done = self._counts(remaining, all)
+            self.pbar.update(self.task, total=n, completed=done, refresh=True)
+            self.pbar.stop()
+
+    from distributed.client import futures_of
+
+    Bar(futures_of(work))
+
+
+def _use_leaf_progress():
+    """Make coffea's Dask executor draw :func:`_leaf_progress`; returns what it drew before."""
+    from coffea.processor import _dask
+
+    before = _dask.progress
+    _dask.progress = _leaf_progress
+    return before
 
 
 def _chunks(infos: list[_FileInfo], chunksize: int, maxchunks: int | None):
@@ -804,7 +957,7 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         raise ValueError(f"workers: expected a positive integer, got {workers!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries: expected a non-negative integer, got {retries!r}")
-    items = _normalise_fileset(fileset)
+    items = _normalise_fileset(fileset, check=not skip_bad_files)  # bad paths fail before any bar
     proc = copy.copy(processor)
     proc._finalise = False
     proc._catch_errors = bool(skip_bad_files)

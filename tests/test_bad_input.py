@@ -356,7 +356,8 @@ def test_empty_and_non_root_files(tmp_path, good):
         with pytest.raises(BadFileError, match=str(p)):
             _run([p])
     out = _run([good[0], empty, text], skip_bad_files=True)
-    _assert_skipped_equal_good(out, good[1], {"e": empty, "t": text}, {"e": "Runs", "t": "Runs"})
+    _assert_skipped_equal_good(out, good[1], {"e": empty, "t": text}, {"e": "an empty file (0 bytes), not a ROOT file",
+                                                                 "t": "not a ROOT file"})
     assert all(s.mot is None for s in out["skipped"])
 
 
@@ -467,7 +468,7 @@ def test_overlapping_simulated_samples(tmp_path):
     ("list.yaml", "- 1\n- 2\n", "expected a mapping"),
     ("syntax.yaml", "cuts: [unclosed\n", "invalid YAML"),
     ("syntax.toml", "[cuts\np_out_max = 1\n", "invalid TOML"),
-    ("looser.yaml", "cuts:\n  p_out_max: 150\n", "tighter than Cuts.p_out_max"),
+    ("looser.yaml", "cuts:\n  p_out_max: 150\n", "cut p_out_max = 150 GeV is looser than the preselection"),
     ("missing.yaml", None, "cannot read"),
 ])
 def test_invalid_cut_files(tmp_path, name, text, message):

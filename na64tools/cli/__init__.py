@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import signal
 import sys
 
@@ -32,10 +33,38 @@ SUBCOMMANDS = {
 }
 
 
+#: the default output directory of each command: ``./na64-<command>`` (docs/errors.md)
+OUT_DEFAULTS = {"demo": "na64-demo", "simulate": "na64-simulate", "run": "na64-run",
+                "limits": "na64-limits"}
+
+EPILOG = """\
+example, from simulated ntuples to coupling limits:
+  na64tools simulate --sample background --events 1e5 --files 2   # -> ./na64-simulate/
+  na64tools simulate --sample signal --mass 0.1 --events 1e4       # -> ./na64-simulate/
+  na64tools run na64-simulate                                      # -> ./na64-run/output.json
+  na64tools limits na64-run                                        # -> ./na64-limits/
+or all of it at once: na64tools demo (-> ./na64-demo/). Each command's options: na64tools COMMAND --help
+"""
+
+#: a negative number, also with an exponent (-1e10) or -inf/-nan: a value, not an option
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.I)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that reads ``-1e10`` as a number (argparse alone takes it for an
+    option and says "expected one argument"), so that the range checks of the commands can
+    refuse it with a message about the value."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="na64tools",
         description="Analysis toolkit for the NA64mu missing-momentum search for dark sectors.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"na64tools {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -63,8 +92,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"na64tools {args.command}: {MESSAGE[signal.SIGTERM]}", file=sys.stderr)
             return EXIT_STATUS[signal.SIGTERM]
         except (ValueError, OSError) as err:
-            print(f"na64tools {args.command}: error: {err}", file=sys.stderr)
+            print(f"na64tools {args.command}: error: {one_line(err)}", file=sys.stderr)
             return 1
+
+
+#: the longest error line printed (a library's message, e.g. uproot's dump of a damaged basket,
+#: can run over many lines; the file, the entries and the kind of error come first)
+MAX_ERROR = 600
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line: whitespace runs (newlines of a library's message)
+    collapsed to one space, cut after :data:`MAX_ERROR` characters."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= MAX_ERROR else text[:MAX_ERROR - 4].rstrip() + " ..."
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,17 +12,28 @@ def add_parser(sub) -> None:
         "demo", help="run the whole NA64mu analysis on the embedded default setup",
         description="Simulate signal and background, run the processor on a local Dask cluster, "
                     "estimate the background, compute and plot limits, write summary.json and a report.")
-    p.add_argument("--out", default="na64-demo", metavar="DIR", help="output directory (default ./na64-demo)")
+    p.add_argument("--out", default="na64-demo", metavar="DIR",
+                   help="output directory (default ./%(default)s)")
     p.add_argument("--setup", metavar="YAML", help="setup file (default: the shipped NA64mu 2022 setup)")
-    p.add_argument("--model", default="vector", choices=["vector", "dark_photon", "scalar"])
+    p.add_argument("--model", default="vector", choices=["vector", "dark_photon", "scalar"],
+                   help="signal model: L_mu-L_tau Z' (vector), dark photon or muon-philic scalar "
+                        "(default %(default)s)")
     p.add_argument("--masses", type=float, nargs="+", metavar="GEV", default=list(DEMO_MASSES),
-                   help="X masses of the signal samples in GeV")
-    p.add_argument("--signal-events", type=int, default=DEMO_SIGNAL_EVENTS, metavar="N")
-    p.add_argument("--background-events", type=int, default=DEMO_BACKGROUND_EVENTS, metavar="N")
-    p.add_argument("--seed", type=int, default=DEMO_SEED)
-    p.add_argument("--executor", default="dask", choices=["iterative", "futures", "dask"])
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--coupling", type=float, default=1e-4, help="coupling g for the yield table (default 1e-4)")
+                   help="X masses of the signal samples in GeV (default: "
+                        + " ".join(f"{m:g}" for m in DEMO_MASSES) + ")")
+    p.add_argument("--signal-events", type=int, default=DEMO_SIGNAL_EVENTS, metavar="N",
+                   help="events simulated per signal mass (default %(default)s)")
+    p.add_argument("--background-events", type=int, default=DEMO_BACKGROUND_EVENTS, metavar="N",
+                   help="background events simulated (default %(default)s)")
+    p.add_argument("--seed", type=int, default=DEMO_SEED,
+                   help="random seed: the same seed gives the same files and numbers (default %(default)s)")
+    p.add_argument("--executor", default="dask", choices=["iterative", "futures", "dask"],
+                   help="how the processor runs: one process, a local process pool or a local "
+                        "Dask cluster (default %(default)s)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="worker processes (default %(default)s)")
+    p.add_argument("--coupling", type=float, default=1e-4,
+                   help="coupling g of the printed signal-yield table (default %(default)g)")
     p.add_argument("--physics-only", action="store_true",
                    help="only print sigma(x > x_cut) and the signal yield per 1e10 MOT (seconds)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -32,7 +43,17 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     from ..demo import format_physics_table, physics_table, run_demo
 
+    for name in ("signal_events", "background_events", "workers"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a "
+                             "positive number")
+    if not 0 < args.coupling < 1:
+        raise ValueError(f"--coupling {args.coupling!r}: expected a small dark coupling, 0 < g < 1")
     setup = load_setup(args.setup) if args.setup else default_setup()
+    if not args.physics_only:
+        from ..sim.writer import check_output_dir
+
+        check_output_dir(args.out)   # before any work
     rows = physics_table(setup, args.masses, coupling=args.coupling, models=(args.model,))
     print(format_physics_table(setup, rows, coupling=args.coupling))
     if args.physics_only:

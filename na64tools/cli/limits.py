@@ -12,8 +12,9 @@ def add_parser(sub) -> None:
         description="Read processor outputs saved by `na64tools run --out` (.json + .root), apply the cuts, "
                     "and write plots, CSV/JSON/HEPData exports, summary.json and report.md.")
     p.add_argument("output", metavar="OUTPUT",
-                   help="processor output saved by `na64tools run --out` (OUTPUT.json or OUTPUT.root; "
-                        "run the processor once over all signal and background files)")
+                   help="processor output saved by `na64tools run --out`: its directory (e.g. "
+                        "na64-run, read as na64-run/output.json) or OUTPUT.json (run the processor "
+                        "once over all signal and background files)")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow a .coffea output (a pickle: loading it executes code stored in it; "
                         "only for files whose origin you trust)")
@@ -29,7 +30,8 @@ def add_parser(sub) -> None:
                         "files): MOT and generated events are scaled to the events processed, and "
                         "every output says so")
     p.add_argument("--cl", type=float, default=0.9, help="confidence level (default 0.9)")
-    p.add_argument("--out", default="na64-limits", metavar="DIR", help="output directory (default ./na64-limits)")
+    p.add_argument("--out", default="na64-limits", metavar="DIR",
+                   help="output directory (default ./na64-limits)")
     p.set_defaults(func=main)
 
 
@@ -38,11 +40,46 @@ def load_output(path, *, trusted: bool = False) -> dict:
     from ..output import load_output as _load
 
     path = Path(path)
+    if path.is_dir():   # the --out directory of `na64tools run`
+        found = sorted(path.glob("*.json"))
+        stems = [p for p in found if p.with_suffix(".root").exists()]
+        if (path / "output.json").exists():
+            path = path / "output.json"
+        elif len(stems) == 1:
+            path = stems[0]
+        else:
+            what = ("no processor output (NAME.json with NAME.root)" if not stems else
+                    f"{len(stems)} processor outputs ({', '.join(p.name for p in stems)})")
+            raise ValueError(f"{path}: a directory with {what}: give the output.json written "
+                             "by `na64tools run --out DIR`")
+    if path.suffix == ".root" and path.is_file() and not path.with_suffix(".json").exists():
+        _not_an_output(path)
     out = _load(path, trusted=trusted)
     if out.get("table") is None or "mot" not in out:
         raise ValueError(f"{path}: not a na64tools processor output with its cut table "
                          "(missing 'table'/'mot'; run the processor without --no-table)")
     return out
+
+
+def _not_an_output(path: Path) -> None:
+    """Raise a ValueError saying what a lone ``.root`` file given to ``limits`` is, if it is an
+    ntuple or not ROOT at all (else return: the loader's own message follows)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head != b"root":
+        raise ValueError(f"{path}: not a ROOT file: give the output.json (or the directory) "
+                         "written by `na64tools run`")
+    import uproot
+
+    try:
+        with uproot.open(path) as f:
+            names = {k.split(";")[0] for k in f.keys(recursive=False)}
+    except Exception:
+        return
+    if "Events" in names or "Runs" in names:
+        raise ValueError(f"{path}: an ntuple (Events/Runs trees), not a processor output: run "
+                         f"`na64tools run {path}` (with the other signal and background files) "
+                         "and give its output directory (./na64-run) to `na64tools limits`")
 
 
 def main(args) -> int:
@@ -52,6 +89,9 @@ def main(args) -> int:
 
     if not 0 < args.cl < 1:
         raise ValueError(f"--cl {args.cl!r}: expected a confidence level in (0, 1)")
+    from ..sim.writer import check_output_dir
+    from .run import _with_cut_file
+
     setup = load_setup(args.setup) if args.setup else default_setup()
     cuts = Cuts.from_file(args.cuts) if args.cuts else setup.cuts
     if args.mot is not None and not (math.isfinite(args.mot) and args.mot > 0):
@@ -59,10 +99,11 @@ def main(args) -> int:
     if args.n_obs is not None and args.n_obs < 0:
         raise ValueError(f"--n-obs {args.n_obs!r}: expected a non-negative number of events")
     output = load_output(args.output, trusted=args.trust_pickle)
+    check_output_dir(args.out)
     analysis = Analysis(output, setup=setup, mot=args.mot, n_obs=args.n_obs, cl=args.cl,
                         allow_partial=args.allow_partial)
     analysis.check_limit_inputs(args.model)
-    result = analysis.evaluate(cuts, model=args.model)
+    result = _with_cut_file(args.cuts, analysis.evaluate, cuts, model=args.model)
     if result.limit is None:  # pragma: no cover - check_limit_inputs makes this unreachable
         raise ValueError(f"no limit could be computed for model {result.model!r}")
     paths = write_results(result, output, setup, args.out)
@@ -77,7 +118,34 @@ def main(args) -> int:
     else:
         print(f"signal upper limit: expected only, median {float(result.limit.events_expected.median):.3f} "
               f"events ({cl}); no observed limit for {result.mot:.3g} MOT (give --n-obs)")
+    print(format_coupling_limits(result))
     print("written:")
+    width = max(map(len, paths), default=0)
     for name, path in paths.items():
-        print(f"  {name:<16} {path}")
+        print(f"  {name:<{width}} {path}")
     return 0
+
+
+def format_coupling_limits(result) -> str:
+    """The coupling limits at the simulated masses (log-log interpolation of the limit curve):
+    observed, expected median and the expected ±1σ band, as a text table."""
+    import numpy as np
+
+    from ..report import _loglog
+
+    lim = result.limit
+    g = "epsilon" if result.model == "dark_photon" else "g"
+    cl = f"{int(round(lim.cl * 100))}% CL"
+    lines = [f"coupling limits, model {result.model} ({cl}; {g} above the limit is excluded):",
+             f"  {'m_X [GeV]':>10s} {g + ' observed':>14s} {g + ' expected':>14s}   expected ±1σ"]
+    masses = np.asarray(lim.masses)
+    for m in sorted(result.efficiencies):
+        if not masses[0] * (1 - 1e-9) <= m <= masses[-1] * (1 + 1e-9):
+            continue
+        obs = _loglog(m, masses, lim.observed) if np.all(np.isfinite(lim.observed)) else None
+        exp = [_loglog(m, masses, getattr(lim.expected, k)) for k in ("median", "minus1", "plus1")]
+        obs_text = "-" if obs is None else f"{obs:.3g}"
+        lines.append(f"  {m:>10g} {obs_text:>14s} {exp[0]:>14.3g}   {exp[1]:.3g} .. {exp[2]:.3g}")
+    if result.n_obs is None or not result.observed:
+        lines.append("  (no observed limit: expected limits only)")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -65,8 +66,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     site.add_argument("--dry-run", action="store_true",
                       help="print the job script / cluster options that would be used, and stop")
     p.add_argument("--cuts", metavar="FILE", help="YAML/TOML cut file (default: published 2022 cuts)")
-    p.add_argument("--out", metavar="DIR", default="na64_output",
-                   help="output directory (default ./na64_output)")
+    p.add_argument("--out", metavar="DIR", default="na64-run",
+                   help="output directory (default ./na64-run; `na64tools limits` reads it)")
     p.add_argument("--name", default="output", help="output file stem (default 'output')")
     p.add_argument("--skip-bad-files", action="store_true",
                    help="leave out unreadable files and list them instead of failing")
@@ -134,13 +135,20 @@ def _run(args, conf, facility, workers) -> int:
     from ..output import save_output
     from ..processor import MissingMomentumProcessor
     from ..run import DEFAULT_CHUNKSIZE, run
+    from ..sim.writer import check_output_dir
 
+    # every check before any work: options, output directory, the cluster's packages, the cuts
+    if args.chunksize is not None and args.chunksize < 1:
+        raise ValueError(f"--chunksize {args.chunksize}: expected a positive number of events per "
+                         f"chunk (default {DEFAULT_CHUNKSIZE})")
+    check_output_dir(args.out)
     executor = args.executor
     client = None
     owned = None
     if args.scheduler or facility:
         executor = "dask"
     adaptive = isinstance(workers, tuple)
+    proc = _with_cut_file(args.cuts, MissingMomentumProcessor, args.cuts, table=not args.no_table)
     if args.scheduler:
         client = args.scheduler
     elif (facility and facility != "local") or (executor == "dask" and adaptive):
@@ -149,18 +157,17 @@ def _run(args, conf, facility, workers) -> int:
         try:
             client = owned = make_client(facility or "local", **_client_kwargs(conf))
         except ImportError as err:
-            print(f"na64tools run: error: {err}", file=sys.stderr)
-            return 1
+            raise ValueError(f"--facility {facility}: {err}") from None
     elif adaptive:
         raise ValueError(f"--workers {workers[0]}:{workers[1]}: an adaptive number of workers "
                          "needs a Dask cluster (--executor dask or --facility)")
-    proc = MissingMomentumProcessor(args.cuts, table=not args.no_table)
     try:
-        out = run(args.files, proc, executor=executor, client=client,
-                  chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
-                  workers=workers[1] if adaptive else workers, skip_bad_files=args.skip_bad_files,
-                  progress=not args.no_progress, worker_timeout=conf.get("worker_timeout"),
-                  table_dir=args.table_dir)
+        with _no_worker_tracebacks():
+            out = run(args.files, proc, executor=executor, client=client,
+                      chunksize=args.chunksize or DEFAULT_CHUNKSIZE,
+                      workers=workers[1] if adaptive else workers,
+                      skip_bad_files=args.skip_bad_files, progress=not args.no_progress,
+                      worker_timeout=conf.get("worker_timeout"), table_dir=args.table_dir)
     finally:
         if owned is not None:
             from ..clients import close_client
@@ -173,6 +180,48 @@ def _run(args, conf, facility, workers) -> int:
     paths = save_output(out, Path(args.out) / args.name, pickle=args.pickle)
     print("saved " + ", ".join(map(str, paths)))
     return 0
+
+
+def _with_cut_file(path, function, *args, **kwargs):
+    """``function(*args, **kwargs)``; a :class:`~na64tools.config.ConfigError` about the cuts
+    names the cut file ``path`` (once)."""
+    from ..config import ConfigError
+
+    try:
+        return function(*args, **kwargs)
+    except ConfigError as err:
+        if path is None or str(err).startswith(str(path)):
+            raise
+        raise ConfigError(f"{path}: {err}") from None
+
+
+@contextlib.contextmanager
+def _no_worker_tracebacks():
+    """Keep coffea's futures executor from printing the traceback of a failed chunk
+    (``traceback.print_exc()`` in ``coffea.processor.executor``): :func:`na64tools.run` turns
+    the failure into one :class:`~na64tools.processor.BadFileError` naming the file, which the
+    command prints as its one error line."""
+    from coffea.processor import executor as cexec
+
+    real = cexec.traceback
+    cexec.traceback = _NoPrintTraceback(real)
+    try:
+        yield
+    finally:
+        cexec.traceback = real
+
+
+class _NoPrintTraceback:
+    """The :mod:`traceback` module without ``print_exc``."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def print_exc(self, *args, **kwargs) -> None:
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
 
 
 def format_cutflow(out) -> str:

@@ -37,9 +37,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--sample", required=True, choices=("signal", "background"),
                    help="signal (mu N -> mu N X, X invisible) or background (the beam as it is)")
-    p.add_argument("--model", default="vector", help="signal model: vector, dark_photon, scalar (default vector)")
+    p.add_argument("--model", help="signal: model vector, dark_photon or scalar (default vector)")
     p.add_argument("--mass", type=float, help="signal: X mass [GeV]")
-    p.add_argument("--coupling", type=float, help="signal: coupling g (epsilon for dark_photon; default 1e-4)")
+    p.add_argument("--coupling", type=float,
+                   help="signal: coupling g (epsilon for dark_photon), 0 < g < 1 (default 1e-4)")
     p.add_argument("--x-min", type=float, default=0.0, dest="x_min",
                    help="signal: generate only x = E_X/E_0 > X_MIN (default 0)")
     p.add_argument("--mot", type=float, help="muons on target the sample stands for "
@@ -47,7 +48,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--events", type=_count, help="events to generate before the trigger "
                    "(default 1e6 background, 1e5 signal); signal: --mot or --events")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", default=".", help="output directory (default: current)")
+    p.add_argument("--out", default="na64-simulate", metavar="DIR",
+                   help="output directory (default ./na64-simulate)")
     p.add_argument("--files", type=int, default=1, help="number of output files (default 1)")
     p.add_argument("--setup", help="setup YAML (default: the shipped na64mu_2022)")
     par = p.add_mutually_exclusive_group()
@@ -62,8 +64,9 @@ def main(args: argparse.Namespace) -> int:
     from ..config import default_setup, load_setup
     from ..sim import make_plan, simulate
 
+    check_options(args)
     setup = load_setup(args.setup) if args.setup else default_setup()
-    kw = dict(setup=setup, model=args.model, mass=args.mass, coupling=args.coupling, mot=args.mot,
+    kw = dict(setup=setup, model=args.model or "vector", mass=args.mass, coupling=args.coupling, mot=args.mot,
               events=args.events, seed=args.seed, x_min=args.x_min)
     plan = make_plan(args.sample, **kw)  # validates before any cluster starts
     if args.workers is not None and args.workers < 1:
@@ -97,6 +100,34 @@ def main(args: argparse.Namespace) -> int:
     for path in paths:
         print(f"  {path}")
     return 0
+
+
+#: the couplings ``simulate`` accepts: 0 < g < COUPLING_MAX
+COUPLING_MAX = 1.0
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse options that would be ignored or are outside what the simulation describes.
+
+    - ``--mass``, ``--coupling``, ``--model``, ``--x-min`` with ``--sample background``: a
+      background sample has no X (they would be ignored);
+    - ``--coupling`` outside (0, 1): the signal is computed at leading order in the dark
+      coupling: the tree-level cross-section ∝ g² (Bjorken et al., PRD 80 (2009) 075018,
+      arXiv:0906.0580; Kirpichnikov et al., PRD 104 (2021) 076012, arXiv:2107.13297), one X per
+      muon at most and the beam not depleted, which holds for g ≪ 1 only; g ≥ 1 is not a small
+      dark coupling (and is excluded by far by the muon g-2 alone, docs/physics.md).
+    """
+    if args.sample == "background":
+        given = [f"--{name.replace('_', '-')} {value}" for name, value in
+                 (("mass", args.mass), ("coupling", args.coupling), ("model", args.model),
+                  ("x_min", args.x_min if args.x_min else None)) if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: only for --sample signal; a background sample "
+                             "has no X boson, so this would be ignored: leave it out")
+    if args.coupling is not None and not (0 < args.coupling < COUPLING_MAX):
+        raise ValueError(f"--coupling {args.coupling!r}: expected a small dark coupling, "
+                         f"0 < g < {COUPLING_MAX:g} (the signal is computed at leading order in g, "
+                         "valid for g << 1; e.g. --coupling 1e-4)")
 
 
 def _close(client) -> None:

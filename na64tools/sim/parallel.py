@@ -192,8 +192,10 @@ def simulate(
 
 
 def _bar(enabled: bool, total: int, unit: str):
+    """A tqdm bar; events in SI units (``1.20M/4.00M events``), files as whole numbers
+    (``1/4 files``, not ``1.00/4.00``)."""
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit=unit, unit_scale=True, desc="na64tools simulate")
+    return tqdm(total=total, unit=unit, unit_scale=unit != "files", desc="na64tools simulate")

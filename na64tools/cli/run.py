@@ -118,17 +118,28 @@ def main(args) -> int:
 
     conf = cluster_settings(args)
     facility = conf.get("facility")
-    workers = parse_workers(conf.get("workers", 2))
+    try:
+        workers = parse_workers(conf.get("workers", 2))
+    except ValueError as err:
+        raise ValueError(f"--workers {conf.get('workers')}: "
+                         f"{str(err).removeprefix('workers: ')}") from None
     if args.dry_run:
         from ..clients import job_script
 
         print(job_script(facility or "local", **_client_kwargs(conf)))
         return 0
+    out_existed = Path(args.out).exists()
+    rc = 1
     try:
-        return _run(args, conf, facility, workers)
+        rc = _run(args, conf, facility, workers)
+        return rc
     except ClusterError as err:
         print(f"na64tools run: error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if rc != 0 and not out_existed:  # a failed run leaves no empty output directory behind
+            with contextlib.suppress(OSError):
+                Path(args.out).rmdir()
 
 
 def _run(args, conf, facility, workers) -> int:

@@ -201,9 +201,9 @@ class CutExplorer:
             for name in names:
                 r = m.ranges[name]
                 unit = _UNIT_WORDS.get(r.unit, r.unit)
-                t = m.selection.thresholds[name]
-                tip = (f"{t.help} Published cut: {r.published:g} {unit}".rstrip()
-                       + f". [{t.label}: {r.doc}]")
+                th = m.selection.thresholds[name]
+                tip = (f"{th.help} Published cut: {r.published:g} {unit}".rstrip()
+                       + f". [{th.label}: {r.doc}]")
                 kw = dict(value=float(getattr(m.cuts, name)), min=r.lo, max=r.hi, step=r.step,
                           description=self._label(name), continuous_update=False, tooltip=tip,
                           style={"description_width": "150px" if self.public else "110px"},

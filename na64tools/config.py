@@ -172,8 +172,6 @@ class TypedConfig:
             if name not in data:
                 if has_default and not f.metadata.get("required"):
                     continue
-                if hints[name] is str:
-                    raise ConfigError(f"{where}: missing {name}")
                 raise ConfigError(f"{key}: missing required key")
             kwargs[name] = _entry(data[name], key, hints[name], f.metadata, where)
         try:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import ntuple_factory as nf  # noqa: E402
 from test_reliability import assert_identical  # noqa: E402
 
-import na64tools.run as na64run  # noqa: E402
+import na64tools.runner as na64run  # noqa: E402
 from na64tools.config import ConfigError, Cuts  # noqa: E402
 from na64tools.processor import STAGES, MissingMomentumProcessor  # noqa: E402
 

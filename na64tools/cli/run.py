@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-#: executor names (the same as na64tools.run.EXECUTORS; kept here so `--help` imports no coffea)
+#: executor names (the same as na64tools.runner.EXECUTORS; kept here so `--help` imports no coffea)
 EXECUTORS = ("iterative", "futures", "dask")
 
 
@@ -29,7 +29,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=EXECUTORS, default="futures", help="default: futures")
     p.add_argument("--workers", type=int, default=2, help="local worker processes or batch jobs (default 2)")
     p.add_argument("--chunksize", type=int, default=None,
-                   help="events per chunk (default: na64tools.run.DEFAULT_CHUNKSIZE)")
+                   help="events per chunk (default: na64tools.runner.DEFAULT_CHUNKSIZE)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://127.0.0.1:8786 (implies --executor dask)")
     p.add_argument("--facility", choices=("local", "htcondor", "slurm", "lxplus", "gateway"),
@@ -52,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def main(args) -> int:
     from ..output import save_output
     from ..processor import MissingMomentumProcessor
-    from ..run import DEFAULT_CHUNKSIZE, run
+    from ..runner import DEFAULT_CHUNKSIZE, run
 
     executor = args.executor
     client = None

@@ -211,6 +211,11 @@ class CountingExperiment:
 _POSITIONAL = ("n_obs", "background", "background_uncertainty")
 
 
+def _given(experiment, args: tuple) -> tuple:
+    """The positional arguments of a call, from its first one on."""
+    return args if experiment is None else (experiment, *args)
+
+
 def _experiment(func: str, given: tuple, old: dict[str, Any],
                 names: tuple[str, ...] = _POSITIONAL, **fixed: Any) -> CountingExperiment:
     """The :class:`CountingExperiment` of a call: ``given[0]`` if it is one, else built from the
@@ -401,7 +406,8 @@ def _solve(model: _CountingModel, cl: float, method: str) -> float:
 # --------------------------------------------------------------------------------------------
 # public API: single limits
 # --------------------------------------------------------------------------------------------
-def cls_pvalues(signal: float, *args, method: str = "cls", **old) -> tuple[float, float, float]:
+def cls_pvalues(signal: float, experiment: CountingExperiment | None = None, *args,
+                method: str = "cls", **old) -> tuple[float, float, float]:
     r"""CLs+b, CLb and CLs for a signal hypothesis of ``signal`` events.
 
     For ``method="cls"``: :math:`\mathrm{CL_{s+b}} = P(n \le n_\mathrm{obs} \mid s+b)`,
@@ -414,7 +420,7 @@ def cls_pvalues(signal: float, *args, method: str = "cls", **old) -> tuple[float
     signal
         Tested signal yield in events (>= 0).
     experiment
-        The :class:`CountingExperiment` (second positional argument). Deprecated form:
+        The :class:`CountingExperiment`. Deprecated form:
         ``cls_pvalues(signal, n_obs, background, background_uncertainty, signal_uncertainty=...)``.
     method
         ``"cls"`` or ``"asymptotic"``.
@@ -425,7 +431,7 @@ def cls_pvalues(signal: float, *args, method: str = "cls", **old) -> tuple[float
         ``(clsb, clb, cls)``.
     """
     s = _check_nonneg("signal", signal)
-    model = _model(_experiment("cls_pvalues", args, old), method)
+    model = _model(_experiment("cls_pvalues", _given(experiment, args), old), method)
     if method == "asymptotic":
         return model.asymptotic_cls(s) if s > 0 else (1.0, 1.0, 1.0)
     if method != "cls":
@@ -450,13 +456,14 @@ def _model(e: CountingExperiment, method: str) -> _CountingModel:
     return _CountingModel(e.n_obs, e.background, e.background_uncertainty, rs)
 
 
-def upper_limit(*args, cl: float = 0.9, method: str = "cls", **old) -> float:
+def upper_limit(experiment: CountingExperiment | None = None, *args, cl: float = 0.9,
+                method: str = "cls", **old) -> float:
     r"""Upper limit on the number of signal events of a one-bin counting experiment.
 
     Parameters
     ----------
     experiment
-        The :class:`CountingExperiment` (the only positional argument). Deprecated form:
+        The :class:`CountingExperiment`. Deprecated form:
         ``upper_limit(n_obs, background, background_uncertainty, signal_uncertainty=...)``.
     cl
         Confidence level in (0, 1); NA64 quotes 0.9.
@@ -479,7 +486,7 @@ def upper_limit(*args, cl: float = 0.9, method: str = "cls", **old) -> float:
         For a negative or non-integer ``n_obs``, a negative or non-finite background or
         uncertainty, ``cl`` outside (0, 1) or an unknown ``method``.
     """
-    experiment = _experiment("upper_limit", args, old)
+    experiment = _experiment("upper_limit", _given(experiment, args), old)
     cl = _check_cl(cl)
     return _solve(_model(experiment, method), cl, method)
 
@@ -534,7 +541,8 @@ def background_only_quantiles(
     }
 
 
-def expected_limits(*args, cl: float = 0.9, method: str = "cls", **old) -> ExpectedLimits:
+def expected_limits(experiment: CountingExperiment | None = None, *args, cl: float = 0.9,
+                    method: str = "cls", **old) -> ExpectedLimits:
     """Expected upper limits (median and ±1σ, ±2σ band) for the background-only hypothesis.
 
     Exact: the limit is non-decreasing in ``n``, so its quantiles are the limits at the
@@ -549,7 +557,7 @@ def expected_limits(*args, cl: float = 0.9, method: str = "cls", **old) -> Expec
         Event limits; e.g. for ``background = 0.07`` every quantile up to ``plus1`` is the
         ``n_obs = 0`` limit 2.303 (90 % CL) and ``plus2`` is the ``n_obs = 1`` limit.
     """
-    e = _experiment("expected_limits", args, old, names=_POSITIONAL[1:], n_obs=0)
+    e = _experiment("expected_limits", _given(experiment, args), old, names=_POSITIONAL[1:], n_obs=0)
     cl = _check_cl(cl)
     _check_method(method)
     quantiles = background_only_quantiles(e.background, e.background_uncertainty)
@@ -624,7 +632,8 @@ def coupling_limit(
     masses: Sequence[float] | np.ndarray,
     signal_yield_ref: Sequence[float] | np.ndarray,
     g_ref: float,
-    *args,
+    experiment: CountingExperiment | None = None,
+    *,
     cl: float = 0.9,
     method: str = "cls",
     **old,
@@ -646,12 +655,12 @@ def coupling_limit(
     g_ref
         The reference coupling of ``signal_yield_ref`` (> 0).
     experiment
-        The :class:`CountingExperiment` (fourth positional argument). Deprecated form: the
+        The :class:`CountingExperiment`. Deprecated form: the
         keywords ``n_obs``, ``background``, ``background_uncertainty``, ``signal_uncertainty``.
     cl, method
         As in :func:`upper_limit`.
     """
-    experiment = _experiment("coupling_limit", args, old, names=())
+    experiment = _experiment("coupling_limit", _given(experiment, ()), old, names=())
     masses = _check_yields("masses", masses)
     yields = _check_yields("signal_yield_ref", signal_yield_ref, masses.shape)
     g_ref = _check_positive("g_ref", g_ref)

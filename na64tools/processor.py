@@ -59,6 +59,7 @@ from .selection import (
     as_float,
     cumulative,
     cut_masks,
+    declaration,
     events_getter,
     raw_variables,
     stages,
@@ -413,6 +414,9 @@ class MissingMomentumProcessor(processor.ProcessorABC):
             cuts = Cuts.from_mapping(cuts)
         elif not isinstance(cuts, Cuts):
             cuts = Cuts.from_file(cuts)
+        if declaration(type(cuts)).names != CUTFLOW:  # histograms are booked for these stages
+            raise ConfigError(f"cuts: the processor runs the cuts of na64tools.config.Cuts "
+                              f"{CUTFLOW}, got {type(cuts).__name__} with other cuts")
         self.cuts: Cuts = cuts
         self.preselection = Preselection() if preselection is None else preselection
         if not isinstance(self.preselection, Preselection):

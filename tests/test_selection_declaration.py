@@ -153,3 +153,10 @@ def test_a_cut_added_in_one_place_is_in_the_explorer_and_its_widgets(small_outpu
     pub = CutExplorer(small_output, figure=False, public=True, setup=setup)
     assert pub.sliders["p_out_min"].description == "Muon out: least energy"
     assert pub.toggles["p_out_floor"].description == "some energy left"
+
+
+def test_the_processor_refuses_cuts_it_has_no_histograms_for():
+    from na64tools.processor import MissingMomentumProcessor
+
+    with pytest.raises(ConfigError, match="MoreCuts with other cuts"):
+        MissingMomentumProcessor(MoreCuts())

@@ -186,6 +186,61 @@ class TypedConfig:
             out[f.name] = v.to_dict() if hasattr(v, "to_dict") else v
         return out
 
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """A JSON Schema (draft 2020-12) of the mapping :meth:`from_mapping` accepts, generated
+        from the same field declarations, for editors: keys, types, units and ranges. (Relations
+        between fields, e.g. a lower cut below the upper one, are checked by the validator only.)"""
+        hints = _hints(cls)
+        props: dict[str, Any] = {}
+        required = []
+        for f in fields(cls):
+            props[f.name] = _field_schema(hints[f.name], f.metadata)
+            has_default = (f.default is not dataclasses.MISSING
+                           or f.default_factory is not dataclasses.MISSING)
+            if f.metadata.get("required") or not has_default:
+                required.append(f.name)
+        if cls._unit_:
+            props["unit"] = {"const": cls._unit_}
+            required.append("unit")
+        out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+        if required:
+            out["required"] = required
+        if cls.__doc__:
+            out["description"] = cls.__doc__.strip().split("\n\n")[0]
+        return out
+
+
+def _number_schema(meta: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "number"}
+    if meta.get("lo") is not None:
+        out["exclusiveMinimum" if meta.get("lo_open") else "minimum"] = meta["lo"]
+    if meta.get("hi") is not None:
+        out["exclusiveMaximum" if meta.get("hi_open") else "maximum"] = meta["hi"]
+    return out
+
+
+def _field_schema(typ: Any, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of one entry (see :func:`_entry`, which checks it)."""
+    doc = {"description": meta["doc"]} if meta.get("doc") else {}
+    if isinstance(typ, type) and issubclass(typ, TypedConfig):
+        return {**typ.json_schema(), **doc}
+    if typ is Quantity:
+        return {"type": "object", **doc, "additionalProperties": False,
+                "required": ["value", "unit", "source"],
+                "properties": {"value": _number_schema(meta), "unit": {"const": meta["unit"]},
+                               "source": {"type": "string", "minLength": 1}}}
+    if typ is float:
+        entry = {"type": "object", "additionalProperties": False, "required": ["value"],
+                 "properties": {"value": _number_schema(meta), "unit": {"const": meta.get("unit")},
+                                "source": {"type": "string"}}}
+        return {"anyOf": [_number_schema(meta), entry], **doc}
+    if typ is bool:
+        return {"type": "boolean", **doc}
+    if typ is str:
+        return {"type": "string", **({"minLength": 1} if meta.get("required") else {}), **doc}
+    raise TypeError(f"unsupported field type {typ}")  # pragma: no cover - programming error
+
 
 def _entry(value: Any, key: str, typ: Any, meta: Mapping[str, Any], where: str) -> Any:
     """One entry of a mapping, checked against its field's type and metadata."""

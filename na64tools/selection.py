@@ -109,7 +109,9 @@ class Selection:
 
     def requirements(self, cut: str, cuts: Cuts) -> list[tuple[str, str, object]]:
         """Every ``(variable, op, value)`` test of one cut for the thresholds ``cuts``."""
-        c = next(c for c in self.flow if c.name == cut)
+        c = next((c for c in self.flow if c.name == cut), None)
+        if c is None:
+            raise ValueError(f"unknown cut {cut!r} (the cuts are {', '.join(self.names)})")
         return [*c.requires, *((t.variable, t.op, getattr(cuts, t.name))
                                for t in self.thresholds.values() if t.cut == cut)]
 
@@ -301,14 +303,17 @@ def cut_masks(v: Mapping[str, np.ndarray], cuts: Cuts,
     """Each cut's own pass mask (not cumulative), in cutflow order (:data:`CUTFLOW` for
     :class:`~na64tools.config.Cuts`); ``only``: just these cuts."""
     decl = declaration(type(cuts))
-    out = {}
-    for name in decl.names if only is None else only:
-        mask = None
-        for var, op, value in decl.requirements(name, cuts):
-            m = _test(v[var], op, value)
-            mask = m if mask is None else mask & m
-        out[name] = mask
-    return out
+    return {name: _all(v, decl.requirements(name, cuts))
+            for name in (decl.names if only is None else only)}
+
+
+def _all(v: Mapping[str, np.ndarray], tests) -> np.ndarray:
+    """Events passing every ``(variable, op, value)`` test."""
+    mask = None
+    for var, op, value in tests:
+        m = _test(v[var], op, value)
+        mask = m if mask is None else mask & m
+    return mask
 
 
 def stages(masks: Mapping[str, np.ndarray], order: Iterable[str] = CUTFLOW) -> np.ndarray:
@@ -400,12 +405,9 @@ class Preselection(TypedConfig):
 
     def mask(self, v: Mapping[str, np.ndarray]) -> np.ndarray:
         """Events passing the preselection, from the cut variables."""
-        tests = [r for c in _DEFAULT.flow for r in c.requires]
-        tests += [(f.metadata["variable"], f.metadata["op"], getattr(self, f.name)) for f in fields(self)]
-        out = _test(v[tests[0][0]], *tests[0][1:])
-        for var, op, value in tests[1:]:
-            out = out & _test(v[var], op, value)
-        return out
+        return _all(v, [*(r for c in _DEFAULT.flow for r in c.requires),
+                        *((f.metadata["variable"], f.metadata["op"], getattr(self, f.name))
+                          for f in fields(self))])
 
     def to_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -33,7 +33,7 @@ TARGET_P95_MS = 100.0
 
 def small_output(workdir: Path, *, signal_events: int = 20000, background_events: int = 200000):
     """A real processor output: three signal masses and a background sample."""
-    from na64tools.run import run
+    from na64tools.runner import run
     from na64tools.sim import simulate
 
     files = {f"sig_{m:g}": simulate("signal", mass=m, events=signal_events, seed=1 + i,

@@ -62,8 +62,9 @@ def main(argv=None) -> int:
         print("pyhf not installed (pip install 'na64tools[limits]'): no baseline, ratios not measured")
     res = Results()
     for name, kw in CASES.items():
-        t_scan = _best(lambda kw=kw: limits.coupling_limit(masses, yields, g_ref, **kw), args.repeat)
-        lim = limits.coupling_limit(masses, yields, g_ref, **kw)
+        exp = limits.CountingExperiment(**kw)
+        t_scan = _best(lambda exp=exp: limits.coupling_limit(masses, yields, g_ref, exp), args.repeat)
+        lim = limits.coupling_limit(masses, yields, g_ref, exp)
         t_pyhf = None
         if have_pyhf:
             pkw = {k: kw[k] for k in ("n_obs", "background", "background_uncertainty")}

@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     if args.events < 1 or args.files < 1 or args.workers < 1 or args.repeat < 1:
         print("error: --events, --files, --workers and --repeat must be positive", file=sys.stderr)
         return EXIT_USAGE
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
 
     chunksize = args.chunksize or na64run.DEFAULT_CHUNKSIZE
     files, stored = ensure_sample(Path(args.cache), int(args.events), args.files)

@@ -178,7 +178,7 @@ def _digest(hists) -> str:
 
 def process(files: list[str], workers: int, chunksize: int, memory: str, table: bool = False) -> dict:
     """Run the processor on a fresh LocalCluster of ``workers`` single-threaded processes."""
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
     from na64tools.clients import close_client, make_client
     from na64tools.processor import MissingMomentumProcessor
 
@@ -242,7 +242,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.events, args.files, args.small = 2e6, 10, 4e5
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
 
     chunksize = args.chunksize or na64run.DEFAULT_CHUNKSIZE
     events = int(args.events)

@@ -39,7 +39,7 @@ from .stats.efficiency import (
     EfficiencyFactors,
     efficiency,
 )
-from .stats.limits import CouplingLimit, Projection, coupling_limit, project
+from .stats.limits import CountingExperiment, CouplingLimit, Projection, coupling_limit, project
 from .stats.signal import signal_systematics, yield_per_mot
 from .stats.signal import signal_uncertainty as setup_signal_uncertainty
 
@@ -443,18 +443,15 @@ class Analysis:
         if limits and curve is not None:
             masses, per_mot = self.yield_grid(model)
             yref = self.mot * curve(masses) * per_mot
-            limit = coupling_limit(masses, yref, self.g_ref,
-                                   n_obs=0 if self.n_obs is None else self.n_obs,
-                                   background=total.value, background_uncertainty=total.error,
-                                   cl=self.cl, signal_uncertainty=self.signal_uncertainty)
+            experiment = CountingExperiment(0 if self.n_obs is None else self.n_obs, total.value,
+                                            total.error, self.signal_uncertainty)
+            limit = coupling_limit(masses, yref, self.g_ref, experiment, cl=self.cl)
             if self.n_obs is None:   # expected only: no observed number to show
                 limit = dataclasses.replace(limit, observed=np.full(len(masses), np.nan),
                                             events_observed=float("nan"))
             if self.projections:
-                projection = project(np.asarray(self.projections), mot_ref=self.mot, masses=masses,
-                                     signal_yield_ref=yref, g_ref=self.g_ref, background_ref=total.value,
-                                     background_uncertainty_ref=total.error, cl=self.cl,
-                                     signal_uncertainty=self.signal_uncertainty)
+                projection = project(experiment, np.asarray(self.projections), mot_ref=self.mot,
+                                     masses=masses, signal_yield_ref=yref, g_ref=self.g_ref, cl=self.cl)
         factors, note = self.factors(cuts, model, p) if effs else ({}, "")
         notes = self.notes
         if limits and len(effs) == 1:

@@ -33,6 +33,9 @@ __all__ = [
     "Quantity",
     "Setup",
     "Cuts",
+    "Cut",
+    "TypedConfig",
+    "threshold",
     "load_setup",
     "default_setup",
     "setup_path",
@@ -79,12 +82,24 @@ def param(unit: str, doc: str, *, lo: float | None = None, hi: float | None = No
                            "lo_open": lo_open, "hi_open": hi_open})
 
 
-def text(doc: str):
-    """Declare a string setup entry."""
-    return field(metadata={"unit": None, "doc": doc})
+def text(doc: str, default: Any = dataclasses.MISSING, *, required: bool = False):
+    """Declare a string entry (``required``: present and not blank when read from a mapping)."""
+    return field(default=default, metadata={"unit": None, "doc": doc, "required": required})
 
 
-def _check_range(where: str, value: float, meta: Mapping[str, Any]) -> None:
+def number(default: float, doc: str, *, unit: str | None = None, lo: float | None = None,
+           hi: float | None = None, required: bool = False):
+    """Declare a plain number (a ``float`` field) with its allowed range."""
+    return field(default=default, metadata={"unit": unit, "doc": doc, "lo": lo, "hi": hi,
+                                            "required": required})
+
+
+def _check_number(where: str, value: Any, meta: Mapping[str, Any]) -> float:
+    """``value`` as a float if it is a finite number inside the range the field metadata allow
+    (``lo``/``hi``, open with ``lo_open``/``hi_open``); otherwise :class:`ConfigError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: value {value!r} is not a number")
+    value = float(value)
     if not math.isfinite(value):
         raise ConfigError(f"{where}: value {value!r} is not a finite number")
     lo, hi = meta.get("lo"), meta.get("hi")
@@ -94,48 +109,75 @@ def _check_range(where: str, value: float, meta: Mapping[str, Any]) -> None:
     if hi is not None and (value > hi or (meta.get("hi_open") and value == hi)):
         op = "<" if meta.get("hi_open") else "<="
         raise ConfigError(f"{where}: value {value!r} is out of range, expected {op} {hi}")
+    return value
 
 
-class _Section:
-    """Base of the setup sections: built from a mapping with full validation."""
+#: comparisons a cut threshold may make (``variable op value`` passes): lower bounds, upper bounds
+LOWER_OPS = (">", ">=")
+UPPER_OPS = ("<", "<=")
 
-    _doc_: ClassVar[str] = ""
+
+def _hints(cls) -> dict[str, Any]:
+    hints = cls.__dict__.get("_hints_")
+    if hints is None:
+        hints = get_type_hints(cls)
+        cls._hints_ = hints
+    return hints
+
+
+class TypedConfig:
+    """Base of the typed configuration objects (the setup sections, :class:`Cuts`,
+    :class:`~na64tools.selection.Preselection`, :class:`PublishedBackground`).
+
+    One validator for all of them, driven by the field declarations (:func:`param`,
+    :func:`text`, :func:`number`, :func:`threshold`): :meth:`from_mapping` checks the keys and
+    the form of each entry naming the key path, and construction checks every number (a finite
+    number in its range) and every lower/upper pair of thresholds on the same variable.
+    """
+
+    #: a key not among the fields is an "unknown key" (Cuts: "unknown cut")
+    _noun_: ClassVar[str] = "key"
+    #: the unit a mapping of this type must declare in a ``unit`` key (None: no such key)
+    _unit_: ClassVar[str | None] = None
+    #: default key path of :meth:`from_mapping`
+    _where_: ClassVar[str] = ""
+
+    def __post_init__(self):
+        _validate(self)
 
     @classmethod
-    def from_mapping(cls, data: Any, where: str):
+    def from_mapping(cls, data: Any, where: str | None = None):
+        """Build from a mapping (YAML/TOML), validating every key; errors name ``where.key``."""
+        where = where or cls._where_ or cls.__name__
         if not isinstance(data, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__} {data!r}")
-        hints = get_type_hints(cls)
+            what = " of cut names" if cls._noun_ == "cut" else ""
+            raise ConfigError(f"{where}: expected a mapping{what}, got {type(data).__name__} {data!r}")
+        hints = _hints(cls)
         known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
+        allowed = [*known, "unit"] if cls._unit_ else list(known)
+        unknown = sorted(set(data) - set(allowed))
         if unknown:
-            raise ConfigError(
-                f"{where}: unknown key {unknown[0]!r} (expected one of: {', '.join(known)})"
-            )
+            k = unknown[0]
+            if cls._noun_ == "key":
+                raise ConfigError(f"{where}: unknown key {k!r} (expected one of: {', '.join(allowed)})")
+            raise ConfigError(f"{where}.{k}: unknown {cls._noun_} {k!r} "
+                              f"(expected one of: {', '.join(allowed)})")
+        if cls._unit_ and data.get("unit") != cls._unit_:
+            raise ConfigError(f"{where}: unit {data.get('unit')!r}, expected {cls._unit_!r}")
         kwargs = {}
         for name, f in known.items():
             key = f"{where}.{name}"
+            has_default = (f.default is not dataclasses.MISSING
+                           or f.default_factory is not dataclasses.MISSING)
             if name not in data:
-                if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+                if has_default and not f.metadata.get("required"):
                     continue
                 raise ConfigError(f"{key}: missing required key")
-            value = data[name]
-            typ = hints[name]
-            if isinstance(typ, type) and issubclass(typ, _Section):
-                kwargs[name] = typ.from_mapping(value, key)
-            elif typ is Quantity:
-                kwargs[name] = _quantity(value, key, f.metadata)
-            elif typ is str:
-                if not isinstance(value, str):
-                    raise ConfigError(f"{key}: expected a string, got {value!r}")
-                kwargs[name] = value
-            elif typ is Cuts:
-                kwargs[name] = Cuts.from_mapping(value, where=key)
-            elif typ is PublishedBackground:
-                kwargs[name] = PublishedBackground.from_mapping(value, key)
-            else:  # pragma: no cover - programming error
-                raise TypeError(f"unsupported field type {typ} for {key}")
-        return cls(**kwargs)
+            kwargs[name] = _entry(data[name], key, hints[name], f.metadata, where)
+        try:
+            return cls(**kwargs)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err}") from None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -143,6 +185,119 @@ class _Section:
             v = getattr(self, f.name)
             out[f.name] = v.to_dict() if hasattr(v, "to_dict") else v
         return out
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """A JSON Schema (draft 2020-12) of the mapping :meth:`from_mapping` accepts, generated
+        from the same field declarations, for editors: keys, types, units and ranges. (Relations
+        between fields, e.g. a lower cut below the upper one, are checked by the validator only.)"""
+        hints = _hints(cls)
+        props: dict[str, Any] = {}
+        required = []
+        for f in fields(cls):
+            props[f.name] = _field_schema(hints[f.name], f.metadata)
+            has_default = (f.default is not dataclasses.MISSING
+                           or f.default_factory is not dataclasses.MISSING)
+            if f.metadata.get("required") or not has_default:
+                required.append(f.name)
+        if cls._unit_:
+            props["unit"] = {"const": cls._unit_}
+            required.append("unit")
+        out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+        if required:
+            out["required"] = required
+        if cls.__doc__:
+            out["description"] = cls.__doc__.strip().split("\n\n")[0]
+        return out
+
+
+def _number_schema(meta: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "number"}
+    if meta.get("lo") is not None:
+        out["exclusiveMinimum" if meta.get("lo_open") else "minimum"] = meta["lo"]
+    if meta.get("hi") is not None:
+        out["exclusiveMaximum" if meta.get("hi_open") else "maximum"] = meta["hi"]
+    return out
+
+
+def _field_schema(typ: Any, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of one entry (see :func:`_entry`, which checks it)."""
+    doc = {"description": meta["doc"]} if meta.get("doc") else {}
+    if isinstance(typ, type) and issubclass(typ, TypedConfig):
+        return {**typ.json_schema(), **doc}
+    if typ is Quantity:
+        return {"type": "object", **doc, "additionalProperties": False,
+                "required": ["value", "unit", "source"],
+                "properties": {"value": _number_schema(meta), "unit": {"const": meta["unit"]},
+                               "source": {"type": "string", "minLength": 1}}}
+    if typ is float:
+        entry = {"type": "object", "additionalProperties": False, "required": ["value"],
+                 "properties": {"value": _number_schema(meta), "unit": {"const": meta.get("unit")},
+                                "source": {"type": "string"}}}
+        return {"anyOf": [_number_schema(meta), entry], **doc}
+    if typ is bool:
+        return {"type": "boolean", **doc}
+    if typ is str:
+        return {"type": "string", **({"minLength": 1} if meta.get("required") else {}), **doc}
+    raise TypeError(f"unsupported field type {typ}")  # pragma: no cover - programming error
+
+
+def _entry(value: Any, key: str, typ: Any, meta: Mapping[str, Any], where: str) -> Any:
+    """One entry of a mapping, checked against its field's type and metadata."""
+    if isinstance(typ, type) and issubclass(typ, TypedConfig):
+        return typ.from_mapping(value, key)
+    if typ is Quantity:
+        return _quantity(value, key, meta)
+    if typ is float:  # a plain number, or {value, unit[, source]} with the field's unit
+        if isinstance(value, Mapping):
+            extra = sorted(set(value) - {"value", "unit", "source"})
+            if extra:
+                raise ConfigError(f"{key}: unknown key {extra[0]!r} (expected value, unit, source)")
+            if "value" not in value:
+                raise ConfigError(f"{key}: missing 'value'")
+            if "unit" in value and str(value["unit"]) != meta.get("unit"):
+                raise ConfigError(f"{key}: unit {value['unit']!r}, expected {meta.get('unit')!r}")
+            value = value["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: value {value!r} is not a number")
+        return value
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: value {value!r}, expected true or false")
+        return value
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        if meta.get("required") and not value.strip():
+            raise ConfigError(f"{where}: missing {key.rsplit('.', 1)[-1]}")
+        return value
+    raise TypeError(f"unsupported field type {typ} for {key}")  # pragma: no cover - programming error
+
+
+def _validate(obj: Any) -> None:
+    """Check every number of a typed configuration object (plain numbers become floats) and
+    that each lower threshold lies below the upper threshold on the same variable."""
+    cls = type(obj)
+    name = cls.__name__
+    hints = _hints(cls)
+    lower: dict[str, str] = {}
+    upper: dict[str, str] = {}
+    for f in fields(obj):
+        typ = hints[f.name]
+        if typ is float or typ is Quantity:
+            v = _check_number(f"{name}.{f.name}", getattr(obj, f.name), f.metadata)
+            if typ is float:
+                object.__setattr__(obj, f.name, v)
+        op = f.metadata.get("op")
+        if op in LOWER_OPS:
+            lower[f.metadata["variable"]] = f.name
+        elif op in UPPER_OPS:
+            upper[f.metadata["variable"]] = f.name
+    for var, lo_name in lower.items():
+        hi_name = upper.get(var)
+        if hi_name is not None and getattr(obj, lo_name) >= getattr(obj, hi_name):
+            raise ConfigError(f"{name}.{lo_name}: value {getattr(obj, lo_name)!r} must be below "
+                              f"{hi_name}={getattr(obj, hi_name)!r}")
 
 
 def _quantity(value: Any, where: str, meta: Mapping[str, Any]) -> Quantity:
@@ -161,28 +316,65 @@ def _quantity(value: Any, where: str, meta: Mapping[str, Any]) -> Quantity:
     if "source" not in value or not str(value["source"]).strip():
         raise ConfigError(f"{where}: missing source for value {value['value']!r} "
                           "(give a reference, or 'assumption')")
-    v = value["value"]
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ConfigError(f"{where}: value {v!r} is not a number")
+    v = _check_number(where, value["value"], {})  # a finite number
     unit = str(value["unit"])
     if unit != meta["unit"]:
-        raise ConfigError(f"{where}: unit {unit!r} for value {v!r}, expected {meta['unit']!r}")
-    _check_range(where, float(v), meta)
-    return Quantity(float(v), unit, str(value["source"]))
+        raise ConfigError(f"{where}: unit {unit!r} for value {value['value']!r}, expected {meta['unit']!r}")
+    return Quantity(_check_number(where, v, meta), unit, str(value["source"]))
 
 
 # --------------------------------------------------------------------------------------------
 # The selection
 # --------------------------------------------------------------------------------------------
 
-def cut(default: float, unit: str, doc: str, source: str = "assumption", *,
-        lo: float | None = None, hi: float | None = None):
-    return field(default=default, metadata={"unit": unit, "doc": doc, "source": source,
-                                            "lo": lo, "hi": hi})
+@dataclass(frozen=True)
+class Cut:
+    """One cut of the cutflow (a stage): its name, its labels, and the fixed requirements it
+    adds to its thresholds (the :class:`Cuts` fields declared with ``cut=`` its name).
+
+    ``requires`` holds ``(variable, op, value)`` tests that do not change (``("n_tracks", ">=",
+    1)``; ``("trigger", "is", True)`` for a flag).
+    """
+
+    name: str
+    label: str      #: name of the stage in a cutflow table
+    plain: str      #: what the cut asks for, in plain words (dashboard tooltip)
+    public: str     #: short switch label in plain words (public dashboard)
+    requires: tuple[tuple[str, str, Any], ...] = ()
+
+
+def threshold(default: float, unit: str, doc: str, source: str = "assumption", *, cut: str,
+              variable: str, op: str, label: str, public: str, help: str,
+              lo: float | None = None, hi: float | None = None, integer: bool = False):
+    """Declare one threshold of the selection (a :class:`Cuts` field), everything about it at once.
+
+    Parameters
+    ----------
+    default, unit, doc, source
+        The published (or assumed) value, its unit, what it bounds, where it comes from.
+    cut
+        The cut of :attr:`Cuts.FLOW` it belongs to (a stage of the cutflow).
+    variable, op
+        The cut variable of :data:`na64tools.selection.VARIABLES` it tests and the comparison:
+        an event passes if ``variable op value`` (``"<"``, ``"<="``, ``">"`` or ``">="``).
+    label, public, help
+        Short analyst label, short plain-language label and plain-language tooltip (CutExplorer).
+    lo, hi
+        Allowed range of the value. ``integer``: the variable is a count.
+    """
+    if op not in LOWER_OPS + UPPER_OPS:
+        raise ValueError(f"threshold {label!r}: op {op!r}, expected one of {LOWER_OPS + UPPER_OPS}")
+    return field(default=default, metadata={
+        "unit": unit, "doc": doc, "source": source, "lo": lo, "hi": hi, "cut": cut,
+        "variable": variable, "op": op, "label": label, "public": public, "help": help,
+        "integer": integer})
+
+
+_PRL = "PRL 132 (2024) 211803"
 
 
 @dataclass(frozen=True)
-class Cuts:
+class Cuts(TypedConfig):
     """The NA64μ missing-momentum selection; defaults are the published 2022 selection.
 
     Published (PRL 132 (2024) 211803; L. Molina Bueno, CPAN days 2024): one scattered muon with
@@ -190,42 +382,92 @@ class Cuts:
     well-defined incoming muon of ≈160 GeV. Numerical thresholds other than p_out are not published and are documented
     assumptions.
 
+    This class is the one declaration of the selection: :attr:`FLOW` lists the cuts in cutflow
+    order and each field (:func:`threshold`) says which cut it belongs to, which variable it
+    tests with which comparison, its unit, source and labels. The masks, the cutflow, the
+    preselection and the CutExplorer are derived from it (:func:`na64tools.selection.declaration`).
+
     Every threshold is a field with a unit (``Cuts.unit(name)``); build with keyword arguments,
     :meth:`replace`, or from YAML/TOML with :meth:`from_file`.
     """
 
-    p_in_min: float = cut(150.0, "GeV", "incoming muon momentum (MS1), lower bound",
-                          "assumption: 160 GeV beam, PRL 132 (2024) 211803", lo=0.0)
-    p_in_max: float = cut(170.0, "GeV", "incoming muon momentum (MS1), upper bound",
-                          "assumption: 160 GeV beam, PRL 132 (2024) 211803", lo=0.0)
-    beam_chi2_max: float = cut(3.0, "1", "incoming track chi2/ndf, upper bound", lo=0.0)
-    n_tracks_max: float = cut(1.0, "tracks", "number of downstream tracks, upper bound (single track)",
-                              "PRL 132 (2024) 211803: one scattered muon", lo=1.0)
-    track_chi2_max: float = cut(3.0, "1", "downstream track chi2/ndf, upper bound", lo=0.0)
-    track_hits_min: float = cut(8.0, "hits", "downstream track hits, lower bound", lo=0.0)
-    p_out_max: float = cut(80.0, "GeV", "scattered muon momentum (MS2), upper bound",
-                           "PRL 132 (2024) 211803", lo=0.0)
-    ecal_min: float = cut(0.0, "GeV", "ECAL energy, lower bound (MIP window)", lo=0.0)
-    ecal_max: float = cut(1.0, "GeV", "ECAL energy, upper bound (MIP window)",
-                          "assumption: MIP compatible, PRL 132 (2024) 211803", lo=0.0)
-    hcal_max: float = cut(4.0, "GeV", "HCAL energy summed over modules, upper bound (MIP window)",
-                          "assumption: MIP compatible, PRL 132 (2024) 211803", lo=0.0)
-    veto_max: float = cut(0.015, "GeV", "VETO energy, upper bound (no activity beyond the muon MIP)",
-                          "assumption: no VETO activity, PRL 132 (2024) 211803", lo=0.0)
-    vhcal_max: float = cut(1.0, "GeV", "VHCAL energy, upper bound (no activity)",
-                           "assumption: no VHCAL activity, PRL 132 (2024) 211803", lo=0.0)
+    _noun_: ClassVar[str] = "cut"
+    _where_: ClassVar[str] = "cuts"
 
-    def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ConfigError(f"Cuts.{f.name}: value {v!r} is not a number")
-            _check_range(f"Cuts.{f.name}", float(v), f.metadata)
-            object.__setattr__(self, f.name, float(v))
-        if self.p_in_min >= self.p_in_max:
-            raise ConfigError(f"Cuts.p_in_min: value {self.p_in_min!r} must be below p_in_max={self.p_in_max!r}")
-        if self.ecal_min >= self.ecal_max:
-            raise ConfigError(f"Cuts.ecal_min: value {self.ecal_min!r} must be below ecal_max={self.ecal_max!r}")
+    #: the cuts in cutflow order
+    FLOW: ClassVar[tuple[Cut, ...]] = (
+        Cut("trigger", "trigger", "the scattered-muon trigger fired", "trigger",
+            requires=(("trigger", "is", True),)),
+        Cut("beam", "incoming muon (MS1)", "a clean incoming muon of about 160 GeV", "clean muon in"),
+        Cut("n_tracks", "single outgoing track", "exactly one muon comes out", "one muon out",
+            requires=(("n_tracks", ">=", 1),)),
+        Cut("track_quality", "track quality", "the outgoing muon is well measured", "well measured"),
+        Cut("p_out", "p_out cut", "the outgoing muon lost a lot of energy (p_out small)", "energy lost"),
+        Cut("ecal", "ECAL MIP window", "the target calorimeter saw only a passing muon", "target quiet"),
+        Cut("hcal", "HCAL MIP window", "the hadron calorimeter saw only a passing muon",
+            "hadron calo quiet"),
+        Cut("veto", "no VETO activity", "nothing in the veto counters", "veto quiet"),
+        Cut("vhcal", "no VHCAL activity", "nothing in the veto hadron calorimeter", "veto calo quiet"),
+    )
+
+    p_in_min: float = threshold(
+        150.0, "GeV", "incoming muon momentum (MS1), lower bound",
+        "assumption: 160 GeV beam, " + _PRL, lo=0.0,
+        cut="beam", variable="p_in", op=">", label="p_in min", public="Muon in: at least",
+        help="Keep events whose incoming muon has at least this energy (the beam is 160 GeV).")
+    p_in_max: float = threshold(
+        170.0, "GeV", "incoming muon momentum (MS1), upper bound",
+        "assumption: 160 GeV beam, " + _PRL, lo=0.0,
+        cut="beam", variable="p_in", op="<", label="p_in max", public="Muon in: at most",
+        help="Keep events whose incoming muon has at most this energy (the beam is 160 GeV).")
+    beam_chi2_max: float = threshold(
+        3.0, "1", "incoming track chi2/ndf, upper bound", lo=0.0,
+        cut="beam", variable="beam_chi2", op="<", label="MS1 χ² max", public="Muon in: track fit",
+        help="How well the incoming muon's track must fit a straight line (smaller = stricter).")
+    n_tracks_max: float = threshold(
+        1.0, "tracks", "number of downstream tracks, upper bound (single track)",
+        _PRL + ": one scattered muon", lo=1.0, integer=True,
+        cut="n_tracks", variable="n_tracks", op="<=", label="tracks max", public="Muons out: at most",
+        help="How many particles may come out of the target (a signal has exactly one muon).")
+    track_chi2_max: float = threshold(
+        3.0, "1", "downstream track chi2/ndf, upper bound", lo=0.0,
+        cut="track_quality", variable="track_chi2", op="<", label="track χ² max",
+        public="Muon out: track fit",
+        help="How well the outgoing muon's track must be measured (smaller = stricter).")
+    track_hits_min: float = threshold(
+        8.0, "hits", "downstream track hits, lower bound", lo=0.0, integer=True,
+        cut="track_quality", variable="track_hits", op=">=", label="track hits min",
+        public="Muon out: hits",
+        help="How many detector hits the outgoing muon's track needs (more = stricter).")
+    p_out_max: float = threshold(
+        80.0, "GeV", "scattered muon momentum (MS2), upper bound", _PRL, lo=0.0,
+        cut="p_out", variable="p_out", op="<", label="p_out max", public="Muon out: energy",
+        help="Keep events whose outgoing muon has less than this energy: the dark boson took "
+             "the rest.")
+    ecal_min: float = threshold(
+        0.0, "GeV", "ECAL energy, lower bound (MIP window)", lo=0.0,
+        cut="ecal", variable="ecal", op=">=", label="ECAL min", public="Target: least energy",
+        help="The target calorimeter must see at least this energy (a muon passing through).")
+    ecal_max: float = threshold(
+        1.0, "GeV", "ECAL energy, upper bound (MIP window)",
+        "assumption: MIP compatible, " + _PRL, lo=0.0,
+        cut="ecal", variable="ecal", op="<", label="ECAL max", public="Target: most energy",
+        help="The target calorimeter may see at most this energy (no shower).")
+    hcal_max: float = threshold(
+        4.0, "GeV", "HCAL energy summed over modules, upper bound (MIP window)",
+        "assumption: MIP compatible, " + _PRL, lo=0.0,
+        cut="hcal", variable="hcal", op="<", label="HCAL max", public="Hadron calo: energy",
+        help="The hadron calorimeter may see at most this energy (only a passing muon).")
+    veto_max: float = threshold(
+        0.015, "GeV", "VETO energy, upper bound (no activity beyond the muon MIP)",
+        "assumption: no VETO activity, " + _PRL, lo=0.0,
+        cut="veto", variable="veto", op="<", label="VETO max", public="Veto: energy",
+        help="The veto counters may see at most this energy (nothing else came out).")
+    vhcal_max: float = threshold(
+        1.0, "GeV", "VHCAL energy, upper bound (no activity)",
+        "assumption: no VHCAL activity, " + _PRL, lo=0.0,
+        cut="vhcal", variable="vhcal", op="<", label="VHCAL max", public="Veto calo: energy",
+        help="The veto hadron calorimeter may see at most this energy (nothing escaped).")
 
     # --- introspection -------------------------------------------------------------------
     @classmethod
@@ -267,31 +509,7 @@ class Cuts:
     @classmethod
     def from_mapping(cls, data: Any, where: str = "cuts") -> Cuts:
         """Build from ``{name: number}`` or ``{name: {value, unit[, source]}}``; missing names keep their default."""
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{where}: expected a mapping of cut names, got {data!r}")
-        kwargs = {}
-        for name, value in data.items():
-            key = f"{where}.{name}"
-            try:
-                f = cls._field(name)
-            except ConfigError:
-                raise ConfigError(f"{key}: unknown cut {name!r} (expected one of: {', '.join(cls.names())})") from None
-            if isinstance(value, Mapping):
-                extra = sorted(set(value) - {"value", "unit", "source"})
-                if extra:
-                    raise ConfigError(f"{key}: unknown key {extra[0]!r} (expected value, unit, source)")
-                if "value" not in value:
-                    raise ConfigError(f"{key}: missing 'value'")
-                if "unit" in value and str(value["unit"]) != f.metadata["unit"]:
-                    raise ConfigError(f"{key}: unit {value['unit']!r}, expected {f.metadata['unit']!r}")
-                value = value["value"]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{key}: value {value!r} is not a number")
-            kwargs[name] = value
-        try:
-            return cls(**kwargs)
-        except ConfigError as err:
-            raise ConfigError(f"{where}: {err}") from None
+        return super().from_mapping(data, where)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Cuts:
@@ -300,10 +518,7 @@ class Cuts:
         data = _read_config_file(path)
         if isinstance(data, Mapping) and "cuts" in data:
             data = data["cuts"]
-        try:
-            return cls.from_mapping(data, where=f"{path}: cuts")
-        except ConfigError:
-            raise
+        return cls.from_mapping(data, where=f"{path}: cuts")
 
 
 def _read_config_file(path: Path) -> Any:
@@ -331,14 +546,14 @@ def _read_config_file(path: Path) -> Any:
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class RunInfo(_Section):
+class RunInfo(TypedConfig):
     mot: Quantity = param("MOT", "muons on target of the run", lo=0.0, lo_open=True)
     mot_uncertainty: Quantity = param("MOT", "uncertainty of the MOT count", lo=0.0)
     observed_events: Quantity = param("events", "events observed in the signal region", lo=0.0)
 
 
 @dataclass(frozen=True)
-class Beam(_Section):
+class Beam(TypedConfig):
     energy: Quantity = param("GeV", "nominal beam muon energy", lo=0.0, lo_open=True)
     energy_spread: Quantity = param("1", "relative RMS momentum spread of the beam", lo=0.0, hi=1.0)
     pion_fraction: Quantity = param("1", "pi+ per beam muon arriving at MS1", lo=0.0, hi=1.0)
@@ -352,7 +567,7 @@ class Beam(_Section):
 
 
 @dataclass(frozen=True)
-class Target(_Section):
+class Target(TypedConfig):
     material: str = text("target material name, in na64tools.physics.MATERIALS")
     thickness: Quantity = param("cm", "material-equivalent thickness of the active target (ECAL)",
                                 lo=0.0, lo_open=True)
@@ -381,7 +596,7 @@ class Target(_Section):
 
 
 @dataclass(frozen=True)
-class Spectrometer(_Section):
+class Spectrometer(TypedConfig):
     resolution: Quantity = param("1", "Gaussian core sigma_p/p", lo=0.0, hi=1.0)
     tail_fraction: Quantity = param("1", "probability per track of a non-Gaussian mismeasurement "
                                     "(good-quality track)", lo=0.0, hi=1.0)
@@ -402,7 +617,7 @@ class Spectrometer(_Section):
 
 
 @dataclass(frozen=True)
-class Calorimeter(_Section):
+class Calorimeter(TypedConfig):
     mip: Quantity = param("GeV", "most probable visible energy of a MIP muon", lo=0.0)
     mip_width: Quantity = param("GeV", "Landau width parameter of the MIP deposit", lo=0.0)
     stochastic: Quantity = param("GeV^0.5", "stochastic term a of sigma_E/E = a/sqrt(E)", lo=0.0)
@@ -415,7 +630,7 @@ class Calorimeter(_Section):
 
 
 @dataclass(frozen=True)
-class Geometry(_Section):
+class Geometry(TypedConfig):
     """Positions along the beam (z, from the ECAL front face) and transverse sizes of the detectors
     the scattered muon crosses downstream of the target; x is the bending plane of the MS2 magnet
     (a mu+ is deflected towards +x), y the other transverse direction. Used by
@@ -465,7 +680,7 @@ class Geometry(_Section):
 
 
 @dataclass(frozen=True)
-class Signal(_Section):
+class Signal(TypedConfig):
     """Signal-only corrections of the simulation."""
 
     efficiency_correction: Quantity = param(
@@ -475,39 +690,21 @@ class Signal(_Section):
 
 
 @dataclass(frozen=True)
-class Trigger(_Section):
+class Trigger(TypedConfig):
     efficiency: Quantity = param("1", "plateau efficiency of the two trigger counters in coincidence "
                                  "(a muon crossing both)", lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
-class PublishedBackground(_Section):
+class PublishedBackground(TypedConfig):
     """One entry of the published background table (events for the run's MOT)."""
 
-    value: float = 0.0
-    uncertainty: float = 0.0
-    upper_limit: bool = False
-    source: str = ""
+    _unit_: ClassVar[str] = "events"
 
-    @classmethod
-    def from_mapping(cls, data: Any, where: str):
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {data!r}")
-        allowed = {"value", "uncertainty", "upper_limit", "unit", "source"}
-        extra = sorted(set(data) - allowed)
-        if extra:
-            raise ConfigError(f"{where}: unknown key {extra[0]!r} (expected one of: {', '.join(sorted(allowed))})")
-        if data.get("unit") != "events":
-            raise ConfigError(f"{where}: unit {data.get('unit')!r}, expected 'events'")
-        if not str(data.get("source", "")).strip():
-            raise ConfigError(f"{where}: missing source")
-        value = data.get("value")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"{where}.value: value {value!r} must be a non-negative number")
-        unc = data.get("uncertainty", 0.0)
-        if isinstance(unc, bool) or not isinstance(unc, (int, float)) or unc < 0:
-            raise ConfigError(f"{where}.uncertainty: value {unc!r} must be a non-negative number")
-        return cls(float(value), float(unc), bool(data.get("upper_limit", False)), str(data["source"]))
+    value: float = number(0.0, "expected background events", unit="events", lo=0.0, required=True)
+    uncertainty: float = number(0.0, "its uncertainty", unit="events", lo=0.0)
+    upper_limit: bool = field(default=False, metadata={"doc": "the value is an upper limit"})
+    source: str = text("the publication", "", required=True)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"value": self.value, "uncertainty": self.uncertainty, "unit": "events", "source": self.source}
@@ -517,7 +714,7 @@ class PublishedBackground(_Section):
 
 
 @dataclass(frozen=True)
-class Backgrounds(_Section):
+class Backgrounds(TypedConfig):
     misreconstruction: PublishedBackground = field(metadata={"doc": "(I) momentum misreconstruction"})
     decays_in_flight: PublishedBackground = field(metadata={"doc": "(II) K, pi -> mu nu in flight"})
     non_hermeticity: PublishedBackground = field(metadata={"doc": "(III) calorimeter non-hermeticity"})
@@ -525,7 +722,7 @@ class Backgrounds(_Section):
 
 
 @dataclass(frozen=True)
-class Systematics(_Section):
+class Systematics(TypedConfig):
     """Relative uncertainties of the signal yield that enter the limit (combined in quadrature
     with the MOT uncertainty ``run.mot_uncertainty / run.mot``;
     :func:`na64tools.stats.signal.signal_uncertainty`)."""
@@ -537,7 +734,7 @@ class Systematics(_Section):
 
 
 @dataclass(frozen=True)
-class Setup(_Section):
+class Setup(TypedConfig):
     """The NA64μ setup description: beam, target, detectors, trigger, run, published numbers, cuts.
 
     Load the shipped 2022 description with :func:`default_setup` or any file with :func:`load_setup`.

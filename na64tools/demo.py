@@ -108,7 +108,7 @@ def run_demo(out="na64-demo", *, setup: Setup | None = None, model: str = "vecto
     from .analysis import Analysis
     from .config import default_setup
     from .report import write_results
-    from .run import run, save_output
+    from .runner import run, save_output
     from .sim import simulate
 
     setup = setup or default_setup()

@@ -15,7 +15,7 @@
 :func:`load_output` rebuilds the output dict of :func:`na64tools.run` from them exactly:
 histogram values and variances, cutflow sums and table columns to the last bit. Only the
 exact accumulator (``out["accumulator"]`` of ``run(..., accumulator=True)``, needed by
-:func:`na64tools.run.merge_outputs`) is not kept.
+:func:`na64tools.runner.merge_outputs`) is not kept.
 
 A ``.coffea`` file (coffea ``util.save``) is a pickle, and loading a pickle executes code stored
 in it: :func:`load_output` reads one only with ``trusted=True``.
@@ -343,7 +343,7 @@ def _from_index(index: dict, root: Path) -> dict[str, Any]:
 
     from .config import Cuts
     from .processor import CutflowRow, CutTable, FileRecord, MOTRecord, Preselection
-    from .run import SkippedFile
+    from .runner import SkippedFile
 
     out: dict[str, Any] = {}
     with uproot.open(root) as f:

@@ -37,7 +37,7 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
@@ -55,10 +55,14 @@ from .selection import (
     CUT_VARIABLES,
     CUTFLOW,
     VARIABLES,
+    Preselection,
     as_float,
+    cumulative,
     cut_masks,
+    declaration,
     events_getter,
     raw_variables,
+    stages,
 )
 
 __all__ = [
@@ -72,7 +76,6 @@ __all__ = [
     "STAGES",
     "HIST_AXES",
     "BadFileError",
-    "Cuts",
     "UPROOT_OPTIONS",
     "tune_memory",
 ]
@@ -86,76 +89,6 @@ PROCESS_NAMES: tuple[str, ...] = tuple(PROCESSES[i] for i in range(len(PROCESSES
 
 class BadFileError(ValueError):
     """An input file cannot be read or does not follow the ntuple format; the message names it."""
-
-
-# --------------------------------------------------------------------------------------------
-# configuration
-# --------------------------------------------------------------------------------------------
-def _pcut(default: float, unit: str, doc: str, lo: float | None = 0.0):
-    return field(default=default, metadata={"unit": unit, "doc": doc, "lo": lo})
-
-
-@dataclass(frozen=True)
-class Preselection:
-    """Loose preselection of the compact cut table and of the main distributions.
-
-    Events enter :class:`CutTable` (and the main-distribution histograms) if the trigger fired,
-    the incoming momentum is in ``(p_in_min, p_in_max)``, there are ``1..n_tracks_max``
-    downstream tracks, ``p_out < p_out_max``, ``ECAL < ecal_max`` and ``HCAL < hcal_max``
-    (ten and five times the MIP-window cuts: showers far from a MIP are dropped). Quality cuts
-    (χ², hits) and the VETO and VHCAL are left open. Every bound must be looser than the
-    corresponding cut of the selection (checked by the processor); cuts re-evaluated on the
-    table are exact as long as they stay inside the preselection.
-
-    All values are assumptions chosen to keep the table compact (see docs/processor.md).
-    """
-
-    p_in_min: float = _pcut(140.0, "GeV", "incoming momentum, lower bound")
-    p_in_max: float = _pcut(180.0, "GeV", "incoming momentum, upper bound")
-    n_tracks_max: float = _pcut(2.0, "tracks", "downstream tracks, upper bound", lo=1.0)
-    p_out_max: float = _pcut(100.0, "GeV", "scattered-muon momentum, upper bound")
-    ecal_max: float = _pcut(10.0, "GeV", "ECAL energy, upper bound")
-    hcal_max: float = _pcut(20.0, "GeV", "HCAL energy, upper bound")
-
-    def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ConfigError(f"Preselection.{f.name}: value {v!r} is not a finite number")
-            if f.metadata["lo"] is not None and v < f.metadata["lo"]:
-                raise ConfigError(f"Preselection.{f.name}: value {v!r} is below {f.metadata['lo']}")
-            object.__setattr__(self, f.name, float(v))
-        if self.p_in_min >= self.p_in_max:
-            raise ConfigError(f"Preselection.p_in_min: {self.p_in_min!r} must be below p_in_max={self.p_in_max!r}")
-
-    def check_looser_than(self, cuts: Cuts) -> None:
-        """Raise :class:`ConfigError` if a preselection bound is tighter than the selection."""
-        pairs = [("p_in_min", self.p_in_min <= cuts.p_in_min), ("p_in_max", self.p_in_max >= cuts.p_in_max),
-                 ("n_tracks_max", self.n_tracks_max >= cuts.n_tracks_max),
-                 ("p_out_max", self.p_out_max >= cuts.p_out_max),
-                 ("ecal_max", self.ecal_max >= cuts.ecal_max), ("hcal_max", self.hcal_max >= cuts.hcal_max)]
-        units = {f.name: f.metadata["unit"] for f in fields(self)}
-        for name, ok in pairs:
-            if not ok:
-                op = ">=" if name.endswith("_min") else "<="
-                unit = units[name]
-                raise ConfigError(
-                    f"cut {name} = {getattr(cuts, name):g} {unit} is looser than the preselection "
-                    f"of the cut table ({name} = {getattr(self, name):g} {unit}), which keeps no "
-                    f"event beyond it: set {name} {op} {getattr(self, name):g} {unit}, or loosen "
-                    f"the preselection (MissingMomentumProcessor(preselection=Preselection("
-                    f"{name}=...)))")
-
-    def mask(self, v: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Events passing the preselection, from the cut variables."""
-        return (np.asarray(v["trigger"], dtype=bool)
-                & (v["p_in"] > self.p_in_min) & (v["p_in"] < self.p_in_max)
-                & (v["n_tracks"] >= 1) & (v["n_tracks"] <= self.n_tracks_max)
-                & (v["p_out"] < self.p_out_max) & (v["ecal"] < self.ecal_max)
-                & (v["hcal"] < self.hcal_max))
-
-    def to_dict(self) -> dict[str, float]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,6 +414,9 @@ class MissingMomentumProcessor(processor.ProcessorABC):
             cuts = Cuts.from_mapping(cuts)
         elif not isinstance(cuts, Cuts):
             cuts = Cuts.from_file(cuts)
+        if declaration(type(cuts)).names != CUTFLOW:  # histograms are booked for these stages
+            raise ConfigError(f"cuts: the processor runs the cuts of na64tools.config.Cuts "
+                              f"{CUTFLOW}, got {type(cuts).__name__} with other cuts")
         self.cuts: Cuts = cuts
         self.preselection = Preselection() if preselection is None else preselection
         if not isinstance(self.preselection, Preselection):
@@ -548,12 +484,9 @@ class MissingMomentumProcessor(processor.ProcessorABC):
 
         # each cut's mask once; the stage reached (cutflow) and the number of cuts passed (N-1)
         masks = cut_masks(v, self.cuts)
-        alive = np.ones(len(w), bool)
-        last = np.zeros(len(w), np.int8)     # stages passed after "all"
+        last = stages(masks)                 # stages passed after "all"
         npass = np.zeros(len(w), np.int8)
         for name in CUTFLOW:
-            alive &= masks[name]
-            last += alive
             npass += masks[name]
         items = [(out.cutflow, proc, (last,), None)]
 
@@ -717,7 +650,7 @@ def _cutflow(acc: MMAccumulator, mot: dict[str, MOTRecord]):
     by_proc: dict[str, dict[str, dict[str, CutflowRow]]] = {}
     for ds in sorted(h.samples):
         counts, w, w2 = h.samples[ds]
-        c = np.flip(np.cumsum(np.flip(counts.reshape(nproc, nst), 1), 1), 1)
+        c = cumulative(counts.reshape(nproc, nst))
         wc = w.cumsum_reverse((nproc, nst), 1)
         w2c = w2.cumsum_reverse((nproc, nst), 1)
         # totals over processes: exact sums of the per-process limbs

@@ -174,7 +174,7 @@ def _signal_syst_text(result) -> str:
 
 def format_headline(setup: Setup, result) -> str:
     """The headline numbers the demo prints at the end (plain text)."""
-    from .stats.limits import upper_limit
+    from .stats.limits import CountingExperiment, upper_limit
 
     pub = setup.backgrounds.total
     t = result.total_background
@@ -190,7 +190,7 @@ def format_headline(setup: Setup, result) -> str:
     if result.limit is not None:
         lim = result.limit
         if result.n_obs is not None:
-            s0 = upper_limit(result.n_obs, t.value, t.error, cl=lim.cl)
+            s0 = upper_limit(CountingExperiment(result.n_obs, t.value, t.error), cl=lim.cl)
             obs_txt = f"{float(lim.events_observed):.3f} observed ({s0:.3f} without signal uncertainty), "
         else:
             obs_txt = "no observed limit (expected only), "
@@ -212,7 +212,7 @@ def format_headline(setup: Setup, result) -> str:
 def format_report(setup: Setup, result, output, plots=None) -> str:
     """A Markdown report of a demo or ``na64tools limits`` run (``plots``: the PNG files
     written beside it; by default none is listed)."""
-    from .stats.limits import upper_limit
+    from .stats.limits import CountingExperiment, upper_limit
 
     pub = setup.backgrounds
     observed = result.n_obs if result.n_obs is not None else "none (expected limits only)"
@@ -287,7 +287,7 @@ def format_report(setup: Setup, result, output, plots=None) -> str:
         if result.n_obs is not None:
             lines += ["", f"## {int(lim.cl * 100)} % CL limits", "",
                       f"Upper limit on signal events: {float(lim.events_observed):.3f} (observed; "
-                      f"{upper_limit(result.n_obs, t.value, t.error, cl=lim.cl):.3f} without the "
+                      f"{upper_limit(CountingExperiment(result.n_obs, t.value, t.error), cl=lim.cl):.3f} without the "
                       "signal uncertainty), "
                       f"{float(lim.events_expected.median):.3f} (expected median).", "",
                       "| m_X [GeV] | coupling limit (observed) | expected median |", "|---|---|---|"]

@@ -21,15 +21,15 @@ Extra branches are kept as top-level fields.
 
 from __future__ import annotations
 
-import awkward
 import numpy
 from coffea.nanoevents import transforms
-from coffea.nanoevents.methods import base, vector
 from coffea.nanoevents.schemas.base import BaseSchema, zip_forms
 from coffea.nanoevents.util import concat
-from particle import Particle
 
-__all__ = ["NA64Schema", "NA64SchemaError", "NA64CounterError", "REQUIRED_BRANCHES", "behavior"]
+from .behaviors import MUON_MASS, behavior
+
+__all__ = ["NA64Schema", "NA64SchemaError", "NA64CounterError", "REQUIRED_BRANCHES", "behavior",
+           "MUON_MASS"]
 
 
 class NA64SchemaError(ValueError):
@@ -83,31 +83,84 @@ def _checked_content(stack) -> None:
 transforms.na64_checked_content = _checked_content
 
 
-#: muon mass in GeV (PDG, via ``particle``; the package stores MeV)
-MUON_MASS = Particle.from_pdgid(13).mass / 1000.0
 
 # --------------------------------------------------------------------------------------------
 # the contract: branch -> (jagged?, primitive); see docs/ntuple_format.md
 # --------------------------------------------------------------------------------------------
 _F, _D, _I, _L, _B = "float32", "float64", "int32", "int64", "bool"
 
+#: the contract, written once: collection -> (docstring, {field: (primitive, docstring)}) for
+#: the singleton objects (one per event, flat branches ``Obj_field``) ...
+_SINGLETONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "Beam": ("incoming muon measured by the upstream spectrometer MS1", {
+        "p": (_F, "incoming muon momentum (MS1) [GeV]"),
+        "chi2": (_F, "chi2/ndf of the MS1 track"),
+        "nhits": (_I, "hits on the MS1 track"),
+        "x": (_F, "MS1 track extrapolated to the ECAL front face, x [cm]"),
+        "y": (_F, "MS1 track extrapolated to the ECAL front face, y [cm]"),
+        "tx": (_F, "MS1 track slope dx/dz [rad]"),
+        "ty": (_F, "MS1 track slope dy/dz [rad]")}),
+    "ECAL": ("electromagnetic calorimeter = active target", {
+        "energy": (_F, "total ECAL energy, electron-equivalent scale [GeV]"),
+        "preshower": (_F, "energy in the preshower section [GeV]"),
+        "x": (_F, "shower (or MIP) centroid x [cm]"),
+        "y": (_F, "shower (or MIP) centroid y [cm]")}),
+    "VETO": ("VETO counters behind the ECAL", {
+        "energy": (_F, "energy in the VETO counters [GeV]")}),
+    "VHCAL": ("hadronic veto calorimeter", {
+        "energy": (_F, "energy in the VHCAL [GeV]")}),
+    "Trigger": ("trigger bits", {
+        "scattered": (_B, "scattered-muon trigger fired")}),
+    "Gen": ("event-level truth", {
+        "process": (_I, "true process code (na64tools.processes.PROCESSES)"),
+        "mismeasured": (_B, "MS2 momentum taken from the non-Gaussian tail (truth)"),
+        "x": (_F, "true energy fraction taken from the muon by the process")}),
+}
+#: ... the jagged collections (branches ``Coll_field`` with a counter ``nColl``) ...
+_COLLECTIONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "Track": ("downstream (MS2) tracks", {
+        "p": (_F, "momentum measured by MS2 [GeV]"),
+        "chi2": (_F, "chi2/ndf of the MS2 track"),
+        "nhits": (_I, "hits on the MS2 track"),
+        "x": (_F, "position at the first MS2 station, x [cm]"),
+        "y": (_F, "position at the first MS2 station, y [cm]"),
+        "tx": (_F, "track slope dx/dz [rad]"),
+        "ty": (_F, "track slope dy/dz [rad]"),
+        "charge": (_I, "charge sign from the MS2 bending [e]")}),
+    "HCAL": ("hadronic calorimeter modules read out", {
+        "energy": (_F, "energy in the module [GeV]"),
+        "module": (_I, "module index, 0 upstream")}),
+    "GenPart": ("generated particles (truth)", {
+        "pdgId": (_I, "PDG id"),
+        "energy": (_F, "true energy [GeV]"),
+        "px": (_F, "true momentum x [GeV]"),
+        "py": (_F, "true momentum y [GeV]"),
+        "pz": (_F, "true momentum z [GeV]"),
+        "status": (_I, "0 incoming beam particle, 1 outgoing visible, 2 invisible (X, nu)")}),
+}
+#: ... and the plain top-level branches: name -> (primitive, docstring)
+_SCALARS: dict[str, tuple[str, str]] = {
+    "run": (_I, "run number"),
+    "spill": (_I, "SPS spill number"),
+    "event": (_L, "event number, unique within the run"),
+    "genWeight": (_D, "muons on target this event stands for [MOT] (importance sampling)"),
+}
+
 #: singleton objects (one per event): name -> {field: primitive}
-SINGLETONS: dict[str, dict[str, str]] = {
-    "Beam": {"p": _F, "chi2": _F, "nhits": _I, "x": _F, "y": _F, "tx": _F, "ty": _F},
-    "ECAL": {"energy": _F, "preshower": _F, "x": _F, "y": _F},
-    "VETO": {"energy": _F},
-    "VHCAL": {"energy": _F},
-    "Trigger": {"scattered": _B},
-    "Gen": {"process": _I, "mismeasured": _B, "x": _F},
-}
+SINGLETONS: dict[str, dict[str, str]] = {o: {f: t for f, (t, _) in fs.items()}
+                                         for o, (_, fs) in _SINGLETONS.items()}
 #: jagged collections (counter ``nName``): name -> {field: primitive}
-COLLECTIONS: dict[str, dict[str, str]] = {
-    "Track": {"p": _F, "chi2": _F, "nhits": _I, "x": _F, "y": _F, "tx": _F, "ty": _F, "charge": _I},
-    "HCAL": {"energy": _F, "module": _I},
-    "GenPart": {"pdgId": _I, "energy": _F, "px": _F, "py": _F, "pz": _F, "status": _I},
-}
+COLLECTIONS: dict[str, dict[str, str]] = {c: {f: t for f, (t, _) in fs.items()}
+                                          for c, (_, fs) in _COLLECTIONS.items()}
 #: plain top-level branches
-SCALARS: dict[str, str] = {"run": _I, "spill": _I, "event": _L, "genWeight": _D}
+SCALARS: dict[str, str] = {k: t for k, (t, _) in _SCALARS.items()}
+
+#: docstring of each collection and field (``"Coll.field"``), from the contract
+DOCSTRINGS: dict[str, str] = {
+    **{k: d for k, (_, d) in _SCALARS.items()},
+    **{k: v for table in (_SINGLETONS, _COLLECTIONS) for name, (doc, fs) in table.items()
+       for k, v in ((name, doc), *((f"{name}.{f}", d) for f, (_, d) in fs.items()))},
+}
 
 #: every branch of ``Events`` the schema requires: name -> (jagged, primitive)
 REQUIRED_BRANCHES: dict[str, tuple[bool, str]] = {
@@ -127,7 +180,7 @@ class NA64Schema(BaseSchema):
     - jagged collections ``Track``, ``HCAL``, ``GenPart`` from ``Coll_field`` and ``nColl``;
     - ``run``, ``spill``, ``event``, ``genWeight`` as flat fields.
 
-    Collections get the mixins of :attr:`mixins` (see :data:`behavior`) and the docstrings of
+    Collections get the mixins of :attr:`mixins` (:mod:`na64tools.behaviors`) and the docstrings of
     :attr:`docstrings`. The branch types are checked against the format; errors name the file
     (from ``metadata["filename"]`` when given) and the branch.
     """
@@ -137,15 +190,15 @@ class NA64Schema(BaseSchema):
     mixins: dict[str, str] = {
         "Beam": "BeamTrack",
         "Track": "Track",
-        "ECAL": "Calorimeter",
+        "ECAL": "EnergySum",
         "HCAL": "HCALModule",
-        "VETO": "Calorimeter",
-        "VHCAL": "Calorimeter",
+        "VETO": "EnergySum",
+        "VHCAL": "EnergySum",
         "Trigger": "NA64Trigger",
         "Gen": "GenInfo",
         "GenPart": "GenParticle",
     }
-    """Mixin (behaviour class name) of each collection."""
+    """Mixin (behaviour class name, :mod:`na64tools.behaviors`) of each collection."""
 
     singletons = list(SINGLETONS)
     """Per-event objects stored as flat branches ``Obj_field``."""
@@ -153,54 +206,7 @@ class NA64Schema(BaseSchema):
     collections = list(COLLECTIONS)
     """Jagged collections stored as ``Coll_field`` with a counter ``nColl``."""
 
-    docstrings: dict[str, str] = {
-        "run": "run number",
-        "spill": "SPS spill number",
-        "event": "event number, unique within the run",
-        "genWeight": "muons on target this event stands for [MOT] (importance sampling)",
-        "Beam": "incoming muon measured by the upstream spectrometer MS1",
-        "Beam.p": "incoming muon momentum (MS1) [GeV]",
-        "Beam.chi2": "chi2/ndf of the MS1 track",
-        "Beam.nhits": "hits on the MS1 track",
-        "Beam.x": "MS1 track extrapolated to the ECAL front face, x [cm]",
-        "Beam.y": "MS1 track extrapolated to the ECAL front face, y [cm]",
-        "Beam.tx": "MS1 track slope dx/dz [rad]",
-        "Beam.ty": "MS1 track slope dy/dz [rad]",
-        "Track": "downstream (MS2) tracks",
-        "Track.p": "momentum measured by MS2 [GeV]",
-        "Track.chi2": "chi2/ndf of the MS2 track",
-        "Track.nhits": "hits on the MS2 track",
-        "Track.x": "position at the first MS2 station, x [cm]",
-        "Track.y": "position at the first MS2 station, y [cm]",
-        "Track.tx": "track slope dx/dz [rad]",
-        "Track.ty": "track slope dy/dz [rad]",
-        "Track.charge": "charge sign from the MS2 bending [e]",
-        "ECAL": "electromagnetic calorimeter = active target",
-        "ECAL.energy": "total ECAL energy, electron-equivalent scale [GeV]",
-        "ECAL.preshower": "energy in the preshower section [GeV]",
-        "ECAL.x": "shower (or MIP) centroid x [cm]",
-        "ECAL.y": "shower (or MIP) centroid y [cm]",
-        "HCAL": "hadronic calorimeter modules read out",
-        "HCAL.energy": "energy in the module [GeV]",
-        "HCAL.module": "module index, 0 upstream",
-        "VETO": "VETO counters behind the ECAL",
-        "VETO.energy": "energy in the VETO counters [GeV]",
-        "VHCAL": "hadronic veto calorimeter",
-        "VHCAL.energy": "energy in the VHCAL [GeV]",
-        "Trigger": "trigger bits",
-        "Trigger.scattered": "scattered-muon trigger fired",
-        "Gen": "event-level truth",
-        "Gen.process": "true process code (na64tools.processes.PROCESSES)",
-        "Gen.mismeasured": "MS2 momentum taken from the non-Gaussian tail (truth)",
-        "Gen.x": "true energy fraction taken from the muon by the process",
-        "GenPart": "generated particles (truth)",
-        "GenPart.pdgId": "PDG id",
-        "GenPart.energy": "true energy [GeV]",
-        "GenPart.px": "true momentum x [GeV]",
-        "GenPart.py": "true momentum y [GeV]",
-        "GenPart.pz": "true momentum z [GeV]",
-        "GenPart.status": "0 incoming beam particle, 1 outgoing visible, 2 invisible (X, nu)",
-    }
+    docstrings: dict[str, str] = DOCSTRINGS
     """Docstring of each collection and field (``"Coll.field"``)."""
 
     def __init__(self, base_form, *args, **kwargs):
@@ -294,156 +300,3 @@ def _describe(form: dict) -> str:
     if "content" in form:
         return f"{cls}[{_describe(form['content'])}]"
     return cls
-
-
-# --------------------------------------------------------------------------------------------
-# behaviours
-# --------------------------------------------------------------------------------------------
-behavior: dict = {}
-behavior.update(base.behavior)
-behavior.update(vector.behavior)
-
-
-class NA64Events(behavior["NanoEvents"]):
-    def __repr__(self):
-        return f"<NA64 event {self.run}:{self.event}>"
-
-
-behavior["NanoEvents"] = NA64Events
-
-
-def _set_repr_name(classname: str) -> None:
-    def namefcn(self):
-        return classname
-
-    behavior[("__typestr__", classname)] = classname[0].lower() + classname[1:]
-    behavior[classname].__repr__ = namefcn
-
-
-def _f64(array):
-    return awkward.values_astype(array, numpy.float64)
-
-
-class _SlopeTrack:
-    """A straight track described by its momentum ``p`` and slopes ``tx = dx/dz``, ``ty = dy/dz``.
-
-    The direction is the unit vector (tx, ty, 1)/sqrt(1 + tx² + ty²) (definition of the slopes,
-    docs/ntuple_format.md), so p_x = p·tx/n, p_y = p·ty/n, p_z = p/n.
-
-    Computed in float64 (the branches are float32).
-    """
-
-    @property
-    def _norm(self):
-        tx, ty = _f64(self.tx), _f64(self.ty)
-        return numpy.sqrt(1.0 + tx * tx + ty * ty)
-
-    @property
-    def px(self):
-        """Momentum x component [GeV]"""
-        return _f64(self.p) * _f64(self.tx) / self._norm
-
-    @property
-    def py(self):
-        """Momentum y component [GeV]"""
-        return _f64(self.p) * _f64(self.ty) / self._norm
-
-    @property
-    def pz(self):
-        """Momentum z component (along the beam) [GeV]"""
-        return _f64(self.p) / self._norm
-
-    @property
-    def theta(self):
-        """Polar angle with respect to the beam axis [rad]"""
-        tx, ty = _f64(self.tx), _f64(self.ty)
-        return numpy.arctan(numpy.sqrt(tx * tx + ty * ty))
-
-    @property
-    def pvec(self):
-        """Momentum 3-vector (coffea ``ThreeVector``, vector behaviours)"""
-        return awkward.zip({"x": self.px, "y": self.py, "z": self.pz},
-                           with_name="ThreeVector", behavior=self.behavior)
-
-    @property
-    def p4(self):
-        """Four-momentum assuming a muon (PDG mass via ``particle``), coffea ``LorentzVector``"""
-        p = _f64(self.p)
-        energy = numpy.sqrt(p * p + MUON_MASS * MUON_MASS)
-        return awkward.zip({"x": self.px, "y": self.py, "z": self.pz, "t": energy},
-                           with_name="LorentzVector", behavior=self.behavior)
-
-
-@awkward.mixin_class(behavior)
-class BeamTrack(_SlopeTrack, base.NanoCollection):
-    """Incoming muon measured by MS1 (one per event)."""
-
-
-_set_repr_name("BeamTrack")
-
-
-@awkward.mixin_class(behavior)
-class Track(_SlopeTrack, base.NanoCollection):
-    """Downstream (MS2) track: momentum, quality, position and slopes."""
-
-
-_set_repr_name("Track")
-
-
-@awkward.mixin_class(behavior)
-class Calorimeter(base.NanoCollection):
-    """A calorimeter read out as one energy sum (ECAL, VETO, VHCAL)."""
-
-
-_set_repr_name("Calorimeter")
-
-
-@awkward.mixin_class(behavior)
-class HCALModule(base.NanoCollection):
-    """One HCAL module; ``ak.sum(events.HCAL.energy, axis=1)`` is the HCAL energy."""
-
-
-_set_repr_name("HCALModule")
-
-
-@awkward.mixin_class(behavior)
-class NA64Trigger(base.NanoCollection):
-    """Trigger bits."""
-
-
-_set_repr_name("NA64Trigger")
-
-
-@awkward.mixin_class(behavior)
-class GenInfo(base.NanoCollection):
-    """Event-level truth: process code, mismeasurement flag, energy fraction."""
-
-    @property
-    def process_name(self):
-        """Name of the true process (``na64tools.processes.PROCESSES``), as a string array"""
-        from .processes import PROCESSES
-
-        names = numpy.array([PROCESSES[i] for i in range(len(PROCESSES))], dtype=object)
-        return awkward.Array(names[awkward.to_numpy(self.process)].tolist())
-
-
-_set_repr_name("GenInfo")
-
-
-@awkward.mixin_class(behavior)
-class GenParticle(base.NanoCollection):
-    """Generated particle: PDG id, status and true four-momentum (px, py, pz, energy)."""
-
-    @property
-    def p4(self):
-        """True four-momentum (coffea ``LorentzVector``, float64): ``.mass``, ``.p``, ``.pt`` ..."""
-        return awkward.zip({"x": _f64(self.px), "y": _f64(self.py), "z": _f64(self.pz),
-                            "t": _f64(self.energy)}, with_name="LorentzVector", behavior=self.behavior)
-
-    @property
-    def is_invisible(self):
-        """Invisible particle (status 2: X or neutrino)"""
-        return self.status == 2
-
-
-_set_repr_name("GenParticle")

@@ -7,28 +7,42 @@ CutExplorer re-evaluates cuts on the stored table. Nothing else decides what pas
 
 Published selection (PRL 132 (2024) 211803; L. Molina Bueno, CPAN days 2024): a well-defined
 incoming muon of ≈160 GeV, exactly one scattered muon with p_out < 80 GeV, MIP-compatible energy in ECAL and HCAL, no activity
-in VETO and VHCAL. Thresholds are the fields of :class:`na64tools.config.Cuts`.
+in VETO and VHCAL.
+
+What each cut tests (variable, comparison, unit, labels) is declared once, on the fields of
+:class:`na64tools.config.Cuts` and its ``FLOW``; :func:`declaration` reads it and everything here
+(masks, cutflow, preselection) and in the CutExplorer is derived from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache
 
 import awkward as ak
 import numpy as np
 
-from .config import Cuts
+from .config import LOWER_OPS, ConfigError, Cut, Cuts, TypedConfig
 
 __all__ = [
     "VARIABLES",
     "CUTFLOW",
     "CUT_VARIABLES",
+    "CUT_GROUPS",
+    "Threshold",
+    "Selection",
+    "declaration",
+    "Preselection",
     "variables_from_branches",
     "variables_from_events",
     "raw_variables",
     "as_float",
     "events_getter",
     "cut_masks",
+    "stages",
+    "cumulative",
+    "cutflow",
     "cumulative_masks",
     "passes",
 ]
@@ -48,23 +62,111 @@ VARIABLES: dict[str, str] = {
     "trigger": "bool",      # scattered-muon trigger bit
 }
 
+
+# --------------------------------------------------------------------------------------------
+# the declaration of the selection (read from the Cuts class)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Threshold:
+    """One threshold of the selection as declared on its :class:`~na64tools.config.Cuts` field
+    (:func:`~na64tools.config.threshold`): an event passes if ``variable op value``."""
+
+    name: str        #: the Cuts field
+    cut: str         #: the cut of the flow it belongs to
+    variable: str    #: the cut variable it tests
+    op: str          #: "<", "<=", ">" or ">="
+    unit: str
+    doc: str
+    label: str       #: short analyst label
+    public: str      #: short plain-language label
+    help: str        #: plain-language tooltip
+    integer: bool    #: the variable is a count
+
+    @property
+    def side(self) -> str:
+        """``"min"`` for a lower bound (``>``, ``>=``), ``"max"`` for an upper bound."""
+        return "min" if self.op in LOWER_OPS else "max"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The selection declared by a :class:`~na64tools.config.Cuts` class, in derived forms.
+
+    ``flow``: the cuts in cutflow order; ``thresholds``: field name -> :class:`Threshold`;
+    ``groups``: cut -> its threshold fields (cuts with thresholds only); ``variables``: cut ->
+    the cut variables it reads.
+    """
+
+    flow: tuple[Cut, ...]
+    thresholds: dict[str, Threshold]
+    groups: dict[str, tuple[str, ...]]
+    variables: dict[str, tuple[str, ...]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The cuts in cutflow order."""
+        return tuple(c.name for c in self.flow)
+
+    def requirements(self, cut: str, cuts: Cuts) -> list[tuple[str, str, object]]:
+        """Every ``(variable, op, value)`` test of one cut for the thresholds ``cuts``."""
+        c = next((c for c in self.flow if c.name == cut), None)
+        if c is None:
+            raise ValueError(f"unknown cut {cut!r} (the cuts are {', '.join(self.names)})")
+        return [*c.requires, *((t.variable, t.op, getattr(cuts, t.name))
+                               for t in self.thresholds.values() if t.cut == cut)]
+
+
+_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+def _test(x, op: str, value) -> np.ndarray:
+    """``x op value`` as a boolean array (``op == "is"``: the flag ``x`` equals ``value``)."""
+    if op == "is":
+        flag = np.asarray(x, dtype=bool)
+        return flag if value else ~flag
+    return _OPS[op](x, value)
+
+
+@cache
+def declaration(cls: type[Cuts] = Cuts) -> Selection:
+    """The selection declared by ``cls`` (:class:`~na64tools.config.Cuts` or a subclass that adds
+    cuts), checked: every threshold belongs to a declared cut, tests a known variable in its unit
+    with a known comparison."""
+    flow = tuple(cls.FLOW)
+    names = [c.name for c in flow]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{cls.__name__}.FLOW: a cut is declared twice: {names}")
+    thresholds = {}
+    for f in fields(cls):
+        m = f.metadata
+        t = Threshold(f.name, m["cut"], m["variable"], m["op"], m["unit"], m["doc"], m["label"],
+                      m["public"], m["help"], bool(m.get("integer")))
+        if t.cut not in names:
+            raise ConfigError(f"{cls.__name__}.{t.name}: cut {t.cut!r} is not in FLOW ({names})")
+        if VARIABLES.get(t.variable) != t.unit:
+            raise ConfigError(f"{cls.__name__}.{t.name}: variable {t.variable!r} in {t.unit!r} is "
+                              f"not a cut variable in that unit ({VARIABLES})")
+        thresholds[f.name] = t
+    groups = {c.name: tuple(t.name for t in thresholds.values() if t.cut == c.name) for c in flow}
+    variables = {}
+    for c in flow:
+        vs = [r[0] for r in c.requires] + [thresholds[n].variable for n in groups[c.name]]
+        if not vs:
+            raise ConfigError(f"{cls.__name__}.FLOW: cut {c.name!r} tests nothing")
+        variables[c.name] = tuple(dict.fromkeys(vs))
+    return Selection(flow, thresholds, {k: v for k, v in groups.items() if v}, variables)
+
+
+_DEFAULT = declaration(Cuts)
+
 #: the cuts, in cutflow order
-CUTFLOW: tuple[str, ...] = (
-    "trigger", "beam", "n_tracks", "track_quality", "p_out", "ecal", "hcal", "veto", "vhcal",
-)
+CUTFLOW: tuple[str, ...] = _DEFAULT.names
 
 #: which cut variables each cut uses (for N-1 histograms)
-CUT_VARIABLES: dict[str, tuple[str, ...]] = {
-    "trigger": ("trigger",),
-    "beam": ("p_in", "beam_chi2"),
-    "n_tracks": ("n_tracks",),
-    "track_quality": ("track_chi2", "track_hits"),
-    "p_out": ("p_out",),
-    "ecal": ("ecal",),
-    "hcal": ("hcal",),
-    "veto": ("veto",),
-    "vhcal": ("vhcal",),
-}
+CUT_VARIABLES: dict[str, tuple[str, ...]] = _DEFAULT.variables
+
+#: the Cuts fields behind each cut (the trigger has none)
+CUT_GROUPS: dict[str, tuple[str, ...]] = _DEFAULT.groups
 
 
 def _numpy(array) -> np.ndarray:
@@ -196,38 +298,119 @@ def variables_from_events(events) -> dict[str, np.ndarray]:
     return as_float(raw_variables(events_getter(events)))
 
 
-def cut_masks(v: Mapping[str, np.ndarray], cuts: Cuts) -> dict[str, np.ndarray]:
-    """Each cut's own pass mask (not cumulative), in :data:`CUTFLOW` order."""
-    return {
-        "trigger": np.asarray(v["trigger"], dtype=bool),
-        "beam": (v["p_in"] > cuts.p_in_min) & (v["p_in"] < cuts.p_in_max)
-        & (v["beam_chi2"] < cuts.beam_chi2_max),
-        "n_tracks": (v["n_tracks"] >= 1) & (v["n_tracks"] <= cuts.n_tracks_max),
-        "track_quality": (v["track_chi2"] < cuts.track_chi2_max) & (v["track_hits"] >= cuts.track_hits_min),
-        "p_out": v["p_out"] < cuts.p_out_max,
-        "ecal": (v["ecal"] >= cuts.ecal_min) & (v["ecal"] < cuts.ecal_max),
-        "hcal": v["hcal"] < cuts.hcal_max,
-        "veto": v["veto"] < cuts.veto_max,
-        "vhcal": v["vhcal"] < cuts.vhcal_max,
-    }
+def cut_masks(v: Mapping[str, np.ndarray], cuts: Cuts,
+              only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Each cut's own pass mask (not cumulative), in cutflow order (:data:`CUTFLOW` for
+    :class:`~na64tools.config.Cuts`); ``only``: just these cuts."""
+    decl = declaration(type(cuts))
+    return {name: _all(v, decl.requirements(name, cuts))
+            for name in (decl.names if only is None else only)}
+
+
+def _all(v: Mapping[str, np.ndarray], tests) -> np.ndarray:
+    """Events passing every ``(variable, op, value)`` test."""
+    mask = None
+    for var, op, value in tests:
+        m = _test(v[var], op, value)
+        mask = m if mask is None else mask & m
+    return mask
+
+
+def stages(masks: Mapping[str, np.ndarray], order: Iterable[str] = CUTFLOW) -> np.ndarray:
+    """The stage each event reaches: how many consecutive cuts of ``order`` it passes
+    (0 .. len(order), as ``uint8``), from the per-cut masks of :func:`cut_masks`."""
+    order = tuple(order)
+    alive = np.ones(len(masks[order[0]]), dtype=bool)
+    stage = np.zeros(len(alive), dtype=np.uint8)
+    for name in order:
+        alive &= masks[name]
+        stage += alive
+    return stage
+
+
+def cumulative(per_stage: np.ndarray) -> np.ndarray:
+    """Events (or weights) reaching *at least* each stage, from the numbers that stop at each
+    stage (last axis): the cumulative cutflow."""
+    return np.flip(np.cumsum(np.flip(per_stage, -1), -1), -1)
+
+
+def cutflow(stage: np.ndarray, n_cuts: int, weights: np.ndarray | None = None,
+            categories: np.ndarray | None = None, n_categories: int = 1) -> np.ndarray:
+    """The cumulative cutflow ``[category, stage]``: sum of ``weights`` (default 1) of the events
+    of each category (``categories``: integers ``0..n_categories-1``) that reach at least each
+    stage (``0``: all events, ``j``: after the ``j``-th cut) from :func:`stages`."""
+    k = n_cuts + 1
+    idx = stage if categories is None else categories * k + stage
+    h = np.bincount(idx, weights=weights, minlength=n_categories * k)
+    return cumulative(h.reshape(n_categories, k))
 
 
 def cumulative_masks(v: Mapping[str, np.ndarray], cuts: Cuts) -> dict[str, np.ndarray]:
     """Pass masks after each cut of the flow (``"all"`` first)."""
-    masks = cut_masks(v, cuts)
-    n = len(next(iter(masks.values())))
-    out = {"all": np.ones(n, dtype=bool)}
-    acc = out["all"]
-    for name in CUTFLOW:
-        acc = acc & masks[name]
-        out[name] = acc
-    return out
+    names = declaration(type(cuts)).names
+    stage = stages(cut_masks(v, cuts), names)
+    return {"all": np.ones(len(stage), dtype=bool),
+            **{name: stage > i for i, name in enumerate(names)}}
 
 
 def passes(v: Mapping[str, np.ndarray], cuts: Cuts) -> np.ndarray:
     """Events passing the full selection."""
-    masks = cut_masks(v, cuts)
-    out = np.ones(len(masks["trigger"]), dtype=bool)
-    for m in masks.values():
-        out &= m
-    return out
+    names = declaration(type(cuts)).names
+    return stages(cut_masks(v, cuts), names) == len(names)
+
+
+# --------------------------------------------------------------------------------------------
+# the loose preselection of the processor's cut table
+# --------------------------------------------------------------------------------------------
+def _loose(name: str, default: float):
+    """A preselection bound: the same test as the :class:`Cuts` threshold ``name`` (variable,
+    comparison, unit, range), with a looser value."""
+    return field(default=default, metadata=Cuts._field(name).metadata)
+
+
+@dataclass(frozen=True)
+class Preselection(TypedConfig):
+    """Loose preselection of the compact cut table and of the main distributions.
+
+    Events enter :class:`~na64tools.processor.CutTable` (and the main-distribution histograms)
+    if they meet the fixed requirements of every cut (the trigger fired, at least one downstream
+    track) and each bound below, which applies the test of the :class:`Cuts` threshold of the
+    same name: the incoming momentum is in ``(p_in_min, p_in_max)``, there are at most
+    ``n_tracks_max`` downstream tracks, ``p_out < p_out_max``, ``ECAL < ecal_max`` and
+    ``HCAL < hcal_max`` (ten and five times the MIP-window cuts: showers far from a MIP are
+    dropped). Quality cuts (χ², hits) and the VETO and VHCAL are left open. Every bound must be
+    looser than the corresponding cut of the selection (:meth:`check_looser_than`, checked by
+    the processor); cuts re-evaluated on the table are exact as long as they stay inside the
+    preselection.
+
+    All values are assumptions chosen to keep the table compact (see docs/processor.md).
+    """
+
+    p_in_min: float = _loose("p_in_min", 140.0)
+    p_in_max: float = _loose("p_in_max", 180.0)
+    n_tracks_max: float = _loose("n_tracks_max", 2.0)
+    p_out_max: float = _loose("p_out_max", 100.0)
+    ecal_max: float = _loose("ecal_max", 10.0)
+    hcal_max: float = _loose("hcal_max", 20.0)
+
+    def check_looser_than(self, cuts: Cuts) -> None:
+        """Raise :class:`ConfigError` if a preselection bound is tighter than the selection."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(cuts, f.name)
+            lower = f.metadata["op"] in LOWER_OPS
+            if (mine > theirs) if lower else (mine < theirs):
+                op, unit = (">=" if lower else "<="), f.metadata["unit"]
+                raise ConfigError(
+                    f"cut {f.name} = {theirs:g} {unit} is looser than the preselection of the cut "
+                    f"table ({f.name} = {mine:g} {unit}), which keeps no event beyond it: set "
+                    f"{f.name} {op} {mine:g} {unit}, or loosen the preselection "
+                    f"(MissingMomentumProcessor(preselection=Preselection({f.name}=...)))")
+
+    def mask(self, v: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Events passing the preselection, from the cut variables."""
+        return _all(v, [*(r for c in _DEFAULT.flow for r in c.requires),
+                        *((f.metadata["variable"], f.metadata["op"], getattr(self, f.name))
+                          for f in fields(self))])
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

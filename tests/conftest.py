@@ -29,6 +29,6 @@ def small_fileset(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_output(small_fileset):
     """Processor output (iterative executor) on :func:`small_fileset`."""
-    from na64tools.run import run
+    from na64tools.runner import run
 
     return run(small_fileset, executor="iterative", progress=False)

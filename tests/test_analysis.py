@@ -96,7 +96,7 @@ def test_bad_outputs(small_output):
 
 def test_scalar_and_dark_photon_models(small_fileset, tmp_path):
     """Every model has its own efficiency curve and yield; BR(inv) enters the limit."""
-    from na64tools.run import run
+    from na64tools.runner import run
     from na64tools.sim import simulate
 
     fileset = {"background": small_fileset["background"]}

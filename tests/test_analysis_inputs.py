@@ -13,7 +13,7 @@ from na64tools import default_setup
 from na64tools.analysis import Analysis, samples_from_output
 from na64tools.completeness import PartialOutputError, check_physics_ready
 from na64tools.interactive.model import CutExplorerModel
-from na64tools.run import run
+from na64tools.runner import run
 
 CHUNK = 50  # below the smallest file of the small samples (~190 triggered signal events)
 

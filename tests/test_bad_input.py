@@ -49,7 +49,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parent))
 import ntuple_factory as nf  # noqa: E402
 
-import na64tools.run as na64run  # noqa: E402
+import na64tools.runner as na64run  # noqa: E402
 from na64tools.config import ConfigError, Cuts  # noqa: E402
 from na64tools.processor import RUNS_BRANCHES, BadFileError, MissingMomentumProcessor  # noqa: E402
 from na64tools.selection import CUT_VARIABLES, VARIABLES, cut_masks  # noqa: E402

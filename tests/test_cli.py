@@ -67,7 +67,7 @@ def test_console_script_is_installed():
 
 def test_cli_executor_choices_match_run():
     from na64tools.cli.run import EXECUTORS
-    from na64tools.run import EXECUTORS as RUN_EXECUTORS
+    from na64tools.runner import EXECUTORS as RUN_EXECUTORS
 
     assert tuple(EXECUTORS) == tuple(RUN_EXECUTORS)
 

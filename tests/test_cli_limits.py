@@ -14,7 +14,7 @@ import pytest
 
 from na64tools import default_setup
 from na64tools.cli import main
-from na64tools.run import run, save_output
+from na64tools.runner import run, save_output
 
 
 def _save(fileset, path: Path, **kw) -> Path:

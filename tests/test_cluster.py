@@ -79,7 +79,7 @@ def cluster(tmp_path_factory):
 
 
 def test_real_cluster_bit_identical(cluster, tmp_path):
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
 
     client, sched_file = cluster
     files = []

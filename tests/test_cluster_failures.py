@@ -265,7 +265,7 @@ def test_dask_batches_grow_as_workers_join(monkeypatch):
     """The batch size is taken when each batch starts: 16 chunks per worker present then."""
     from coffea import processor as cproc
 
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
 
     present = iter([1, 1, 3, 3, 3])
     sizes = []
@@ -284,7 +284,7 @@ def test_workers_that_all_leave_mid_run_end_the_run(tmp_path):
     the run stops after worker_timeout with a ClusterError instead of waiting forever."""
     from distributed import get_worker
 
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
     from na64tools.clients import ClusterError, make_client
     from na64tools.processor import MissingMomentumProcessor
 

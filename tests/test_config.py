@@ -149,3 +149,31 @@ def test_cuts_from_yaml_and_toml(tmp_path):
     t.write_text("[cuts]\np_out_max = 'low'\n")
     with pytest.raises(ConfigError, match=r"cuts\.p_out_max: value 'low' is not a number"):
         Cuts.from_file(t)
+
+
+def test_json_schema_from_the_same_declarations_accepts_the_setup_and_refuses_bad_values():
+    """The JSON Schema for editors is generated from the field declarations the validator uses:
+    the shipped setup passes both; a value out of range or a missing source fails both."""
+    jsonschema = pytest.importorskip("jsonschema")
+    import copy
+
+    import yaml
+
+    from na64tools.config import Setup, setup_path
+
+    schema = Setup.json_schema()
+    data = yaml.safe_load(setup_path().read_text())
+    jsonschema.validate(data, schema)
+    assert schema["properties"]["beam"]["properties"]["energy"]["properties"]["unit"] == {"const": "GeV"}
+    assert schema["properties"]["cuts"]["properties"]["p_out_max"]["anyOf"][0] == {"type": "number",
+                                                                                     "minimum": 0.0}
+    for change in (lambda d: d["target"]["thickness"].update(value=-1.0),
+                   lambda d: d["beam"]["energy"].pop("source"),
+                   lambda d: d["cuts"].update(p_out_maxx=80),
+                   lambda d: d["backgrounds"]["total"].update(unit="MOT")):
+        bad = copy.deepcopy(data)
+        change(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+        with pytest.raises(ConfigError):
+            Setup.from_mapping(bad, "setup")

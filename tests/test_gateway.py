@@ -31,7 +31,7 @@ def gateway(tmp_path_factory):
 
 
 def test_gateway_facility_bit_identical(gateway, tmp_path):
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
     from na64tools.clients import ClusterClient, make_client
 
     files = []

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import ntuple_factory as nf  # noqa: E402
 from test_reliability import assert_identical  # noqa: E402
 
-import na64tools.run as na64run  # noqa: E402
+import na64tools.runner as na64run  # noqa: E402
 from na64tools.config import ConfigError, Cuts  # noqa: E402
 from na64tools.processor import STAGES, MissingMomentumProcessor  # noqa: E402
 
@@ -119,13 +119,13 @@ def test_each_single_cut_tightened_from_the_published_selection(analysis, name):
 # the limit and the exposure
 # --------------------------------------------------------------------------------------------
 def _projection(b_per_mot: float, rel_unc: float, mots):
-    from na64tools.stats.limits import project
+    from na64tools.stats.limits import CountingExperiment, project
 
     mot_ref = 1.98e10
     b = b_per_mot * mot_ref
-    return project(np.asarray(mots), mot_ref=mot_ref, masses=np.array([0.01, 0.1, 0.5]),
-                   signal_yield_ref=np.array([30.0, 10.0, 1.0]), g_ref=1e-4, background_ref=b,
-                   background_uncertainty_ref=rel_unc * b)
+    return project(CountingExperiment(0, b, rel_unc * b), np.asarray(mots), mot_ref=mot_ref,
+                   masses=np.array([0.01, 0.1, 0.5]), signal_yield_ref=np.array([30.0, 10.0, 1.0]),
+                   g_ref=1e-4)
 
 
 B_PER_MOT = st.sampled_from([1e-12, 3.5e-12, 1e-11, 5e-11, 2e-10])

@@ -40,7 +40,7 @@ def _host(address: str) -> str:
 
 @pytest.mark.parametrize("held", ["127.0.0.1", "0.0.0.0"])
 def test_local_client_and_run_with_port_8787_taken(tmp_path, held):
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
 
     nf.write_ntuple(tmp_path / "bkg.root", 300, seed=5)
     sock = _hold(held, 8787)

@@ -435,7 +435,7 @@ def test_efficiency_curve_range_ends_and_scalar_input(small_output):
 @pytest.fixture(scope="module")
 def x_min_output(tmp_path_factory):
     """One signal mass (0.1 GeV) generated with x > 0.5, and a small background."""
-    from na64tools.run import run
+    from na64tools.runner import run
     from na64tools.sim import simulate
 
     base = tmp_path_factory.mktemp("x_min")

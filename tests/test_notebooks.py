@@ -70,6 +70,7 @@ CHECKS: dict[str, dict[str, str]] = {
         "dask_executor": "out_dask['run']['executor']",
         "client_status": "str(client.status)",
         "n_datasets": "len(out_local['cutflow'])",
+        "teaching_matches": "bool(teaching_matches)",
     },
     "04_cut_optimisation": {
         "error": "explorer.error",
@@ -271,6 +272,7 @@ def test_03_processor_and_dask(tmp_path, monkeypatch):
     assert v["dask_executor"] == "dask"
     assert v["client_status"] == "closed"
     assert v["n_datasets"] == 3
+    assert v["teaching_matches"] is True  # the PackedSelection processor: the same cutflow
 
 
 @pytest.mark.slow

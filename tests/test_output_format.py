@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import ntuple_factory as nf  # noqa: E402
 
 import na64tools  # noqa: E402
-import na64tools.run as na64run  # noqa: E402
+import na64tools.runner as na64run  # noqa: E402
 from na64tools.output import OutputFormatError, load_output, save_output  # noqa: E402
 
 

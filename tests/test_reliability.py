@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import na64tools.run as na64run  # noqa: E402
+import na64tools.runner as na64run  # noqa: E402
 from na64tools.processor import BadFileError, MissingMomentumProcessor, MMAccumulator  # noqa: E402
 
 

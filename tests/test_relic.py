@@ -146,12 +146,12 @@ def test_ldm_limit_conversion():
 def test_ldm_y_limit_has_no_kink_at_two_muon_masses():
     """Full chain: the signal yield of the 2022 setup -> coupling limit -> LDM y limit."""
     from na64tools.config import default_setup
-    from na64tools.stats.limits import coupling_limit
+    from na64tools.stats.limits import CountingExperiment, coupling_limit
     from na64tools.stats.signal import yield_per_mot
 
     m = np.geomspace(0.1, 0.5, 41)  # m_X across 2 m_mu = 0.211 GeV
     yields = yield_per_mot(m, 1e-4, setup=default_setup()) * 2e10 * 0.5
-    lim = coupling_limit(m, yields, 1e-4, n_obs=0, background=0.07)
+    lim = coupling_limit(m, yields, 1e-4, CountingExperiment(0, 0.07))
     y_nu = y_from_coupling(lim.observed, m / 3, portal="lmutau")
     y_ldm = y_from_coupling(ldm_coupling_limit(m, lim.observed), m / 3, portal="lmutau")
 

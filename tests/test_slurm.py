@@ -71,7 +71,7 @@ def _no_jobs_left(slurm) -> None:
 
 
 def test_slurm_facility_bit_identical_and_jobs_gone(slurm, fileset):
-    import na64tools.run as na64run
+    import na64tools.runner as na64run
     from na64tools.clients import ClusterClient, make_client
 
     ref = na64run.run(fileset, executor="iterative", chunksize=10_000, progress=False)

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import ntuple_factory as nf  # noqa: E402
 
-import na64tools.run as na64run  # noqa: E402
+import na64tools.runner as na64run  # noqa: E402
 from na64tools.processor import _TABLE_COLUMNS  # noqa: E402
 
 pq = pytest.importorskip("pyarrow.parquet")

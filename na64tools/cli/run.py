@@ -16,7 +16,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-#: executor names (the same as na64tools.run.EXECUTORS; kept here so `--help` imports no coffea)
+#: executor names (the same as na64tools.runner.EXECUTORS; kept here so `--help` imports no coffea)
 EXECUTORS = ("iterative", "futures", "dask")
 
 
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="local worker processes or batch jobs (default 2); MIN:MAX for an "
                         "adaptive Dask cluster that grows to MAX workers while there is work")
     p.add_argument("--chunksize", type=int, default=None,
-                   help="events per chunk (default: na64tools.run.DEFAULT_CHUNKSIZE)")
+                   help="events per chunk (default: na64tools.runner.DEFAULT_CHUNKSIZE)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://127.0.0.1:8786 (implies --executor dask)")
     p.add_argument("--facility", choices=("local", "htcondor", "slurm", "lxplus", "gateway"),
@@ -145,7 +145,7 @@ def main(args) -> int:
 def _run(args, conf, facility, workers) -> int:
     from ..output import save_output
     from ..processor import MissingMomentumProcessor
-    from ..run import DEFAULT_CHUNKSIZE, run
+    from ..runner import DEFAULT_CHUNKSIZE, run
     from ..sim.writer import check_output_dir
 
     # every check before any work: options, output directory, the cluster's packages, the cuts

@@ -119,7 +119,7 @@ def demo_output(directory: str | os.PathLike | None = None, *, masses: Sequence[
                          ".root) or pass --rebuild")
     if log:
         log(f"building the dashboard dataset in {directory} (once; cached for the next start)")
-    from ..run import run
+    from ..runner import run
     from ..sim import simulate
 
     directory.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ import numpy as np
 from ..analysis import Analysis, Result
 from ..config import ConfigError, Cuts
 from ..processes import SOURCES, source_of_codes
-from ..selection import CUT_VARIABLES, CUTFLOW, cut_masks
+from ..selection import CUT_GROUPS, Selection, cut_masks, cutflow, declaration, stages
 from ..stats.background import LOW_N_EFF, BackgroundEstimate
 from ..stats.efficiency import Efficiency
 from ..stats.limits import CouplingLimit, Projection
@@ -37,58 +37,15 @@ __all__ = [
     "CUT_GROUPS",
     "CutRange",
     "CutRangeError",
-    "CutflowRow",
+    "ExplorerCutflowRow",
     "PoutHistogram",
     "Summary",
     "CutExplorerModel",
 ]
 
-#: the Cuts fields behind each cut of :data:`na64tools.selection.CUTFLOW` (the trigger has none:
-#: the stored table holds triggered events only)
-CUT_GROUPS: dict[str, tuple[str, ...]] = {
-    "beam": ("p_in_min", "p_in_max", "beam_chi2_max"),
-    "n_tracks": ("n_tracks_max",),
-    "track_quality": ("track_chi2_max", "track_hits_min"),
-    "p_out": ("p_out_max",),
-    "ecal": ("ecal_min", "ecal_max"),
-    "hcal": ("hcal_max",),
-    "veto": ("veto_max",),
-    "vhcal": ("vhcal_max",),
-}
-
-#: cut field -> (cut variable of the table, "min" or "max" side)
-_FIELD_VARIABLE: dict[str, tuple[str, str]] = {
-    "p_in_min": ("p_in", "min"),
-    "p_in_max": ("p_in", "max"),
-    "beam_chi2_max": ("beam_chi2", "max"),
-    "n_tracks_max": ("n_tracks", "max"),
-    "track_chi2_max": ("track_chi2", "max"),
-    "track_hits_min": ("track_hits", "min"),
-    "p_out_max": ("p_out", "max"),
-    "ecal_min": ("ecal", "min"),
-    "ecal_max": ("ecal", "max"),
-    "hcal_max": ("hcal", "max"),
-    "veto_max": ("veto", "max"),
-    "vhcal_max": ("vhcal", "max"),
-}
-
-_GROUP_OF: dict[str, str] = {name: g for g, names in CUT_GROUPS.items() for name in names}
-
-_INTEGER_FIELDS = frozenset({"n_tracks_max", "track_hits_min"})
-
-#: human names of the cutflow stages
-STAGE_LABELS: dict[str, str] = {
-    "stored": "stored (loose preselection)",
-    "trigger": "trigger",
-    "beam": "incoming muon (MS1)",
-    "n_tracks": "single outgoing track",
-    "track_quality": "track quality",
-    "p_out": "p_out cut",
-    "ecal": "ECAL MIP window",
-    "hcal": "HCAL MIP window",
-    "veto": "no VETO activity",
-    "vhcal": "no VHCAL activity",
-}
+#: human names of the cutflow stages ("stored": the table, after the loose preselection)
+STAGE_LABELS: dict[str, str] = {"stored": "stored (loose preselection)",
+                                **{c.name: c.label for c in declaration(Cuts).flow}}
 
 
 class CutRangeError(ValueError):
@@ -163,8 +120,9 @@ class CutRange:
 
 
 @dataclass(frozen=True)
-class CutflowRow:
-    """Selected fraction/expected events after one stage of the cutflow."""
+class ExplorerCutflowRow:
+    """Selected fraction/expected events after one stage of the CutExplorer's cutflow (not the
+    processor's :class:`~na64tools.processor.CutflowRow` of events and sums of weights)."""
 
     stage: str
     label: str
@@ -192,7 +150,7 @@ class Summary:
 
     cuts: Cuts
     result: Result
-    cutflow: tuple[CutflowRow, ...]
+    cutflow: tuple[ExplorerCutflowRow, ...]
     pout: PoutHistogram
     messages: tuple[str, ...] = ()
     off: frozenset[str] = field(default_factory=frozenset)  #: cut groups switched off
@@ -344,6 +302,12 @@ class CutExplorerModel:
             raise ValueError("the processor output has no background sample: simulate one "
                              "(na64tools simulate --sample background) and process it too")
         self.published: Cuts = self.setup.cuts
+        #: the selection declared by the cuts' class (what each cut tests, its labels)
+        self.selection: Selection = declaration(type(self.published))
+        #: the Cuts fields behind each cut of the flow (the trigger has none: the stored table
+        #: holds triggered events only); a cut switches off as a group
+        self.groups: dict[str, tuple[str, ...]] = self.selection.groups
+        self._group_of = {n: g for g, names in self.groups.items() for n in names}
         self._vars = self.table.variables()
         self.ranges: dict[str, CutRange] = self._ranges()
         self._index()
@@ -370,13 +334,18 @@ class CutExplorerModel:
     def _ranges(self) -> dict[str, CutRange]:
         pres = dict(self.table.preselection)
         pub = self.published
-        # preselection field bounding each cut field (Preselection.check_looser_than)
-        bound = {"p_in_min": "p_in_min", "p_in_max": "p_in_max", "n_tracks_max": "n_tracks_max",
-                 "p_out_max": "p_out_max", "ecal_max": "ecal_max", "hcal_max": "hcal_max"}
+        thresholds = self.selection.thresholds
+
+        def other_side(var: str, side: str) -> str | None:
+            """The preselection bound on the other side of the same variable, if any."""
+            return next((p for p in pres if p in thresholds and thresholds[p].variable == var
+                         and thresholds[p].side != side), None)
+
         out = {}
-        for f in fields(Cuts):
+        for f in fields(type(pub)):
             name = f.name
-            var, side = _FIELD_VARIABLE[name]
+            t = thresholds[name]
+            var, side = t.variable, t.side
             x = np.asarray(self._vars[var], dtype=float)
             x = x[np.isfinite(x)]
             data_lo = float(x.min()) if x.size else 0.0
@@ -384,23 +353,26 @@ class CutExplorerModel:
             field_lo = f.metadata.get("lo")
             field_lo = 0.0 if field_lo is None else float(field_lo)
             published = float(getattr(pub, name))
-            pb = bound.get(name)
-            integer = name in _INTEGER_FIELDS
-            if pb is not None and pb in pres:
+            # the preselection applies the same test with a looser value (same field name)
+            pb = name if name in pres else None
+            opposite = other_side(var, side)
+            integer = t.integer
+            if pb is not None:
                 if side == "min":  # p_in_min
                     hard_lo, hard_hi = float(pres[pb]), math.inf
-                    lo, hi = float(pres[pb]), float(pres.get("p_in_max", data_hi))
+                    lo = float(pres[pb])
+                    hi = float(pres[opposite]) if opposite else data_hi
                     off = hard_lo
                 else:
                     hard_lo, hard_hi = field_lo, float(pres[pb])
-                    lo = float(pres.get("p_in_min", field_lo)) if name == "p_in_max" else field_lo
+                    lo = float(pres[opposite]) if opposite else field_lo
                     hi = hard_hi
                     off = hard_hi
             else:
                 hard_lo, hard_hi = field_lo, math.inf
                 if side == "min":  # track_hits_min, ecal_min: loosest is the field's lower bound
                     lo, off = field_lo, field_lo
-                    hi = float(pres.get("ecal_max", data_hi)) if name == "ecal_min" else max(data_hi, published)
+                    hi = float(pres[opposite]) if opposite else max(data_hi, published)
                 else:  # chi2, VETO, VHCAL: open in the preselection, span the bulk of the data
                     lo = field_lo
                     bulk = float(np.quantile(x, 0.995)) if x.size else 0.0
@@ -411,7 +383,7 @@ class CutExplorerModel:
                 lo, hi, step = math.floor(lo), math.ceil(hi), 1.0
             else:
                 step = _nice_step(hi - lo) if hi > lo else 1.0
-            out[name] = CutRange(name, var, side, Cuts.unit(name), Cuts.doc(name), published,
+            out[name] = CutRange(name, var, side, t.unit, t.doc, published,
                                  float(lo), float(hi), step, hard_lo, hard_hi, float(off),
                                  data_lo, data_hi, integer, var if pb else None)
         return out
@@ -443,7 +415,7 @@ class CutExplorerModel:
         self._w_flow = np.where(self._cat >= n_sig, w * self._bkg_scale, 1.0) * (self._cat >= 0)
         self._shown = self._cat >= 0
         self._shown_f = self._shown.astype(np.float64)
-        self._cat_k = np.maximum(self._cat, 0) * (len(CUTFLOW) + 1)
+        self._cat_safe = np.maximum(self._cat, 0)
         self._mask_cache: tuple[Cuts, dict[str, np.ndarray]] | None = None
 
     def _signal_event_scale(self) -> dict[float, float]:
@@ -472,7 +444,7 @@ class CutExplorerModel:
         off = set(self.off)
         changes: dict[str, float] = {}
         for name, value in values.items():
-            if name in CUT_GROUPS:
+            if name in self.groups:
                 if value is None or value is False:
                     off.add(name)
                 elif value is True:
@@ -483,8 +455,8 @@ class CutExplorerModel:
                 continue
             if name not in self.ranges:
                 raise CutRangeError(f"unknown cut {name!r}: expected one of {', '.join(self.ranges)} "
-                                    f"(or a cut group {', '.join(CUT_GROUPS)} with True/False)")
-            group = _GROUP_OF[name]
+                                    f"(or a cut group {', '.join(self.groups)} with True/False)")
+            group = self._group_of[name]
             if value is None:
                 off.add(group)
                 continue
@@ -498,14 +470,14 @@ class CutExplorerModel:
             slider = self.slider_cuts.replace(**changes)
         except ConfigError as err:
             raise CutRangeError(str(err)) from None
-        effective = {name: self.ranges[name].off for g in off for name in CUT_GROUPS[g]}
+        effective = {name: self.ranges[name].off for g in off for name in self.groups[g]}
         try:
             cuts = slider.replace(**effective)
         except ConfigError as err:  # pragma: no cover - off values are the loosest, always valid
             raise CutRangeError(str(err)) from None
         messages: list[str] = []
         for name, v in cuts.to_dict().items():
-            if _GROUP_OF[name] in off:
+            if self._group_of[name] in off:
                 continue
             r = self.ranges[name]
             r.check(v)
@@ -520,7 +492,7 @@ class CutExplorerModel:
     def set_cuts(self, **values) -> Summary:
         """Change some cuts (keyword = Cuts field, in its unit) and re-evaluate everything.
 
-        ``None`` as a value, or ``<group>=False`` with a group of :data:`CUT_GROUPS`, switches a
+        ``None`` as a value, or ``<group>=False`` with a group of :attr:`groups` (:data:`CUT_GROUPS`), switches a
         cut off (its loosest value on the stored table); ``<group>=True`` switches it back on
         with the values it had. Raises :class:`CutRangeError` (a ``ValueError``) for a value the
         table cannot evaluate; the state is then unchanged.
@@ -552,30 +524,15 @@ class CutExplorerModel:
     # --- evaluation ------------------------------------------------------------------------
     def _masks(self, cuts: Cuts) -> dict[str, np.ndarray]:
         """:func:`~na64tools.selection.cut_masks` of ``cuts``, recomputing only the cuts whose
-        thresholds changed since the last call.
-
-        The cuts that did not change get empty arrays for their variables
-        (:data:`~na64tools.selection.CUT_VARIABLES` says which cut reads which variable), so
-        ``cut_masks`` computes full masks only for the changed ones; any inconsistency (a cut
-        reading an undeclared variable) shows as a shape mismatch and falls back to all masks.
-        """
-        n = len(self.table)
+        thresholds changed since the last call."""
         prev = self._mask_cache
         if prev is not None:
             old, masks = prev
-            changed = [g for g, names in CUT_GROUPS.items()
+            changed = [g for g, names in self.groups.items()
                        if any(getattr(cuts, f) != getattr(old, f) for f in names)]
-            try:
-                need = {v for g in changed for v in CUT_VARIABLES[g]}
-                sub = {k: (v if k in need else v[:0]) for k, v in self._vars.items()}
-                fresh = cut_masks(sub, cuts)
-                if all(fresh[g].shape == (n,) for g in changed):
-                    masks = {**masks, **{g: fresh[g] for g in changed}}
-                    self._mask_cache = (cuts, masks)
-                    return masks
-            except (ValueError, KeyError):  # pragma: no cover - selection changed its structure
-                pass
-        masks = cut_masks(self._vars, cuts)
+            masks = {**masks, **cut_masks(self._vars, cuts, only=changed)}
+        else:
+            masks = cut_masks(self._vars, cuts)
         self._mask_cache = (cuts, masks)
         return masks
 
@@ -583,19 +540,12 @@ class CutExplorerModel:
                  messages: Sequence[str] = (), limits: bool = True) -> Summary:
         """Everything for ``cuts`` (no state change): one pass over the per-cut masks."""
         masks = self._masks(cuts)
-        n = len(self.table)
-        # stage[i] = number of consecutive cuts of CUTFLOW event i passes
-        stage = np.zeros(n, dtype=np.uint8)
-        acc = np.ones(n, dtype=bool)
-        before_pout = acc
-        for name in CUTFLOW:
-            if name == "p_out":
-                before_pout = acc.copy()
-            acc &= masks[name]
-            stage += acc
-        passed = acc
-        nm1 = before_pout  # every cut but p_out
-        for name in CUTFLOW[CUTFLOW.index("p_out") + 1:]:
+        names = self.selection.names
+        stage = stages(masks, names)  # the number of consecutive cuts each event passes
+        passed = stage == len(names)
+        i = names.index("p_out")
+        nm1 = stage >= i  # every cut but p_out
+        for name in names[i + 1:]:
             nm1 &= masks[name]
         result = self.analysis.evaluate(cuts, model=self.model, limits=limits, passed=passed)
         cutflow = self._cutflow(stage)
@@ -610,21 +560,17 @@ class CutExplorerModel:
                             "itself uncertain; simulate more background")
         return Summary(cuts, result, cutflow, pout, tuple(messages), frozenset(off))
 
-    def _cutflow(self, stage: np.ndarray) -> tuple[CutflowRow, ...]:
-        k = len(CUTFLOW) + 1
+    def _cutflow(self, stage: np.ndarray) -> tuple[ExplorerCutflowRow, ...]:
+        names = ("stored", *self.selection.names)
         # (a masked weight is cheaper than a compress of the rows)
-        idx = self._cat_k + stage
-        w = np.bincount(idx, weights=self._w_flow, minlength=self._n_cat * k)
-        c = np.bincount(idx, weights=self._shown_f, minlength=self._n_cat * k)
-        # events passing at least stage j = sum over stages >= j
-        w = w.reshape(self._n_cat, k)[:, ::-1].cumsum(axis=1)[:, ::-1]
-        c = c.reshape(self._n_cat, k)[:, ::-1].cumsum(axis=1)[:, ::-1]
+        w = cutflow(stage, len(names) - 1, self._w_flow, self._cat_safe, self._n_cat)
+        c = cutflow(stage, len(names) - 1, self._shown_f, self._cat_safe, self._n_cat)
         n_sig = len(self._sig)
         bw, bc = w[n_sig:].sum(axis=0), c[n_sig:].sum(axis=0)
-        names = ("stored", *CUTFLOW)
-        return tuple(CutflowRow(st, STAGE_LABELS[st],
-                                {m: float(w[j, i]) / max(n_gen, 1) for j, (m, n_gen) in enumerate(self._sig)},
-                                float(bw[i]), int(round(bc[i]))) for i, st in enumerate(names))
+        labels = {"stored": STAGE_LABELS["stored"], **{c.name: c.label for c in self.selection.flow}}
+        return tuple(ExplorerCutflowRow(
+            st, labels[st], {m: float(w[j, i]) / max(n_gen, 1) for j, (m, n_gen) in enumerate(self._sig)},
+            float(bw[i]), int(round(bc[i]))) for i, st in enumerate(names))
 
     def _pout(self, nm1: np.ndarray, cuts: Cuts) -> PoutHistogram:
         nb = len(self.pout_edges) - 1
@@ -643,3 +589,13 @@ class CutExplorerModel:
         from .optimise import optimise_cuts
 
         return optimise_cuts(self, mass=mass, max_background=max_background, **kwargs)
+
+
+def __getattr__(name: str):
+    if name == "CutflowRow":  # renamed: the processor's CutflowRow is another thing
+        import warnings
+
+        warnings.warn("na64tools.interactive.model.CutflowRow is now ExplorerCutflowRow",
+                      DeprecationWarning, stacklevel=2)
+        return ExplorerCutflowRow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,85 +33,33 @@ from pathlib import Path
 import ipywidgets as W
 import numpy as np
 
-from .model import CUT_GROUPS, CutExplorerModel, Summary, _interp_limit
+from ..config import Cuts
+from ..selection import declaration
+from .model import CutExplorerModel, Summary, _interp_limit
 from .svgplot import Panel, log_limits
 
 __all__ = ["CutExplorer"]
 
 log = logging.getLogger(__name__)
 
+# The labels are declared with each threshold and cut (na64tools.config.Cuts); these
+# dictionaries are views of that declaration for the published selection.
+_DECL = declaration(Cuts)
+
 #: short slider labels (analysts)
-LABELS: dict[str, str] = {
-    "p_in_min": "p_in min",
-    "p_in_max": "p_in max",
-    "beam_chi2_max": "MS1 χ² max",
-    "n_tracks_max": "tracks max",
-    "track_chi2_max": "track χ² max",
-    "track_hits_min": "track hits min",
-    "p_out_max": "p_out max",
-    "ecal_min": "ECAL min",
-    "ecal_max": "ECAL max",
-    "hcal_max": "HCAL max",
-    "veto_max": "VETO max",
-    "vhcal_max": "VHCAL max",
-}
+LABELS: dict[str, str] = {n: t.label for n, t in _DECL.thresholds.items()}
 
 #: slider labels in plain words (the public dashboard), with the analysts' name in the tooltip
-PUBLIC_LABELS: dict[str, str] = {
-    "p_in_min": "Muon in: at least",
-    "p_in_max": "Muon in: at most",
-    "beam_chi2_max": "Muon in: track fit",
-    "n_tracks_max": "Muons out: at most",
-    "track_chi2_max": "Muon out: track fit",
-    "track_hits_min": "Muon out: hits",
-    "p_out_max": "Muon out: energy",
-    "ecal_min": "Target: least energy",
-    "ecal_max": "Target: most energy",
-    "hcal_max": "Hadron calo: energy",
-    "veto_max": "Veto: energy",
-    "vhcal_max": "Veto calo: energy",
-}
+PUBLIC_LABELS: dict[str, str] = {n: t.public for n, t in _DECL.thresholds.items()}
 
 #: what each slider does, in plain words (tooltip and accessible description)
-HELP: dict[str, str] = {
-    "p_in_min": "Keep events whose incoming muon has at least this energy (the beam is 160 GeV).",
-    "p_in_max": "Keep events whose incoming muon has at most this energy (the beam is 160 GeV).",
-    "beam_chi2_max": "How well the incoming muon's track must fit a straight line (smaller = stricter).",
-    "n_tracks_max": "How many particles may come out of the target (a signal has exactly one muon).",
-    "track_chi2_max": "How well the outgoing muon's track must be measured (smaller = stricter).",
-    "track_hits_min": "How many detector hits the outgoing muon's track needs (more = stricter).",
-    "p_out_max": "Keep events whose outgoing muon has less than this energy: the dark boson took "
-                 "the rest.",
-    "ecal_min": "The target calorimeter must see at least this energy (a muon passing through).",
-    "ecal_max": "The target calorimeter may see at most this energy (no shower).",
-    "hcal_max": "The hadron calorimeter may see at most this energy (only a passing muon).",
-    "veto_max": "The veto counters may see at most this energy (nothing else came out).",
-    "vhcal_max": "The veto hadron calorimeter may see at most this energy (nothing escaped).",
-}
+HELP: dict[str, str] = {n: t.help for n, t in _DECL.thresholds.items()}
 
-#: plain-language name of each cut (for the public dashboard)
-PLAIN: dict[str, str] = {
-    "beam": "a clean incoming muon of about 160 GeV",
-    "n_tracks": "exactly one muon comes out",
-    "track_quality": "the outgoing muon is well measured",
-    "p_out": "the outgoing muon lost a lot of energy (p_out small)",
-    "ecal": "the target calorimeter saw only a passing muon",
-    "hcal": "the hadron calorimeter saw only a passing muon",
-    "veto": "nothing in the veto counters",
-    "vhcal": "nothing in the veto hadron calorimeter",
-}
+#: plain-language description of each cut (for the public dashboard)
+PLAIN: dict[str, str] = {c.name: c.plain for c in _DECL.flow if c.name in _DECL.groups}
 
 #: short switch labels in plain words
-PUBLIC_GROUPS: dict[str, str] = {
-    "beam": "clean muon in",
-    "n_tracks": "one muon out",
-    "track_quality": "well measured",
-    "p_out": "energy lost",
-    "ecal": "target quiet",
-    "hcal": "hadron calo quiet",
-    "veto": "veto quiet",
-    "vhcal": "veto calo quiet",
-}
+PUBLIC_GROUPS: dict[str, str] = {c.name: c.public for c in _DECL.flow if c.name in _DECL.groups}
 
 #: units in words ("1": a pure number, e.g. a χ²/ndf)
 _UNIT_WORDS = {"1": "", "tracks": "", "hits": "hits", "GeV": "GeV"}
@@ -235,7 +183,8 @@ class CutExplorer:
 
     # --- construction -----------------------------------------------------------------------
     def _label(self, name: str) -> str:
-        return PUBLIC_LABELS[name] if self.public else LABELS[name]
+        t = self.model.selection.thresholds[name]
+        return t.public if self.public else t.label
 
     def _build(self) -> None:
         m = self.model
@@ -243,11 +192,12 @@ class CutExplorer:
         self.toggles: dict[str, W.Checkbox] = {}
         rows = []
         full = W.Layout(width="100%", max_width="520px")
-        for group, names in CUT_GROUPS.items():
-            gname = PUBLIC_GROUPS[group] if self.public else group.replace("_", " ")
+        cuts = {c.name: c for c in m.selection.flow}
+        for group, names in m.groups.items():
+            gname = cuts[group].public if self.public else group.replace("_", " ")
             t = W.Checkbox(value=True, description=gname, indent=False,
                            layout=W.Layout(width="auto"),
-                           tooltip=f"switch the cut on or off: {PLAIN[group]}")
+                           tooltip=f"switch the cut on or off: {cuts[group].plain}")
             t.add_class(f"na64-toggle-{group}")
             t.observe(self._on_toggle, names="value")
             self.toggles[group] = t
@@ -255,8 +205,9 @@ class CutExplorer:
             for name in names:
                 r = m.ranges[name]
                 unit = _UNIT_WORDS.get(r.unit, r.unit)
-                tip = (f"{HELP[name]} Published cut: {r.published:g} {unit}".rstrip()
-                       + f". [{LABELS[name]}: {r.doc}]")
+                th = m.selection.thresholds[name]
+                tip = (f"{th.help} Published cut: {r.published:g} {unit}".rstrip()
+                       + f". [{th.label}: {r.doc}]")
                 kw = dict(value=float(getattr(m.cuts, name)), min=r.lo, max=r.hi, step=r.step,
                           description=self._label(name), continuous_update=False, tooltip=tip,
                           style={"description_width": "150px" if self.public else "110px"},
@@ -464,7 +415,7 @@ class CutExplorer:
             for name, s in self.sliders.items():
                 v = getattr(m.slider_cuts, name)
                 s.value = int(round(v)) if isinstance(s, W.IntSlider) else float(v)
-                s.disabled = any(name in CUT_GROUPS[g] for g in m.off)
+                s.disabled = any(name in m.groups[g] for g in m.off)
             for g, t in self.toggles.items():
                 t.value = g not in m.off
         finally:
@@ -546,7 +497,7 @@ class CutExplorer:
         """Set the sliders to the optimised cuts of the last :meth:`optimise`."""
         if self.optimisation is None:
             raise ValueError("run the optimiser first")
-        values = {g: True for g in CUT_GROUPS}
+        values = {g: True for g in self.model.groups}
         values.update(self.optimisation.cuts.to_dict())
         return self._apply(**values)
 

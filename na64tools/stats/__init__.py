@@ -16,6 +16,7 @@ from . import limits
 from .limits import (
     METHODS,
     QUANTILES,
+    CountingExperiment,
     CouplingLimit,
     ExpectedLimits,
     Projection,
@@ -32,6 +33,7 @@ __all__ = [
     "limits",
     "METHODS",
     "QUANTILES",
+    "CountingExperiment",
     "CouplingLimit",
     "ExpectedLimits",
     "Projection",

@@ -73,7 +73,8 @@ import math
 import numbers
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from scipy import optimize, special
@@ -81,6 +82,7 @@ from scipy import optimize, special
 __all__ = [
     "METHODS",
     "QUANTILES",
+    "CountingExperiment",
     "background_only_quantiles",
     "CouplingLimit",
     "ExpectedLimits",
@@ -159,6 +161,85 @@ def _check_background(
             "(the uncertainty is the standard deviation of a positive background)"
         )
     return b, db
+
+
+# --------------------------------------------------------------------------------------------
+# the counting experiment
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CountingExperiment:
+    """A one-bin counting experiment: everything a limit needs besides ``cl`` and ``method``.
+
+    Parameters
+    ----------
+    n_obs
+        Number of observed events (non-negative integer; not used by expected limits).
+    background
+        Expected background events ``b`` (>= 0).
+    background_uncertainty
+        Absolute standard deviation of ``b`` (Gamma prior, see the module docstring).
+    signal_uncertainty
+        Relative standard deviation of the signal yield (Gamma prior with mean 1).
+
+    Example: the 2022 NA64μ run, ``CountingExperiment(0, 0.07, 0.03, 0.142)``
+    (PRL 132 (2024) 211803). Invalid numbers raise ``ValueError`` naming the parameter.
+    """
+
+    n_obs: int
+    background: float
+    background_uncertainty: float = 0.0
+    signal_uncertainty: float = 0.0
+
+    def __post_init__(self):
+        b, db = _check_background(self.background, self.background_uncertainty)
+        object.__setattr__(self, "n_obs", _check_n_obs(self.n_obs))
+        object.__setattr__(self, "background", b)
+        object.__setattr__(self, "background_uncertainty", db)
+        object.__setattr__(self, "signal_uncertainty",
+                           _check_nonneg("signal_uncertainty", self.signal_uncertainty))
+
+    def scaled(self, k: float) -> CountingExperiment:
+        """The experiment with ``k`` times the exposure (MOT): the background and its
+        uncertainty scale by ``k`` (the *relative* background uncertainty is kept: a
+        systematic-dominated assumption), the relative signal uncertainty and ``n_obs`` are
+        unchanged (a scaled experiment is for expected limits, which do not use ``n_obs``)."""
+        k = _check_positive("k", k)
+        return replace(self, background=self.background * k,
+                       background_uncertainty=self.background_uncertainty * k)
+
+
+_POSITIONAL = ("n_obs", "background", "background_uncertainty")
+
+
+def _given(experiment, args: tuple) -> tuple:
+    """The positional arguments of a call, from its first one on."""
+    return args if experiment is None else (experiment, *args)
+
+
+def _experiment(func: str, given: tuple, old: dict[str, Any],
+                names: tuple[str, ...] = _POSITIONAL, **fixed: Any) -> CountingExperiment:
+    """The :class:`CountingExperiment` of a call: ``given[0]`` if it is one, else built from the
+    deprecated form (positional ``names``, then the keywords ``old``) with a DeprecationWarning."""
+    if given and isinstance(given[0], CountingExperiment):
+        if len(given) > 1 or old:
+            raise TypeError(f"{func}: give a CountingExperiment or the numbers "
+                            f"({', '.join(names)}, ...), not both")
+        return given[0]
+    values = dict(fixed)
+    if len(given) > len(names):
+        raise TypeError(f"{func}: too many positional arguments {given!r}")
+    values.update(zip(names, given, strict=False))
+    unknown = set(old) - {*_POSITIONAL, "signal_uncertainty"}
+    if unknown:
+        raise TypeError(f"{func}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    values.update(old)
+    missing = [n for n in ("n_obs", "background") if n not in values]
+    if missing:
+        raise TypeError(f"{func}: missing the experiment (a CountingExperiment, or {missing[0]})")
+    warnings.warn(f"{func}(n_obs, background, background_uncertainty, signal_uncertainty=...) is "
+                  "deprecated: pass a CountingExperiment(n_obs, background, background_uncertainty, "
+                  "signal_uncertainty)", DeprecationWarning, stacklevel=3)
+    return CountingExperiment(**values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,15 +406,8 @@ def _solve(model: _CountingModel, cl: float, method: str) -> float:
 # --------------------------------------------------------------------------------------------
 # public API: single limits
 # --------------------------------------------------------------------------------------------
-def cls_pvalues(
-    signal: float,
-    n_obs: int,
-    background: float,
-    background_uncertainty: float = 0.0,
-    *,
-    signal_uncertainty: float = 0.0,
-    method: str = "cls",
-) -> tuple[float, float, float]:
+def cls_pvalues(signal: float, experiment: CountingExperiment | None = None, *args,
+                method: str = "cls", **old) -> tuple[float, float, float]:
     r"""CLs+b, CLb and CLs for a signal hypothesis of ``signal`` events.
 
     For ``method="cls"``: :math:`\mathrm{CL_{s+b}} = P(n \le n_\mathrm{obs} \mid s+b)`,
@@ -345,8 +419,9 @@ def cls_pvalues(
     ----------
     signal
         Tested signal yield in events (>= 0).
-    n_obs, background, background_uncertainty, signal_uncertainty
-        As in :func:`upper_limit`.
+    experiment
+        The :class:`CountingExperiment`. Deprecated form:
+        ``cls_pvalues(signal, n_obs, background, background_uncertainty, signal_uncertainty=...)``.
     method
         ``"cls"`` or ``"asymptotic"``.
 
@@ -356,7 +431,7 @@ def cls_pvalues(
         ``(clsb, clb, cls)``.
     """
     s = _check_nonneg("signal", signal)
-    model = _model(n_obs, background, background_uncertainty, signal_uncertainty, method)
+    model = _model(_experiment("cls_pvalues", _given(experiment, args), old), method)
     if method == "asymptotic":
         return model.asymptotic_cls(s) if s > 0 else (1.0, 1.0, 1.0)
     if method != "cls":
@@ -365,47 +440,33 @@ def cls_pvalues(
     return math.exp(log_clsb), math.exp(model.log_clb), math.exp(model.log_cls(s))
 
 
-def _model(n_obs, background, background_uncertainty, signal_uncertainty, method) -> _CountingModel:
-    n = _check_n_obs(n_obs)
-    b, db = _check_background(background, background_uncertainty)
-    rs = _check_nonneg("signal_uncertainty", signal_uncertainty)
+def _model(e: CountingExperiment, method: str) -> _CountingModel:
+    rs = e.signal_uncertainty
     _check_method(method)
     if method == "bayes" and rs >= 1.0:
         raise ValueError(
-            f"signal_uncertainty={signal_uncertainty!r}: method='bayes' needs a relative "
+            f"signal_uncertainty={rs!r}: method='bayes' needs a relative "
             "signal uncertainty < 1 (the flat-prior posterior is improper otherwise)"
         )
     if method == "asymptotic" and rs > 0.0:
         raise ValueError(
-            f"signal_uncertainty={signal_uncertainty!r} is not supported with "
+            f"signal_uncertainty={rs!r} is not supported with "
             "method='asymptotic' (use method='cls')"
         )
-    return _CountingModel(n, b, db, rs)
+    return _CountingModel(e.n_obs, e.background, e.background_uncertainty, rs)
 
 
-def upper_limit(
-    n_obs: int,
-    background: float,
-    background_uncertainty: float = 0.0,
-    *,
-    cl: float = 0.9,
-    signal_uncertainty: float = 0.0,
-    method: str = "cls",
-) -> float:
+def upper_limit(experiment: CountingExperiment | None = None, *args, cl: float = 0.9,
+                method: str = "cls", **old) -> float:
     r"""Upper limit on the number of signal events of a one-bin counting experiment.
 
     Parameters
     ----------
-    n_obs
-        Number of observed events (non-negative integer).
-    background
-        Expected background events ``b`` (>= 0).
-    background_uncertainty
-        Absolute standard deviation of ``b`` (Gamma prior, see the module docstring).
+    experiment
+        The :class:`CountingExperiment`. Deprecated form:
+        ``upper_limit(n_obs, background, background_uncertainty, signal_uncertainty=...)``.
     cl
         Confidence level in (0, 1); NA64 quotes 0.9.
-    signal_uncertainty
-        Relative standard deviation of the signal yield (Gamma prior with mean 1).
     method
         ``"cls"`` (default: exact CLs, number of events as test statistic, nuisances
         integrated), ``"bayes"`` (flat prior on the signal) or ``"asymptotic"`` (pyhf-like
@@ -425,9 +486,9 @@ def upper_limit(
         For a negative or non-integer ``n_obs``, a negative or non-finite background or
         uncertainty, ``cl`` outside (0, 1) or an unknown ``method``.
     """
+    experiment = _experiment("upper_limit", _given(experiment, args), old)
     cl = _check_cl(cl)
-    model = _model(n_obs, background, background_uncertainty, signal_uncertainty, method)
-    return _solve(model, cl, method)
+    return _solve(_model(experiment, method), cl, method)
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,19 +541,15 @@ def background_only_quantiles(
     }
 
 
-def expected_limits(
-    background: float,
-    background_uncertainty: float = 0.0,
-    *,
-    cl: float = 0.9,
-    signal_uncertainty: float = 0.0,
-    method: str = "cls",
-) -> ExpectedLimits:
+def expected_limits(experiment: CountingExperiment | None = None, *args, cl: float = 0.9,
+                    method: str = "cls", **old) -> ExpectedLimits:
     """Expected upper limits (median and ±1σ, ±2σ band) for the background-only hypothesis.
 
     Exact: the limit is non-decreasing in ``n``, so its quantiles are the limits at the
-    quantiles of ``n`` (:func:`background_only_quantiles`); no toys. Parameters as in
-    :func:`upper_limit`.
+    quantiles of ``n`` (:func:`background_only_quantiles`); no toys. ``experiment``: the
+    :class:`CountingExperiment` (its ``n_obs`` is not used); deprecated form
+    ``expected_limits(background, background_uncertainty, signal_uncertainty=...)``. ``cl`` and
+    ``method`` as in :func:`upper_limit`.
 
     Returns
     -------
@@ -500,20 +557,14 @@ def expected_limits(
         Event limits; e.g. for ``background = 0.07`` every quantile up to ``plus1`` is the
         ``n_obs = 0`` limit 2.303 (90 % CL) and ``plus2`` is the ``n_obs = 1`` limit.
     """
+    e = _experiment("expected_limits", _given(experiment, args), old, names=_POSITIONAL[1:], n_obs=0)
     cl = _check_cl(cl)
     _check_method(method)
-    quantiles = background_only_quantiles(background, background_uncertainty)
+    quantiles = background_only_quantiles(e.background, e.background_uncertainty)
     cache: dict[int, float] = {}
     for n in quantiles.values():
         if n not in cache:
-            cache[n] = upper_limit(
-                n,
-                background,
-                background_uncertainty,
-                cl=cl,
-                signal_uncertainty=signal_uncertainty,
-                method=method,
-            )
+            cache[n] = upper_limit(replace(e, n_obs=n), cl=cl, method=method)
     return ExpectedLimits(**{name: cache[n] for name, n in quantiles.items()})
 
 
@@ -581,13 +632,11 @@ def coupling_limit(
     masses: Sequence[float] | np.ndarray,
     signal_yield_ref: Sequence[float] | np.ndarray,
     g_ref: float,
+    experiment: CountingExperiment | None = None,
     *,
-    n_obs: int,
-    background: float,
-    background_uncertainty: float = 0.0,
     cl: float = 0.9,
-    signal_uncertainty: float = 0.0,
     method: str = "cls",
+    **old,
 ) -> CouplingLimit:
     r"""Observed and expected upper limits on the coupling as a function of the mass.
 
@@ -605,15 +654,18 @@ def coupling_limit(
         (no sensitivity); negative or NaN values raise ``ValueError``.
     g_ref
         The reference coupling of ``signal_yield_ref`` (> 0).
-    n_obs, background, background_uncertainty, cl, signal_uncertainty, method
+    experiment
+        The :class:`CountingExperiment`. Deprecated form: the
+        keywords ``n_obs``, ``background``, ``background_uncertainty``, ``signal_uncertainty``.
+    cl, method
         As in :func:`upper_limit`.
     """
+    experiment = _experiment("coupling_limit", _given(experiment, ()), old, names=())
     masses = _check_yields("masses", masses)
     yields = _check_yields("signal_yield_ref", signal_yield_ref, masses.shape)
     g_ref = _check_positive("g_ref", g_ref)
-    kw = dict(cl=cl, signal_uncertainty=signal_uncertainty, method=method)
-    s_up = upper_limit(n_obs, background, background_uncertainty, **kw)
-    s_exp = expected_limits(background, background_uncertainty, **kw)
+    s_up = upper_limit(experiment, cl=cl, method=method)
+    s_exp = expected_limits(experiment, cl=cl, method=method)
     return CouplingLimit(
         masses=masses,
         observed=_coupling(g_ref, s_up, yields),
@@ -655,41 +707,59 @@ class Projection:
 
 
 def project(
-    mot: float | Sequence[float] | np.ndarray,
+    experiment: CountingExperiment | Any,
+    mot: float | Sequence[float] | np.ndarray | None = None,
     *,
     mot_ref: float,
     masses: Sequence[float] | np.ndarray,
     signal_yield_ref: Sequence[float] | np.ndarray,
     g_ref: float,
-    background_ref: float,
-    background_uncertainty_ref: float = 0.0,
     cl: float = 0.9,
-    signal_uncertainty: float = 0.0,
     method: str = "cls",
+    **old,
 ) -> Projection:
     r"""Expected coupling limits when the exposure changes from ``mot_ref`` to ``mot``.
 
     Signal yield and background scale linearly with the number of muons on target (same
-    selection, same background per MOT); the background uncertainty scales linearly too, i.e.
-    its *relative* size is kept (a systematic-dominated assumption — with a fixed relative
-    uncertainty the limit stops improving once ``b·σ_b/b`` dominates; pass 0 to see the pure
+    selection, same background per MOT): the experiment at each exposure is
+    ``experiment.scaled(mot / mot_ref)`` (:meth:`CountingExperiment.scaled`: the relative
+    background uncertainty is kept, a systematic-dominated assumption — the limit then stops
+    improving once ``b·σ_b/b`` dominates; give no background uncertainty to see the pure
     statistical scaling). With zero background :math:`g_\mathrm{up}\propto \mathrm{MOT}^{-1/2}`;
     with a large background it degrades towards :math:`\mathrm{MOT}^{-1/4}`
     (docs/references.md).
 
     Parameters
     ----------
+    experiment
+        The :class:`CountingExperiment` at the reference exposure (its ``n_obs`` is not used).
+        Deprecated form: ``project(mot, ..., background_ref=..., background_uncertainty_ref=...,
+        signal_uncertainty=...)``.
     mot
         One exposure or a sequence of exposures (MOT), e.g. ``[1e11, 3.5e11, 2e13]``.
     mot_ref
-        Exposure of ``signal_yield_ref`` and ``background_ref`` (MOT), e.g. 1.98e10 for 2022.
+        Exposure of ``signal_yield_ref`` and of the experiment's background (MOT), e.g.
+        1.98e10 for 2022.
     masses, signal_yield_ref, g_ref
         As in :func:`coupling_limit`, for the reference exposure.
-    background_ref, background_uncertainty_ref
-        Background and its absolute uncertainty at the reference exposure.
-    cl, signal_uncertainty, method
+    cl, method
         As in :func:`upper_limit`.
     """
+    if not isinstance(experiment, CountingExperiment):  # project(mot, ..., background_ref=...)
+        if mot is not None:
+            raise TypeError("project: give project(experiment, mot, ...)")
+        mot = experiment
+        unknown = set(old) - {"background_ref", "background_uncertainty_ref", "signal_uncertainty"}
+        if unknown or "background_ref" not in old:
+            raise TypeError(f"project: unexpected or missing arguments {sorted(unknown) or ['experiment']}")
+        b_ref, db_ref = _check_background(old["background_ref"], old.get("background_uncertainty_ref", 0.0),
+                                          names=("background_ref", "background_uncertainty_ref"))
+        experiment = _experiment("project", (), {"background": b_ref, "background_uncertainty": db_ref,
+                                                 "signal_uncertainty": old.get("signal_uncertainty", 0.0)},
+                                 n_obs=0)
+    elif old or mot is None:
+        raise TypeError("project: give project(experiment, mot, *, mot_ref, masses, "
+                        "signal_yield_ref, g_ref)")
     mot_arr = np.atleast_1d(np.asarray(mot, dtype=float))
     if mot_arr.ndim != 1 or mot_arr.size == 0:
         raise ValueError(f"mot must be a number or a 1-D sequence of numbers, got {mot!r}")
@@ -699,23 +769,9 @@ def project(
     masses = _check_yields("masses", masses)
     yields = _check_yields("signal_yield_ref", signal_yield_ref, masses.shape)
     g_ref = _check_positive("g_ref", g_ref)
-    b_ref, db_ref = _check_background(
-        background_ref,
-        background_uncertainty_ref,
-        names=("background_ref", "background_uncertainty_ref"),
-    )
 
-    bands = []
-    for scale in mot_arr / mot_ref:
-        bands.append(
-            expected_limits(
-                b_ref * scale,
-                db_ref * scale,
-                cl=cl,
-                signal_uncertainty=signal_uncertainty,
-                method=method,
-            )
-        )
+    scaled = [experiment.scaled(k) for k in mot_arr / mot_ref]
+    bands = [expected_limits(e, cl=cl, method=method) for e in scaled]
     events = ExpectedLimits(
         **{name: np.array([getattr(band, name) for band in bands]) for name in QUANTILES}
     )
@@ -726,8 +782,8 @@ def project(
         masses=masses,
         expected=expected,
         events_expected=events,
-        background=b_ref * mot_arr / mot_ref,
-        background_uncertainty=db_ref * mot_arr / mot_ref,
+        background=np.array([e.background for e in scaled]),
+        background_uncertainty=np.array([e.background_uncertainty for e in scaled]),
         cl=float(cl),
         g_ref=g_ref,
     )
@@ -786,7 +842,7 @@ def upper_limit_pyhf(
             f"got {background!r} and {background_uncertainty!r}"
         )
     if scan is None:
-        guess = upper_limit(n, b, db, cl=cl, method="asymptotic")
+        guess = upper_limit(CountingExperiment(n, b, db), cl=cl, method="asymptotic")
         scan = np.linspace(0.5 * guess, 1.5 * guess + 1.0, 61)
     scan = np.asarray(scan, dtype=float)
     if scan.ndim != 1 or scan.size < 2 or not np.all(np.isfinite(scan)) or scan.min() < 0:

@@ -37,8 +37,6 @@ import glob
 import math
 import os
 import re
-import sys
-import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +60,7 @@ from .schema import NA64Schema, NA64SchemaError
 
 __all__ = ["run", "save_output", "load_output", "make_fileset", "inspect_file", "make_pool",
            "merge_outputs", "load_table", "TABLE_INDEX",
-           "SkippedFile", "BadFileError", "FilesetError", "DuplicateFileError", "MixedSetupError",
+           "SkippedFile", "FilesetError", "DuplicateFileError", "MixedSetupError",
            "WorkerLostError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
 
 #: default number of events per chunk (see benchmarks/bench_processor.py and docs/processor.md)
@@ -1186,21 +1184,3 @@ def merge_outputs(outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                   "n_chunks": sum(r.get("n_chunks", 0) for r in runs)}
     out["accumulator"] = acc
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# ``na64tools.run`` is both this module and the function: make the module callable, so that
-# ``na64tools.run(fileset)`` works even after ``import na64tools.run`` bound the module there.
-# --------------------------------------------------------------------------------------------
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return run(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-
-# and the helpers are reachable from the function too: ``na64tools.run.save_output(...)``
-for _helper in (save_output, load_output, make_fileset, make_pool, inspect_file, merge_outputs,
-                load_table):
-    setattr(run, _helper.__name__, _helper)
-run.DEFAULT_CHUNKSIZE = DEFAULT_CHUNKSIZE

@@ -32,6 +32,7 @@ from ..selection import CUT_VARIABLES, CUTFLOW, cut_masks
 from ..stats.background import LOW_N_EFF, BackgroundEstimate
 from ..stats.efficiency import Efficiency
 from ..stats.limits import CouplingLimit, Projection
+from .errors import CutRangeError
 
 __all__ = [
     "CUT_GROUPS",
@@ -89,10 +90,6 @@ STAGE_LABELS: dict[str, str] = {
     "veto": "no VETO activity",
     "vhcal": "no VHCAL activity",
 }
-
-
-class CutRangeError(ValueError):
-    """A cut value the stored table cannot evaluate (looser than the preselection, not a number)."""
 
 
 def _nice_ceil(x: float) -> float:

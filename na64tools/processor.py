@@ -32,6 +32,7 @@ under :func:`na64tools.run` or a plain ``coffea.processor.Runner``::
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 from collections.abc import Mapping
@@ -397,6 +398,51 @@ UPROOT_OPTIONS: dict = {"array_cache": None}
 
 
 # --------------------------------------------------------------------------------------------
+# what runs around each chunk
+# --------------------------------------------------------------------------------------------
+def chunk_of(events) -> tuple[str, str, int, int]:
+    """``(dataset, file, first entry, entry after the last)`` of a chunk, from its metadata."""
+    meta = dict(events.metadata or {})
+    start = int(meta.get("entrystart", 0) or 0)
+    return (str(meta.get("dataset", "unknown")), str(meta.get("filename", "")), start,
+            int(meta.get("entrystop", start + len(events)) or 0))
+
+
+def chunk_machinery(process):
+    """Wrap :meth:`MissingMomentumProcessor.process`: memory settings of the process, and errors.
+
+    Before the chunk: :func:`na64tools.accumulate.tune_memory`, and a young-generation garbage
+    collection (~1 ms) that frees the NanoEvents of the previous chunk (they hold their buffers
+    in reference cycles) so that this chunk reuses their memory. A failure raises
+    :class:`BadFileError` naming the file and the entries (a counter/collection mismatch of the
+    schema: the entry), or, under ``na64tools.run(skip_bad_files=True)``, is recorded in the
+    output (``failed``) and the whole file is dropped by :func:`na64tools.run`. A subclass that
+    overrides ``process`` decorates it too (wrapping twice is harmless).
+    """
+    @functools.wraps(process)
+    def wrapped(self, events):
+        tune_memory()
+        gc.collect(1)
+        dataset, filename, start, stop = chunk_of(events)
+        try:
+            try:
+                return process(self, events)
+            except NA64CounterError as err:
+                raise BadFileError(err.describe(start, f"{filename}: ")) from err
+        except Exception as err:
+            if self._catch_errors:
+                out = MMAccumulator()
+                out.failed[(dataset, filename, start, stop)] = f"{type(err).__name__}: {err}"
+                return out
+            if isinstance(err, BadFileError):
+                raise
+            raise BadFileError(f"{filename}: entries {start}-{stop} of dataset {dataset!r}: "
+                               f"{type(err).__name__}: {err}") from err
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------------------------
 # the processor
 # --------------------------------------------------------------------------------------------
 class MissingMomentumProcessor(processor.ProcessorABC):
@@ -434,42 +480,10 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         return f"MissingMomentumProcessor(cuts={self.cuts!r})"
 
     # ----------------------------------------------------------------------------------------
+    @chunk_machinery
     def process(self, events) -> MMAccumulator:
-        tune_memory()
-        # the NanoEvents of the previous chunk hold their buffers in reference cycles: free them
-        # now (a young-generation collection, ~1 ms) so that this chunk reuses their memory
-        gc.collect(1)
-        meta = dict(events.metadata or {})
-        dataset = str(meta.get("dataset", "unknown"))
-        filename = str(meta.get("filename", ""))
-        start = int(meta.get("entrystart", 0) or 0)
-        stop = int(meta.get("entrystop", start + len(events)) or 0)
-        key = (dataset, filename, start, stop)
-        if not self._catch_errors:
-            try:
-                return self._process_checked(events, dataset, filename, start, stop)
-            except BadFileError:
-                raise
-            except Exception as err:
-                raise BadFileError(f"{filename}: entries {start}-{stop} of dataset {dataset!r}: "
-                                   f"{type(err).__name__}: {err}") from err
-        try:
-            return self._process_checked(events, dataset, filename, start, stop)
-        except Exception as err:  # recorded, and the whole file is dropped by na64tools.run
-            out = MMAccumulator()
-            out.failed[key] = f"{type(err).__name__}: {err}"
-            return out
-
-    def _process_checked(self, events, dataset, filename, start, stop) -> MMAccumulator:
-        """:meth:`_process`, with a counter/collection mismatch of the schema turned into a
-        :class:`BadFileError` naming the file and the entry of the file."""
-        try:
-            return self._process(events, dataset, filename, start, stop)
-        except NA64CounterError as err:
-            raise BadFileError(err.describe(start, f"{filename}: ")) from err
-
-    def _process(self, events, dataset: str, filename: str, start: int, stop: int) -> MMAccumulator:
-        """The analysis of one chunk: cut variables, selection, histograms, cut table."""
+        """The analysis of one chunk of events (NanoEvents of :class:`na64tools.NA64Schema`)."""
+        dataset, filename, start, stop = chunk_of(events)
         out = MMAccumulator()
         out.chunks[(dataset, filename, start, stop)] = len(events)
         if start == 0 and filename:   # muons on target: the Runs tree, once per file

@@ -42,6 +42,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -190,6 +192,21 @@ def processor_chunks(files: list[str], chunksize: int) -> list[tuple[str, int, i
     return chunks
 
 
+class uproot_entries:
+    """``with uproot_entries(path) as n``: the entries of the file's ``Events`` tree."""
+
+    def __init__(self, path: str):
+        import uproot
+
+        self.f = uproot.open(path)
+
+    def __enter__(self) -> int:
+        return self.f["Events"].num_entries
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
 def bare_read(files: list[str], chunksize: int, workers: int) -> tuple[float, int, Processes]:
     """Wall time of reading every chunk of ``files`` in a fresh pool of ``workers`` processes."""
     from loky import ProcessPoolExecutor
@@ -203,6 +220,64 @@ def bare_read(files: list[str], chunksize: int, workers: int) -> tuple[float, in
     return wall, nread, procs
 
 
+def profile_chunk(path: str, n: int, repeat: int = 3) -> dict[str, float]:
+    """CPU seconds (best of ``repeat``) of each stage of the processor on the first ``n`` entries
+    of ``path``, in this process, with the bare read of the same entries for comparison."""
+    import pickle
+
+    import uproot
+    from coffea.nanoevents import NanoEventsFactory
+
+    import na64tools.processor as P
+    from na64tools.accumulate import Fill, fill_selection, tune_memory
+    from na64tools.schema import NA64Schema
+    from na64tools.selection import VARIABLES, as_float, cut_masks, events_getter, raw_variables
+
+    tune_memory()
+    best: dict[str, float] = {}
+
+    def stage(name, fn):
+        t = time.process_time()
+        r = fn()
+        best[name] = min(best.get(name, math.inf), time.process_time() - t)
+        return r
+
+    proc = P.MissingMomentumProcessor()
+    meta = {"dataset": "bench", "filename": path, "treename": "Events", "entrystart": 0, "entrystop": n}
+
+    def events():
+        return NanoEventsFactory.from_root(file=uproot.open({path: None}, **P.UPROOT_OPTIONS),
+                                           treepath="Events", schemaclass=NA64Schema, metadata=meta,
+                                           mode="virtual", entry_start=0, entry_stop=n).events()
+
+    def once():
+        stage("bare read (uproot arrays, ak)", lambda: _read_chunk(path, 0, n))
+        ev = stage("open the file, NanoEvents build", events)
+        raw = stage("read + cut variables (raw_variables)", lambda: raw_variables(events_getter(ev)))
+        w, pr = stage("read genWeight, Gen_process", lambda: P.read_weights(ev))
+        v = stage("float64 variables (as_float)", lambda: as_float(raw))
+        masks = stage("cut masks + preselection", lambda: (cut_masks(v, proc.cuts), proc.preselection.mask(v)))
+        acc = P.MMAccumulator()
+        fills = [Fill(acc.hists[f"nminus1_{x}"], (x,), "nminus1", P.CUT_OF[x]) for x in VARIABLES]
+        fills += [Fill(acc.hists[k], vs) for k, vs in P.MAIN_HISTS.items()]
+        stage("exact sums: cutflow + 17 histograms (fill_selection)",
+              lambda: fill_selection("bench", acc.cutflow, fills, masks[0], masks[1], v, w, pr))
+
+        def table():
+            rows = np.flatnonzero(masks[1])
+            return {k: raw[k].take(rows) for k in VARIABLES} | {"w": w.take(rows), "e": rows + 0}
+
+        stage("table columns", table)
+        ev2 = events()
+        out = stage("whole process() of the chunk", lambda: proc.process(ev2))
+        blob = stage("pickle the chunk's output (shipping)", lambda: pickle.dumps(out, protocol=5))
+        best["(size of the pickled output, MB)"] = len(blob) / 1e6
+
+    for _ in range(repeat):
+        once()
+    return best
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=float, default=None, help="stored background events (default 3e6)")
@@ -212,6 +287,8 @@ def main(argv=None) -> int:
     ap.add_argument("--chunksize", type=int, default=None, help="events per chunk (default: na64tools.run's)")
     ap.add_argument("--repeat", type=int, default=3, help="alternating runs of each side (the best counts)")
     ap.add_argument("--no-scaling", action="store_true", help="skip the 1 -> 2 workers measurement")
+    ap.add_argument("--profile", action="store_true",
+                    help="print the CPU time of each stage of one chunk, then the benchmark")
     ap.add_argument("--cache", default=os.environ.get("NA64_BENCH_CACHE",
                                                         os.path.join(tempfile.gettempdir(), "na64tools-bench")))
     args = ap.parse_args(argv)
@@ -233,6 +310,12 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     print(f"branches read by both ({len(read)}): {', '.join(BRANCHES)}")
+    if args.profile:
+        with uproot_entries(files[0]) as n_first:
+            n = min(n_first, chunksize)
+        print(f"profile of one chunk ({n} events of {Path(files[0]).name}), CPU s, best of 3, load {load():.1f}:")
+        for name, t in profile_chunk(files[0], n).items():
+            print(f"  {name:55s} {t:8.3f}")
     reads, procs_ = [], []
     for i in range(args.repeat):
         t_read, nread, pr = bare_read(files, chunksize, args.workers)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .exact import ExactHist, decompose
+from .exact import ExactHist, ExactSums, decompose
 
 __all__ = ["Fill", "fill_selection", "tune_memory", "plain_empty", "MALLOC_SETTINGS"]
 
@@ -93,6 +93,7 @@ def fill_selection(dataset: str, cutflow: ExactHist, fills: Sequence[Fill],
     cand = np.flatnonzero(npass >= len(masks) - 1)
     full = npass.take(cand) == len(masks)
     nminus1: dict[str, np.ndarray] = {}
+    proc_rows: dict[int, np.ndarray] = {}
     pre = None
     for f in fills:
         if f.events == NMINUS1:
@@ -104,12 +105,124 @@ def fill_selection(dataset: str, cutflow: ExactHist, fills: Sequence[Fill],
             rows = pre
         else:
             raise ValueError(f"{f.hist.label}: unknown events {f.events!r}")
-        items.append((f.hist, process.take(rows), tuple(variables[v].take(rows) for v in f.variables),
+        if id(rows) not in proc_rows:
+            proc_rows[id(rows)] = process.take(rows)
+        items.append((f.hist, proc_rows[id(rows)], tuple(variables[v].take(rows) for v in f.variables),
                       rows))
+    w = np.asarray(weight, dtype=np.float64)
+    classes = weight_classes(w)
+    if classes is not None:   # few distinct weights (the strata of a simulated sample)
+        _fill_by_class(dataset, items, *classes)
+        return
     # all histograms and the cutflow in one exact summation of w and one of w**2 (the weights
     # of a row set shared by several histograms are taken once)
-    w = np.asarray(weight, dtype=np.float64)
     ExactHist.fill_group(dataset, items, weight=decompose(w), weight2=decompose(w * w))
+
+
+#: at most this many distinct weights in a chunk for the counting path of :func:`fill_selection`
+MAX_WEIGHT_CLASSES = 256
+_MAX_COUNT = 1 << 35   # counts x 27-bit integers stay below 2**62 (ExactSums.from_terms)
+
+
+def weight_classes(w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, values)`` with ``w == values[codes]`` if ``w`` (finite, with finite squares) takes at most
+    :data:`MAX_WEIGHT_CLASSES` distinct values, else None.
+
+    Background files of :func:`na64tools.sim.simulate` hold one weight per importance-sampling
+    stratum (about 16 distinct values per chunk): the histograms are then exact integer counts
+    per (bin, weight), multiplied out exactly. Found with two small ``np.unique`` and a
+    ``searchsorted`` (no sort of the whole chunk).
+    """
+    n = len(w)
+    if n == 0 or n >= _MAX_COUNT:
+        return None
+    values = np.unique(w[:4096])
+    for _ in range(2):
+        with np.errstate(over="ignore"):   # w and w**2 finite, or the slices say what is wrong
+            if len(values) > MAX_WEIGHT_CLASSES or not np.isfinite(values * values).all():
+                return None
+        codes = _codes(w, values)
+        miss = values.take(codes) != w
+        if not miss.any():
+            return codes, values
+        values = np.union1d(values, w[miss][: 2 * MAX_WEIGHT_CLASSES])
+    return None
+
+
+def _codes(w: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The index in the sorted ``values`` of each ``w`` (any index where ``w`` is not one of
+    them): a look-up on the top 20 bits of the float64 (sign, exponent, 8 bits of significand)
+    when they tell the values apart, else a binary search (~3 times slower)."""
+    keys = values.view(np.uint64) >> np.uint64(44)
+    if len(np.unique(keys)) == len(values):
+        lut = np.zeros(1 << 20, np.uint8)
+        lut[keys.astype(np.intp)] = np.arange(len(values), dtype=np.uint8)
+        return lut.take((w.view(np.uint64) >> np.uint64(44)).astype(np.intp))
+    return np.minimum(np.searchsorted(values, w), len(values) - 1)
+
+
+def _fill_by_class(dataset: str, items: Sequence[tuple], codes: np.ndarray, values: np.ndarray) -> None:
+    """Fill the ``(hist, process, values, rows)`` items with exact sums of the weights
+    ``values[codes]`` and their squares: per bin, the integer count of each weight, times the
+    weight split exactly into two integers times powers of two (``ExactSums.from_terms``)."""
+    nu = len(values)
+    terms_w, exps_w = _split(values)
+    terms_w2, exps_w2 = _split(values * values)   # the float64 squares, as w * w
+    taken: dict[int, np.ndarray] = {}
+    counts = []
+    for h, process, axis_values, rows in items:
+        if rows is None:
+            c = codes
+        else:
+            if id(rows) not in taken:
+                taken[id(rows)] = codes.take(rows)
+            c = taken[id(rows)]
+        bins = h.flat_index(*axis_values)
+        bins += np.asarray(process, dtype=np.int64) * h.nbins
+        if not h._all_flow and (bins < 0).any():   # beyond an axis without flow bins: dropped
+            keep = bins >= 0
+            bins, c = bins[keep], c[keep]
+        bins *= nu
+        bins += c
+        counts.append(np.bincount(bins, minlength=h._total * nu).reshape(h._total, nu))
+    # sum_u count[b, u] * values[u], exactly: terms[k, b] = sum_u count[b, u] * t[k, u], for
+    # the filled bins of all histograms at once. |terms| <= n * 2**27: exact in float64 (a
+    # matrix product in any order) below 2**53, i.e. for chunks of fewer than 2**26 events
+    allc = np.concatenate(counts)
+    filled = np.flatnonzero(allc.any(axis=1))
+    cf = allc.take(filled, axis=0)
+    exact_float = len(codes) < (1 << 26)
+    sums = []
+    for t, e in ((terms_w, exps_w), (terms_w2, exps_w2)):
+        part = (cf.astype(np.float64) @ t.T.astype(np.float64)).astype(np.int64) if exact_float \
+            else cf @ t.T
+        terms = np.zeros((len(e), len(allc)), np.int64)
+        terms[:, filled] = part.T
+        sums.append(ExactSums.from_terms(terms, e))
+    a = 0
+    for (h, *_), c in zip(items, counts, strict=True):
+        b = a + h._total
+        part = [ExactSums(h._total, s.k0, np.ascontiguousarray(s.limbs[a:b])) for s in sums]
+        h._add_sample(dataset, c.sum(axis=1) if h.with_counts else np.zeros(0, np.int64), *part)
+        a = b
+
+
+def _split(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values[u] = sum_k t[k, u] * 2**e[k]`` exactly, with int64 ``t`` below 2**27 in magnitude:
+    per value its 53-bit integer significand ``M * 2**E`` split as ``H * 2**(E + 27) + L * 2**E``.
+    Returns ``(t, e)`` with one pair of rows (L, H) per distinct exponent E."""
+    m, ex = np.frexp(values)
+    M = np.ldexp(m, 53).astype(np.int64)            # exact: |M| < 2**53
+    E = ex.astype(np.int64) - 53
+    H = M >> 27
+    L = M - (H << 27)                                # 0 <= L < 2**27, |H| < 2**26
+    exps = np.unique(E)
+    t = np.zeros((2 * len(exps), len(values)), np.int64)
+    for k, e in enumerate(exps):
+        sel = E == e
+        t[2 * k, sel] = L[sel]
+        t[2 * k + 1, sel] = H[sel]
+    return t, np.repeat(exps, 2) + np.tile([0, 27], len(exps))
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from coffea.processor.executor import FileMeta
 
-from na64tools.accumulate import NMINUS1, Fill, fill_selection
+from na64tools.accumulate import MAX_WEIGHT_CLASSES, NMINUS1, Fill, fill_selection, weight_classes
 from na64tools.exact import ExactHist
 from na64tools.processor import _STAGE_AXIS, HIST_AXES
 from na64tools.run import split_entries
@@ -32,7 +32,11 @@ def _fsum_hist(axes, process, values, weights, nproc):
     return np.array([math.fsum(x) for x in out]).reshape(shape)
 
 
-def test_fill_selection_equals_sums_from_the_definition():
+@pytest.mark.parametrize("weights", ["continuous", "strata"])
+def test_fill_selection_equals_sums_from_the_definition(weights):
+    """Both ways of summing: weight slices (any weights) and exact counts per distinct weight
+    (the strata of a simulated sample, here with negative, zero, tiny and huge weights and a
+    rare one that first appears after the first 4096 events)."""
     rng = np.random.default_rng(3)
     n, nproc = 4000, 3
     cuts = ("a", "b", "c")
@@ -43,6 +47,14 @@ def test_fill_selection_equals_sums_from_the_definition():
     x[:5] = [np.inf, -np.inf, 100.0, 200.0, 125.0]        # flow bins and bin edges
     k = rng.integers(0, 8, n).astype(np.float64)          # an Integer axis, with overflow
     w = rng.lognormal(0.0, 3.0, n) * 1e-7                  # weights over many binades
+    if weights == "strata":
+        strata = np.array([3.7e-9, 0.1, 1.0 / 3.0, 2.5, 4.0e4, -0.75, 0.0, 5e-320, 1e150])
+        w = strata[rng.integers(0, 6, n)]
+        w[[7, 100, 2000]] = strata[6:]
+        w[3999] = np.nextafter(1.0 / 3.0, 1.0)               # a value met once, at the end
+        assert weight_classes(w) is not None
+    else:
+        assert weight_classes(w) is None
     proc = rng.integers(0, nproc, n)
     variables = {"x": x, "k": k}
     names = tuple(f"p{i}" for i in range(nproc))
@@ -78,6 +90,17 @@ def test_fill_selection_equals_sums_from_the_definition():
     _, hw, _ = h_2d.sample_arrays("ds")
     np.testing.assert_array_equal(hw, _fsum_hist(h_2d.axes, proc[sel], [x[sel], k[sel]], w[sel], nproc))
     assert hw[:, -1, :].sum() > 0 and hw[:, 0, :].sum() > 0   # the flow bins were reached
+
+
+def test_weight_classes_are_exact_or_none():
+    w = np.array([0.5, 0.25, 0.5, -0.0, 0.0, 3.0] * 1000 + [0.5 + 2**-53 * 2])
+    codes, values = weight_classes(w)
+    np.testing.assert_array_equal(values[codes], w)
+    assert len(values) == 5        # -0.0 and 0.0 are one class (both add nothing)
+    many = np.arange(MAX_WEIGHT_CLASSES + 1, dtype=np.float64)
+    assert weight_classes(many) is None
+    assert weight_classes(np.array([1.0, np.inf])) is None and weight_classes(np.zeros(0)) is None
+    assert weight_classes(np.array([1.0, 1e300])) is None   # w**2 overflows: the slices raise
 
 
 def test_fill_selection_rejects_an_unknown_event_selection():

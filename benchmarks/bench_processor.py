@@ -145,9 +145,11 @@ class Processes:
 
 
 def client_peak_rss_gb(fn) -> float:
-    """Peak RSS (GB) of a fresh Python process that runs ``fn`` source code (the client side)."""
-    code = ("import resource, sys\n" + fn +
-            "\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    """Peak RSS (GB) of a fresh Python process that runs ``fn`` source code (the client side;
+    Linux)."""
+    # VmHWM (this process's own peak; ru_maxrss would start from the RSS of the parent at fork)
+    code = (fn + "\nprint([int(line.split()[1]) for line in open('/proc/self/status') "
+            "if line.startswith('VmHWM:')][0])\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     return int(r.stdout.split()[-1]) * 1024 / 1e9

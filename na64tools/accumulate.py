@@ -249,8 +249,9 @@ def tune_memory() -> bool:
       pages save for arrays that are written once and read once or twice.
 
     The peak memory is unchanged, but the process keeps up to 1 GiB of freed memory until it
-    exits. ``na64tools`` calls this in :meth:`MissingMomentumProcessor.process`; set the
-    environment variable ``NA64TOOLS_TUNE_MEMORY=0`` to leave the process alone. Returns whether
+    exits. ``na64tools`` calls this before each chunk
+    (:func:`na64tools.processor.chunk_machinery`); set the environment variable
+    ``NA64TOOLS_TUNE_MEMORY=0`` to leave the process alone. Returns whether
     the settings are applied (the same answer on every call).
     """
     global _memory_tuned

@@ -18,7 +18,9 @@ and produces:
   that starts at entry 0) however the file is chunked, with generated / written event counts.
 
 Sums of weights are exact (:mod:`na64tools.exact`) and rounded once at the end, so the output is
-bit-identical whatever the executor, the chunk size and the merge order. The same processor runs
+bit-identical whatever the executor, the chunk size and the merge order. :meth:`process
+<MissingMomentumProcessor.process>` reads as the analysis; how the histograms are filled fast and
+exactly, and the memory settings of the worker processes, are in :mod:`na64tools.accumulate`. The same processor runs
 under :func:`na64tools.run` or a plain ``coffea.processor.Runner``::
 
     from coffea import processor
@@ -75,6 +77,8 @@ __all__ = [
     "Cuts",
     "UPROOT_OPTIONS",
     "tune_memory",
+    "chunk_machinery",
+    "chunk_of",
 ]
 
 #: cutflow stages: "all" then the cuts of :data:`na64tools.selection.CUTFLOW`
@@ -499,6 +503,7 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         variables = as_float(raw)
         weight, process = read_weights(events)
         check_process_codes(process, filename)
+        # compared with Runs.sumw, Runs.sumw2 by na64tools.run (a file read in full)
         out.weights[(dataset, filename, start, stop)] = (float(weight.sum()), float(np.dot(weight, weight)))
 
         # 2. the selection: each cut's pass mask, and the loose preselection

@@ -131,3 +131,34 @@ def test_split_entries_covers_the_file_in_equal_chunks(n, chunksize):
     # as coffea splits them (FileMeta.chunks)
     fm = FileMeta("d", "f", "Events", {"numentries": n, "uuid": "u"})
     assert chunks == [(w.entrystart, w.entrystop) for w in fm.chunks(chunksize, False)]
+
+
+def test_simulated_files_counting_path_equals_slices_any_chunking(tmp_path, monkeypatch):
+    """On files of na64tools.sim (few distinct weights: the counting path), the output is
+    bit-identical to the weight-slice path, and to another chunking on another executor."""
+    import uproot
+
+    import na64tools.accumulate as acc
+    import na64tools.run as na64run
+    from na64tools.sim import simulate
+
+    files = [str(p) for p in simulate("background", events=30_000, seed=5, out=tmp_path, files=2)]
+    with uproot.open(files[0]) as f:
+        w = f["Events"]["genWeight"].array(library="np")
+    assert weight_classes(w) is not None and len(weight_classes(w)[1]) > 3
+
+    def run(**kw):
+        out = na64run.run({"bkg": files}, progress=False, **kw)
+        return ({k: (h.values(flow=True), h.variances(flow=True)) for k, h in out["hists"].items()},
+                out["cutflow"], out["cutflow_by_process"])
+
+    counting = run(executor="iterative", chunksize=997)
+    other = run(executor="futures", workers=2, chunksize=4000)
+    monkeypatch.setattr(acc, "weight_classes", lambda w: None)
+    slices = run(executor="iterative", chunksize=997)
+    for b in (other, slices):
+        assert counting[1:] == b[1:]
+        for k, (v, var) in counting[0].items():
+            np.testing.assert_array_equal(v, b[0][k][0], err_msg=k)
+            np.testing.assert_array_equal(var, b[0][k][1], err_msg=k)
+    assert counting[1]["bkg"]["all"].events > 5000

@@ -18,7 +18,9 @@ and produces:
   that starts at entry 0) however the file is chunked, with generated / written event counts.
 
 Sums of weights are exact (:mod:`na64tools.exact`) and rounded once at the end, so the output is
-bit-identical whatever the executor, the chunk size and the merge order. The same processor runs
+bit-identical whatever the executor, the chunk size and the merge order. :meth:`process
+<MissingMomentumProcessor.process>` reads as the analysis; how the histograms are filled fast and
+exactly, and the memory settings of the worker processes, are in :mod:`na64tools.accumulate`. The same processor runs
 under :func:`na64tools.run` or a plain ``coffea.processor.Runner``::
 
     from coffea import processor
@@ -32,10 +34,9 @@ under :func:`na64tools.run` or a plain ``coffea.processor.Runner``::
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +48,9 @@ import uproot
 from coffea import processor
 
 from ._version import __version__
+from .accumulate import NMINUS1, Fill, fill_selection, plain_empty, tune_memory
 from .config import ConfigError, Cuts
-from .exact import ExactHist, ExactSums, decompose
+from .exact import ExactHist, ExactSums
 from .processes import PROCESSES
 from .schema import NA64CounterError
 from .selection import (
@@ -78,6 +80,8 @@ __all__ = [
     "BadFileError",
     "UPROOT_OPTIONS",
     "tune_memory",
+    "chunk_machinery",
+    "chunk_of",
 ]
 
 #: cutflow stages: "all" then the cuts of :data:`na64tools.selection.CUTFLOW`
@@ -337,56 +341,48 @@ UPROOT_OPTIONS: dict = {"array_cache": None}
 
 
 # --------------------------------------------------------------------------------------------
-# memory of the process that runs the chunks
+# what runs around each chunk
 # --------------------------------------------------------------------------------------------
-#: glibc ``mallopt`` settings applied once in each process that runs chunks: serve arrays up to
-#: 32 MiB from the heap (``M_MMAP_THRESHOLD``) and keep freed heap memory (``M_TRIM_THRESHOLD``)
-MALLOC_SETTINGS = {-3: 32 << 20, -1: 1 << 30}
-_memory_tuned: bool | None = None   # the result of the first call of tune_memory
+def chunk_of(events) -> tuple[str, str, int, int]:
+    """``(dataset, file, first entry, entry after the last)`` of a chunk, from its metadata."""
+    meta = dict(events.metadata or {})
+    start = int(meta.get("entrystart", 0) or 0)
+    return (str(meta.get("dataset", "unknown")), str(meta.get("filename", "")), start,
+            int(meta.get("entrystop", start + len(events)) or 0))
 
 
-def tune_memory() -> bool:
-    """Memory settings for a process that runs chunks (applied once; Linux only).
+def chunk_machinery(process):
+    """Wrap :meth:`MissingMomentumProcessor.process`: memory settings of the process, and errors.
 
-    A chunk allocates and frees a few hundred MB of numpy temporaries, and every first touch
-    of a fresh page costs a page fault, which on virtual machines is as expensive as the
-    arithmetic. Two process-wide settings avoid most of them:
-
-    - glibc keeps and reuses freed memory (:data:`MALLOC_SETTINGS`) instead of returning
-      large blocks to the kernel after every chunk;
-    - numpy does not advise the kernel to back its arrays with transparent huge pages: where
-      the kernel then compacts memory synchronously at the first touch (``defrag = madvise``,
-      a common default and the one of the development machine) that costs more than the huge
-      pages save for arrays that are written once and read once or twice.
-
-    Measured on the 2-core development VM, per chunk of 10⁶ events: 0.64-0.67 s of CPU before,
-    0.59 s after. The peak memory is unchanged, but the process keeps up to 1 GiB of freed
-    memory until it exits. ``na64tools`` calls this in :meth:`MissingMomentumProcessor.process`;
-    set the environment variable ``NA64TOOLS_TUNE_MEMORY=0`` to leave the process alone.
-    Returns whether the settings are applied (the same answer on every call).
+    Before the chunk: :func:`na64tools.accumulate.tune_memory`, and a young-generation garbage
+    collection (~1 ms) that frees the NanoEvents of the previous chunk (they hold their buffers
+    in reference cycles) so that this chunk reuses their memory. A failure raises
+    :class:`BadFileError` naming the file and the entries (a counter/collection mismatch of the
+    schema: the entry), or, under ``na64tools.run(skip_bad_files=True)``, is recorded in the
+    output (``failed``) and the whole file is dropped by :func:`na64tools.run`. A subclass that
+    overrides ``process`` decorates it too (wrapping twice is harmless).
     """
-    global _memory_tuned
-    if _memory_tuned is None:
-        _memory_tuned = _apply_memory_settings()
-    return _memory_tuned
+    @functools.wraps(process)
+    def wrapped(self, events):
+        tune_memory()
+        gc.collect(1)
+        dataset, filename, start, stop = chunk_of(events)
+        try:
+            try:
+                return process(self, events)
+            except NA64CounterError as err:
+                raise BadFileError(err.describe(start, f"{filename}: ")) from err
+        except Exception as err:
+            if self._catch_errors:
+                out = MMAccumulator()
+                out.failed[(dataset, filename, start, stop)] = f"{type(err).__name__}: {err}"
+                return out
+            if isinstance(err, BadFileError):
+                raise
+            raise BadFileError(f"{filename}: entries {start}-{stop} of dataset {dataset!r}: "
+                               f"{type(err).__name__}: {err}") from err
 
-
-def _apply_memory_settings() -> bool:
-    if os.environ.get("NA64TOOLS_TUNE_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    ok = all(mallopt(param, value) == 1 for param, value in MALLOC_SETTINGS.items())
-    # numpy's switch for its huge-page advice (numpy >= 1.20; NUMPY_MADVISE_HUGEPAGE=0 at start)
-    switch = getattr(getattr(getattr(np, "_core", None), "multiarray", None),
-                     "_set_madvise_hugepage", None)
-    if switch is not None:
-        switch(False)
-    return ok
+    return wrapped
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,96 +426,48 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         return f"MissingMomentumProcessor(cuts={self.cuts!r})"
 
     # ----------------------------------------------------------------------------------------
+    @chunk_machinery
     def process(self, events) -> MMAccumulator:
-        tune_memory()
-        # the NanoEvents of the previous chunk hold their buffers in reference cycles: free them
-        # now (a young-generation collection, ~1 ms) so that this chunk reuses their memory
-        gc.collect(1)
-        meta = dict(events.metadata or {})
-        dataset = str(meta.get("dataset", "unknown"))
-        filename = str(meta.get("filename", ""))
-        start = int(meta.get("entrystart", 0) or 0)
-        stop = int(meta.get("entrystop", start + len(events)) or 0)
-        key = (dataset, filename, start, stop)
-        if not self._catch_errors:
-            try:
-                return self._process_checked(events, dataset, filename, start, stop)
-            except BadFileError:
-                raise
-            except Exception as err:
-                raise BadFileError(f"{filename}: entries {start}-{stop} of dataset {dataset!r}: "
-                                   f"{type(err).__name__}: {err}") from err
-        try:
-            return self._process_checked(events, dataset, filename, start, stop)
-        except Exception as err:  # recorded, and the whole file is dropped by na64tools.run
-            out = MMAccumulator()
-            out.failed[key] = f"{type(err).__name__}: {err}"
-            return out
-
-    def _process_checked(self, events, dataset, filename, start, stop) -> MMAccumulator:
-        """:meth:`_process`, with a counter/collection mismatch of the schema turned into a
-        :class:`BadFileError` naming the file and the entry of the file."""
-        try:
-            return self._process(events, dataset, filename, start, stop)
-        except NA64CounterError as err:
-            raise BadFileError(err.describe(start, f"{filename}: ")) from err
-
-    def _process(self, events, dataset: str, filename: str, start: int, stop: int) -> MMAccumulator:
+        """The analysis of one chunk of events (NanoEvents of :class:`na64tools.NA64Schema`)."""
+        dataset, filename, start, stop = chunk_of(events)
         out = MMAccumulator()
         out.chunks[(dataset, filename, start, stop)] = len(events)
-        if start == 0 and filename:
+        if start == 0 and filename:   # muons on target: the Runs tree, once per file
             out.files[(dataset, filename)] = read_runs(filename, dataset)
         if len(events) == 0:
             return out
-        # every branch is read once, as flat numpy arrays (selection.raw_variables)
+
+        # 1. the cut variables of every event (na64tools.selection): p_in and beam_chi2 from
+        #    events.Beam, n_tracks and the first track's p_out, chi2 and hits from events.Track,
+        #    the energies of events.ECAL, .HCAL (summed over modules), .VETO, .VHCAL, and the
+        #    trigger bit; kept in their branch dtypes for the table, as float64 for the cuts
         raw = raw_variables(events_getter(events))
-        v = as_float(raw)
-        w, proc = read_weights(events)
-        out.weights[(dataset, filename, start, stop)] = (float(w.sum()), float(np.dot(w, w)))
-        if proc.min() < 0 or proc.max() >= len(PROCESS_NAMES):
-            bad = proc[(proc < 0) | (proc >= len(PROCESS_NAMES))][0]
-            raise BadFileError(f"{filename}: Gen_process = {bad} is not a known process code "
-                               f"(expected 0..{len(PROCESS_NAMES) - 1})")
-        proc = proc.astype(np.intp, copy=False)
+        variables = as_float(raw)
+        weight, process = read_weights(events)
+        check_process_codes(process, filename)
+        # compared with Runs.sumw, Runs.sumw2 by na64tools.run (a file read in full)
+        out.weights[(dataset, filename, start, stop)] = (float(weight.sum()), float(np.dot(weight, weight)))
 
-        # each cut's mask once; the stage reached (cutflow) and the number of cuts passed (N-1)
-        masks = cut_masks(v, self.cuts)
-        last = stages(masks)                 # stages passed after "all"
-        npass = np.zeros(len(w), np.int8)
-        for name in CUTFLOW:
-            npass += masks[name]
-        items = [(out.cutflow, proc, (last,), None)]
+        # 2. the selection: each cut's pass mask, and the loose preselection
+        masks = cut_masks(variables, self.cuts)
+        preselected = self.preselection.mask(variables)
 
-        # N-1 histograms: events that pass every cut but the variable's own cut. Candidates
-        # pass all cuts, or all but one; per cut, its rows are the candidates that pass all
-        # cuts or fail only this one (shared by the variables of the cut)
-        ncuts = len(CUTFLOW)
-        # (``take`` with integer indices: several times faster than boolean or fancy indexing)
-        cand = np.flatnonzero(npass >= ncuts - 1)
-        full = npass.take(cand) == ncuts
-        for cut, vars_ in CUT_VARIABLES.items():
-            rows = cand.take(np.flatnonzero(full | ~masks[cut].take(cand)))
-            p = proc.take(rows)
-            for var in vars_:
-                items.append((out.hists[f"nminus1_{var}"], p, (v[var].take(rows),), rows))
+        # 3. the histograms: the cutflow (the last cut each event passes in turn), the N-1
+        #    histogram of every variable (events passing all the other cuts), the main
+        #    distributions after the preselection; exact sums (na64tools.accumulate)
+        fills = [Fill(out.hists[f"nminus1_{var}"], (var,), NMINUS1, CUT_OF[var]) for var in VARIABLES]
+        fills += [Fill(out.hists[name], vars_) for name, vars_ in MAIN_HISTS.items()]
+        fill_selection(dataset, out.cutflow, fills, masks, preselected, variables, weight, process)
 
-        # main distributions and the table after the loose preselection
-        pre = np.flatnonzero(self.preselection.mask(v))
-        pp = proc.take(pre)
-        for name, vars_ in MAIN_HISTS.items():
-            items.append((out.hists[name], pp, tuple(v[x].take(pre) for x in vars_), pre))
-
-        # all histograms and the cutflow in one exact summation of w and one of w**2
-        ExactHist.fill_group(dataset, items, weight=decompose(w), weight2=decompose(w * w))
-
+        # 4. the cut table: the preselected events, to re-evaluate cuts without re-reading
         if self.table:
-            # the cut variables in their branch dtypes (float32, ints): exact, half the bytes
-            cols = {k: raw[k].take(pre) for k in VARIABLES}
-            cols["n_tracks"] = cols["n_tracks"].astype(np.int32)
-            cols["genWeight"] = w.take(pre)
-            cols["process"] = pp.astype(np.int8)
-            cols["entry"] = pre.astype(np.int64) + start
-            out.table[(dataset, filename, start)] = cols
+            rows = np.flatnonzero(preselected)
+            columns = {k: raw[k].take(rows) for k in VARIABLES}   # float32, ints: exact, compact
+            columns["n_tracks"] = columns["n_tracks"].astype(np.int32)
+            columns["genWeight"] = weight.take(rows)
+            columns["process"] = process.take(rows).astype(np.int8)
+            columns["entry"] = rows.astype(np.int64) + start
+            out.table[(dataset, filename, start)] = columns
         return out
 
     # ----------------------------------------------------------------------------------------
@@ -536,6 +484,15 @@ def read_weights(events) -> tuple[np.ndarray, np.ndarray]:
     """``genWeight`` (float64) and ``Gen_process`` (integer codes) of a chunk as numpy arrays."""
     return (ak.to_numpy(events.genWeight).astype(np.float64, copy=False),
             ak.to_numpy(events.Gen.process))
+
+
+def check_process_codes(process: np.ndarray, filename: str) -> None:
+    """Raise :class:`BadFileError` if a ``Gen_process`` code is not one of
+    :data:`na64tools.processes.PROCESSES`."""
+    if len(process) and (process.min() < 0 or process.max() >= len(PROCESS_NAMES)):
+        bad = process[(process < 0) | (process >= len(PROCESS_NAMES))][0]
+        raise BadFileError(f"{filename}: Gen_process = {bad} is not a known process code "
+                           f"(expected 0..{len(PROCESS_NAMES) - 1})")
 
 
 def read_runs(filename: str, dataset: str = "") -> FileRecord:
@@ -682,20 +639,6 @@ def _sum_processes(es: ExactSums, nproc: int, nst: int) -> ExactSums:
     return out
 
 
-def _plain_empty(n: int, dtype) -> np.ndarray:
-    """An uninitialised array of ``n`` elements in memory allocated without asking for
-    transparent huge pages.
-
-    numpy advises the kernel to back arrays of 4 MB and more with huge pages; where the kernel
-    then compacts memory synchronously at the first touch (``defrag = madvise``, the default of
-    many distributions and of the development machine) filling a fresh 300 MB table costs
-    about twice as long (measured: 0.5-0.9 s instead of 0.2-0.3 s for 2.8 M rows). The table
-    is written once and read sequentially: ordinary pages are as good.
-    """
-    dtype = np.dtype(dtype)
-    return np.frombuffer(bytearray(n * dtype.itemsize), dtype=dtype)
-
-
 def _table(acc: MMAccumulator, presel: Preselection) -> CutTable:
     keys = sorted(acc.table)
     datasets = sorted({k[0] for k in keys})
@@ -714,7 +657,7 @@ def _table(acc: MMAccumulator, presel: Preselection) -> CutTable:
     # one allocation per column; the cut variables arrive in their branch dtypes (float32,
     # int32) and are converted exactly to float64 here
     for c in _TABLE_COLUMNS:
-        columns[c] = _plain_empty(total, dtypes[c])
+        columns[c] = plain_empty(total, dtypes[c])
         if pieces:
             np.concatenate([piece[c] for piece in pieces], out=columns[c], casting="same_kind")
     for c, dtype, index in (("dataset", np.int16, [ds_idx[k[0]] for k in keys]),
@@ -722,7 +665,7 @@ def _table(acc: MMAccumulator, presel: Preselection) -> CutTable:
                                                  if (k[0], k[1]) in acc.files else s_idx["unknown"]
                                                  for k in keys]),
                             ("file", np.int32, [f_idx[k[1]] for k in keys])):
-        columns[c] = _plain_empty(total, dtype)
+        columns[c] = plain_empty(total, dtype)
         start = 0
         for i, n in zip(index, sizes, strict=True):
             columns[c][start:start + n] = i

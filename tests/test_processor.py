@@ -325,7 +325,7 @@ def test_table_columns_are_the_float64_cut_variables_of_their_entries(files, out
 def test_tune_memory_once_and_switched_off_by_the_environment(monkeypatch):
     import sys
 
-    import na64tools.processor as P
+    import na64tools.accumulate as P
 
     monkeypatch.setattr(P, "_memory_tuned", None)
     monkeypatch.setenv("NA64TOOLS_TUNE_MEMORY", "0")
@@ -339,7 +339,7 @@ def test_tune_memory_once_and_switched_off_by_the_environment(monkeypatch):
 
 
 def test_plain_empty_arrays():
-    from na64tools.processor import _plain_empty
+    from na64tools.accumulate import plain_empty as _plain_empty
 
     a = _plain_empty(1000, np.float64)
     assert a.dtype == np.float64 and a.shape == (1000,) and a.flags.writeable

@@ -20,7 +20,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import na64tools.runner as na64run  # noqa: E402
-from na64tools.processor import BadFileError, MissingMomentumProcessor, MMAccumulator  # noqa: E402
+from na64tools.processor import (  # noqa: E402
+    BadFileError,
+    MissingMomentumProcessor,
+    MMAccumulator,
+    chunk_machinery,
+    chunk_of,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -34,13 +40,15 @@ class FaultyProcessor(MissingMomentumProcessor):
         super().__init__(**kw)
         self.fail_file, self.fail_start, self.once_marker = fail_file, fail_start, once_marker
 
-    def _process(self, events, dataset, filename, start, stop):
+    @chunk_machinery
+    def process(self, events):
+        dataset, filename, start, stop = chunk_of(events)
         if filename == self.fail_file and start == self.fail_start:
             if self.once_marker is None or not os.path.exists(self.once_marker):
                 if self.once_marker is not None:
                     Path(self.once_marker).touch()
                 raise OSError(f"injected read failure at entry {start}")
-        return super()._process(events, dataset, filename, start, stop)
+        return super().process(events)
 
 
 class SlowProcessor(MissingMomentumProcessor):
@@ -50,9 +58,11 @@ class SlowProcessor(MissingMomentumProcessor):
         super().__init__(**kw)
         self.delay, self.done_dir = delay, done_dir
 
-    def _process(self, events, dataset, filename, start, stop):
+    @chunk_machinery
+    def process(self, events):
+        _, filename, start, _ = chunk_of(events)
         time.sleep(self.delay)
-        out = super()._process(events, dataset, filename, start, stop)
+        out = super().process(events)
         Path(self.done_dir, f"{Path(filename).stem}_{start}_{os.getpid()}_{uuid.uuid4().hex}").touch()
         return out
 
@@ -64,10 +74,12 @@ class DyingProcessor(MissingMomentumProcessor):
         super().__init__(**kw)
         self.fail_file, self.fail_start = fail_file, fail_start
 
-    def _process(self, events, dataset, filename, start, stop):
+    @chunk_machinery
+    def process(self, events):
+        _, filename, start, _ = chunk_of(events)
         if filename == self.fail_file and start == self.fail_start:
             os._exit(17)
-        return super()._process(events, dataset, filename, start, stop)
+        return super().process(events)
 
 
 class LosingProcessor(MissingMomentumProcessor):
@@ -77,8 +89,10 @@ class LosingProcessor(MissingMomentumProcessor):
         super().__init__(**kw)
         self.fail_file, self.fail_start, self.mode = fail_file, fail_start, mode
 
-    def _process(self, events, dataset, filename, start, stop):
-        out = super()._process(events, dataset, filename, start, stop)
+    @chunk_machinery
+    def process(self, events):
+        dataset, filename, start, stop = chunk_of(events)
+        out = super().process(events)
         if filename == self.fail_file and start == self.fail_start:
             if self.mode == "lost":
                 return MMAccumulator()

@@ -32,6 +32,7 @@ from ..selection import CUT_GROUPS, Selection, cut_masks, cutflow, declaration, 
 from ..stats.background import LOW_N_EFF, BackgroundEstimate
 from ..stats.efficiency import Efficiency
 from ..stats.limits import CouplingLimit, Projection
+from .errors import CutRangeError
 
 __all__ = [
     "CUT_GROUPS",
@@ -46,10 +47,6 @@ __all__ = [
 #: human names of the cutflow stages ("stored": the table, after the loose preselection)
 STAGE_LABELS: dict[str, str] = {"stored": "stored (loose preselection)",
                                 **{c.name: c.label for c in declaration(Cuts).flow}}
-
-
-class CutRangeError(ValueError):
-    """A cut value the stored table cannot evaluate (looser than the preselection, not a number)."""
 
 
 def _nice_ceil(x: float) -> float:

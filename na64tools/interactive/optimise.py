@@ -31,13 +31,17 @@ import os
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..analysis import Analysis
 from ..config import ConfigError, Cuts
 from ..processor import CutTable
-from .model import CutExplorerModel, CutRangeError
+from .errors import CutRangeError
+
+if TYPE_CHECKING:   # model.py imports this module (CutExplorerModel.optimise)
+    from .model import CutExplorerModel
 
 __all__ = ["Figures", "Optimisation", "split_output", "split_mask", "optimise_cuts"]
 

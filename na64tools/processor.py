@@ -64,7 +64,6 @@ from .selection import (
     declaration,
     events_getter,
     raw_variables,
-    stages,
 )
 
 __all__ = [

@@ -51,7 +51,10 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
-    "na64docs",  # docs/_ext/na64docs.py: API pages, optional pages, setup tables
+    # MathJax 3 served with the site (copied to _static/mathjax), so that the formulas render
+    # offline; the package is a PyPI wheel that ships MathJax (the docs extra)
+    "sphinx-mathjax-offline",
+    "na64docs",  # docs/_ext/na64docs.py: API pages, CLI reference, numbers from the code
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -97,7 +100,11 @@ napoleon_numpy_docstring = True
 napoleon_use_rtype = False
 
 # -- MyST / myst-nb ----------------------------------------------------------------------------
-myst_enable_extensions = ["amsmath", "dollarmath", "colon_fence", "deflist", "attrs_inline"]
+myst_enable_extensions = ["amsmath", "dollarmath", "colon_fence", "deflist", "attrs_inline",
+                          "substitution"]
+# {{ name }} on a page: filled at build time with numbers computed from na64tools
+# (docs/_ext/na64docs.py, facts()); entries set here take precedence
+myst_substitutions: dict[str, str] = {}
 myst_heading_anchors = 3
 myst_dmath_double_inline = True
 

@@ -119,6 +119,7 @@ html_theme = "sphinx_book_theme"
 html_title = "na64tools"
 html_static_path = ["_static"]
 html_css_files = ["na64tools.css"]
+html_js_files = ["na64tools.js"]  # keeps numbers in table cells on one line on narrow screens
 html_last_updated_fmt = ""
 html_theme_options = {
     "repository_url": "https://github.com/na64tools/na64tools",

@@ -113,6 +113,13 @@ nb_execution_timeout = 600  # seconds per cell
 nb_execution_raise_on_error = True  # a failing notebook fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
+# Widgets (the CutExplorer of notebook 04) need a running kernel: a static page cannot run them.
+# myst-nb would load require.js and an ipywidgets-7 embed bundle from CDNs, which leaves an empty
+# box offline (and with ipywidgets 8). No widget script is loaded; a widget output shows its
+# text form, and the tutorials page says to run the notebook in Jupyter or on Binder.
+nb_ipywidgets_js: dict[str, dict[str, str]] = {}
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None),
+                              ("html", "application/vnd.jupyter.widget-state+json", None)]
 
 # -- HTML --------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"

@@ -20,6 +20,10 @@ It keeps the site true to the code it documents, at every build:
 * ``{na64-cli}`` renders the usage and options of every ``na64tools`` subcommand from the argparse
   parser itself (:func:`na64tools.cli.build_parser`), so that a changed option or help text shows
   on the CLI reference at the next build.
+* **Rendered notebooks without build-machine traces**: the outputs of the executed notebooks
+  (a Dask client's dashboard link on 127.0.0.1, a worker's scratch folder under /tmp) would show
+  addresses and paths of the machine that built the site; :func:`scrub` replaces them with
+  neutral placeholders and removes such links (``doctree-read``).
 * **Numbers from the code**: :func:`facts` computes the numbers the narrative pages quote (defaults,
   counts, cross-section ratios, energy loss, decay lengths) from the package; they are the MyST
   substitutions ``{{ name }}`` of every page (``myst_substitutions``), so a page cannot quote a
@@ -620,6 +624,56 @@ class CliReference(SphinxDirective):
 
 
 # --------------------------------------------------------------------------------------------
+# Build-machine traces in the rendered notebooks
+# --------------------------------------------------------------------------------------------
+
+#: a link to a server of the build machine: <a href="http://127.0.0.1:PORT/...">
+_LOCAL_HREF = re.compile(r"""\s+href=(["'])https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+[^"']*\1""")
+#: a local URL in text
+_LOCAL_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+(/[\w./%-]*)?")
+
+
+def _path_patterns() -> list[tuple[re.Pattern, str]]:
+    import tempfile
+
+    out = []
+    for path, name in [(str(ROOT), "REPO"), (tempfile.gettempdir(), "TMPDIR"),
+                       ("/tmp", "TMPDIR"), (str(Path.home()), "~")]:
+        if path and path != "/":
+            out.append((re.compile(re.escape(path.rstrip("/")) + r"(?=/|\b)"), name))
+    return out
+
+
+def scrub(text: str) -> str:
+    """``text`` without the build machine's local links, server ports and absolute paths."""
+    text = _LOCAL_HREF.sub("", text)
+    text = _LOCAL_URL.sub(lambda m: "http://127.0.0.1:PORT" + (m.group(1) or ""), text)
+    for pattern, name in _path_patterns():
+        text = pattern.sub(name, text)
+    return text
+
+
+def _scrub_notebooks(app: Sphinx, doctree: nodes.document) -> None:
+    docname = app.env.docname
+    if not any(fnmatch.fnmatchcase(docname, p) for p in app.config.na64_scrub_pages):
+        return
+    for node in list(doctree.findall(nodes.raw)):
+        new = scrub(node.astext())
+        if new != node.astext():
+            node.replace_self(nodes.raw(new, new, format=node.get("format", "html")))
+    for node in list(doctree.findall(nodes.literal_block)):
+        new = scrub(node.astext())
+        if new != node.astext():
+            block = node.deepcopy()
+            block.children = [nodes.Text(new)]
+            node.replace_self(block)
+    for node in list(doctree.findall(nodes.reference)):
+        uri = node.get("refuri", "")
+        if _LOCAL_URL.match(uri):
+            node.replace_self(nodes.Text(scrub(node.astext())))
+
+
+# --------------------------------------------------------------------------------------------
 # Numbers from the code
 # --------------------------------------------------------------------------------------------
 
@@ -720,6 +774,8 @@ def _add_facts(app: Sphinx, config) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("na64_api_package", "na64tools", "env")
     app.add_config_value("na64_optional_pages", [], "env")
+    app.add_config_value("na64_scrub_pages", ["notebooks/*"], "env")
+    app.connect("doctree-read", _scrub_notebooks)
     app.connect("builder-inited", generate_api)
     app.connect("source-read", _source_read)
     app.connect("missing-reference", _missing_reference)

@@ -113,6 +113,7 @@ nb_execution_timeout = 600  # seconds per cell
 nb_execution_raise_on_error = True  # a failing notebook fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs (the tables of results.md) with tables
 # Widgets (the CutExplorer of notebook 04) need a running kernel: a static page cannot run them.
 # myst-nb would load require.js and an ipywidgets-7 embed bundle from CDNs, which leaves an empty
 # box offline (and with ipywidgets 8). No widget script is loaded; a widget output shows its

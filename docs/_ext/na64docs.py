@@ -630,7 +630,8 @@ class CliReference(SphinxDirective):
 #: a link to a server of the build machine: <a href="http://127.0.0.1:PORT/...">
 _LOCAL_HREF = re.compile(r"""\s+href=(["'])https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+[^"']*\1""")
 #: a local URL in text
-_LOCAL_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+(/[\w./%-]*)?")
+_LOCAL_URL = re.compile(r"(?P<scheme>https?|tcp|wss?)://(?:127\.0\.0\.1|localhost|\[::1\]):\d+"
+                        r"(?P<path>/[\w./%-]*)?")
 
 
 def _path_patterns() -> list[tuple[re.Pattern, str]]:
@@ -647,7 +648,7 @@ def _path_patterns() -> list[tuple[re.Pattern, str]]:
 def scrub(text: str) -> str:
     """``text`` without the build machine's local links, server ports and absolute paths."""
     text = _LOCAL_HREF.sub("", text)
-    text = _LOCAL_URL.sub(lambda m: "http://127.0.0.1:PORT" + (m.group(1) or ""), text)
+    text = _LOCAL_URL.sub(lambda m: f"{m['scheme']}://127.0.0.1:PORT{m['path'] or ''}", text)
     for pattern, name in _path_patterns():
         text = pattern.sub(name, text)
     return text

@@ -453,6 +453,7 @@ def test_rendered_notebooks_have_no_build_machine_traces(site):
     for page in sorted((site / "notebooks").glob("*.html")):
         text = page.read_text()
         assert not re.search(r"(127\.0\.0\.1|localhost):\d+", text), f"{page.name}: a local server link"
+        assert "VBox(children=" not in page_text(page), f"{page.name}: a widget shown as its repr"
         for path in ("/tmp/", str(ROOT) + "/", str(Path.home()) + "/"):
             assert path not in page_text(page), f"{page.name}: the build machine's path {path}"
 

@@ -634,6 +634,13 @@ _LOCAL_URL = re.compile(r"(?P<scheme>https?|tcp|wss?)://(?:127\.0\.0\.1|localhos
                         r"(?P<path>/[\w./%-]*)?")
 
 
+#: the text form of an ipywidgets container, shown where its live view cannot be
+_WIDGET_REPR = re.compile(r"^\s*(VBox|HBox|Box|GridBox|Tab|Accordion|Stack|AppLayout|GridspecLayout)"
+                          r"\(children=")
+WIDGET_NOTE = ("[An interactive widget: it needs a running Python kernel. Run this notebook in "
+               "JupyterLab or on Binder to use it.]")
+
+
 def _path_patterns() -> list[tuple[re.Pattern, str]]:
     import tempfile
 
@@ -672,6 +679,12 @@ def _scrub_notebooks(app: Sphinx, doctree: nodes.document) -> None:
         uri = node.get("refuri", "")
         if _LOCAL_URL.match(uri):
             node.replace_self(nodes.Text(scrub(node.astext())))
+    # a widget's text form (its view needs a running kernel): say so instead
+    for node in list(doctree.findall(nodes.literal_block)):
+        if _WIDGET_REPR.match(node.astext()):
+            note = nodes.paragraph(classes=["na64-widget-note"])
+            note += nodes.emphasis(text=WIDGET_NOTE)
+            node.replace_self(note)
 
 
 # --------------------------------------------------------------------------------------------

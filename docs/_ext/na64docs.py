@@ -577,7 +577,7 @@ class Benchmarks(SphinxDirective):
 # --------------------------------------------------------------------------------------------
 
 #: width of the rendered help text (argparse wraps at the terminal width, read from COLUMNS)
-CLI_COLUMNS = 88
+CLI_COLUMNS = 80
 
 
 def cli_help() -> list[tuple[str, str]]:

@@ -9,7 +9,8 @@ must work offline. Checks:
   outreach host, maintainer) and the install → demo → tutorial → own analysis → cluster route,
   and each link leads to a page that exists; Getting started links the page that explains the
   demo's output;
-* **1280 px**: no page scrolls horizontally, and no table cell's text overflows its cell;
+* **1280 px**: no page scrolls horizontally, no table cell's text overflows its cell, and no code
+  block is wider than the column (long lines wrap);
 * **390 px** (a phone): no number in a table is broken over two lines (the generated cut and
   setup tables used to show one digit per line);
 * **formulas offline**: MathJax (served with the site) typesets them; no raw ``$$``, ``\\(`` or
@@ -84,6 +85,14 @@ _OVERFLOWING_CELLS = """() => {
   for (const cell of document.querySelectorAll("article td, article th")) {
     if (cell.closest("pre, .highlight")) continue;
     if (cell.scrollWidth > cell.clientWidth + 2) out.push(cell.innerText.slice(0, 40));
+  }
+  return out;
+}"""
+
+_OVERFLOWING_CODE = """() => {
+  const out = [];
+  for (const pre of document.querySelectorAll("article pre")) {
+    if (pre.scrollWidth > pre.clientWidth + 2) out.push(pre.innerText.split("\\n")[0].slice(0, 50));
   }
   return out;
 }"""
@@ -194,6 +203,8 @@ def test_page_at_1280px_has_no_horizontal_overflow(site, browser, page, tmp_path
         assert sw <= cw, f"{page}: the page scrolls horizontally at 1280 px ({sw} > {cw})"
         cells = tab.evaluate(_OVERFLOWING_CELLS)
         assert not cells, f"{page}: table cells whose text overflows at 1280 px: {cells[:5]}"
+        code = tab.evaluate(_OVERFLOWING_CODE)
+        assert not code, f"{page}: code blocks wider than the column at 1280 px: {code[:5]}"
         text = tab.evaluate(_VISIBLE_TEXT)
         for raw in ("$$", "\\(", "\\[", "\\frac", "\\text{"):
             assert raw not in text, f"{page}: raw LaTeX {raw!r} is visible: formulas not typeset"

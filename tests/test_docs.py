@@ -468,3 +468,16 @@ def test_mathjax_is_served_with_the_site(site):
     for page in [site / "index.html", *sorted((site / "notebooks").glob("*.html"))]:
         text = page.read_text()
         assert "require.min.js" not in text and "html-manager" not in text, page.name
+
+
+@pytest.mark.slow
+def test_processor_page_shows_the_signature_of_run(site):
+    import inspect
+
+    from na64tools.run import run
+
+    text = page_text(site / "processor.html")
+    start = text.index("na64tools.run(fileset")
+    shown = text[start:text.index(")", start)]
+    for name in inspect.signature(run).parameters:
+        assert name in shown, f"processor page: run() parameter {name!r} missing from the signature"

@@ -65,8 +65,6 @@ SKIP: dict[tuple[str, str], str] = {
         "filesets of the 10⁸-event sample",
     ("scale.md", "python benchmarks/bench_scale.py"): "benchmark (minutes to hours)",
     ("scale.md", "python benchmarks/run_all.py"): "benchmarks (minutes)",
-    ("processor.md", 'na64tools.run(fileset, processor=None, *, executor="futures", client=None,'):
-        "a signature, not code",
     ("performance.md", "python benchmarks/bench_<name>.py"): "benchmarks (minutes)",
     ("testing.md", "pip install mutmut"): "install (network) and a 60-minute mutation run",
     ("testing.md", "python benchmarks/mutation.py --modules"): "mutation runs (tens of minutes)",

@@ -17,6 +17,7 @@ It keeps the site true to the code it documents, at every build:
   (:func:`na64tools.default_setup`) with value, unit, meaning and source.
 * ``{na64-benchmarks}`` lists the benchmark scripts of ``benchmarks/`` with their description and
   the exact command that measures each figure.
+* ``{na64-signature} name`` shows the call signature of a function as the code defines it.
 * ``{na64-cli}`` renders the usage and options of every ``na64tools`` subcommand from the argparse
   parser itself (:func:`na64tools.cli.build_parser`), so that a changed option or help text shows
   on the CLI reference at the next build.
@@ -623,6 +624,32 @@ class CliReference(SphinxDirective):
         return out
 
 
+class Signature(SphinxDirective):
+    """``{na64-signature} dotted.name [shown.name]``: the call signature, from the code itself."""
+
+    required_arguments = 1
+    optional_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        import textwrap
+
+        obj = import_dotted(self.arguments[0])
+        if obj is None:
+            raise self.error(f"na64-signature: {self.arguments[0]!r} does not exist")
+        shown = self.arguments[1] if len(self.arguments) > 1 else self.arguments[0]
+        sig = inspect.signature(obj)
+        sig = sig.replace(parameters=[p.replace(annotation=inspect.Parameter.empty)
+                                      for p in sig.parameters.values()],
+                          return_annotation=inspect.Signature.empty)
+        lines = textwrap.wrap(str(sig)[1:-1], width=90 - len(shown) - 1,
+                              subsequent_indent=" " * (len(shown) + 1), break_long_words=False,
+                              break_on_hyphens=False)
+        text = f"{shown}(" + "\n".join(lines) + ")"
+        block = nodes.literal_block(text, text)
+        block["language"] = "python"
+        return [block]
+
+
 # --------------------------------------------------------------------------------------------
 # Build-machine traces in the rendered notebooks
 # --------------------------------------------------------------------------------------------
@@ -799,5 +826,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("na64-setup-table", SetupTable)
     app.add_directive("na64-benchmarks", Benchmarks)
     app.add_directive("na64-cli", CliReference)
+    app.add_directive("na64-signature", Signature)
     app.connect("config-inited", _add_facts)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -51,7 +51,10 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
-    "na64docs",  # docs/_ext/na64docs.py: API pages, optional pages, setup tables
+    # MathJax 3 served with the site (copied to _static/mathjax), so that the formulas render
+    # offline; the package is a PyPI wheel that ships MathJax (the docs extra)
+    "sphinx-mathjax-offline",
+    "na64docs",  # docs/_ext/na64docs.py: API pages, CLI reference, numbers from the code
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -97,7 +100,11 @@ napoleon_numpy_docstring = True
 napoleon_use_rtype = False
 
 # -- MyST / myst-nb ----------------------------------------------------------------------------
-myst_enable_extensions = ["amsmath", "dollarmath", "colon_fence", "deflist", "attrs_inline"]
+myst_enable_extensions = ["amsmath", "dollarmath", "colon_fence", "deflist", "attrs_inline",
+                          "substitution"]
+# {{ name }} on a page: filled at build time with numbers computed from na64tools
+# (docs/_ext/na64docs.py, facts()); entries set here take precedence
+myst_substitutions: dict[str, str] = {}
 myst_heading_anchors = 3
 myst_dmath_double_inline = True
 
@@ -106,12 +113,21 @@ nb_execution_timeout = 600  # seconds per cell
 nb_execution_raise_on_error = True  # a failing notebook fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs (the tables of results.md) with tables
+# Widgets (the CutExplorer of notebook 04) need a running kernel: a static page cannot run them.
+# myst-nb would load require.js and an ipywidgets-7 embed bundle from CDNs, which leaves an empty
+# box offline (and with ipywidgets 8). No widget script is loaded; a widget output shows its
+# text form, and the tutorials page says to run the notebook in Jupyter or on Binder.
+nb_ipywidgets_js: dict[str, dict[str, str]] = {}
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None),
+                              ("html", "application/vnd.jupyter.widget-state+json", None)]
 
 # -- HTML --------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = "na64tools"
 html_static_path = ["_static"]
 html_css_files = ["na64tools.css"]
+html_js_files = ["na64tools.js"]  # keeps numbers in table cells on one line on narrow screens
 html_last_updated_fmt = ""
 html_theme_options = {
     "repository_url": "https://github.com/na64tools/na64tools",

@@ -17,6 +17,18 @@ It keeps the site true to the code it documents, at every build:
   (:func:`na64tools.default_setup`) with value, unit, meaning and source.
 * ``{na64-benchmarks}`` lists the benchmark scripts of ``benchmarks/`` with their description and
   the exact command that measures each figure.
+* ``{na64-signature} name`` shows the call signature of a function as the code defines it.
+* ``{na64-cli}`` renders the usage and options of every ``na64tools`` subcommand from the argparse
+  parser itself (:func:`na64tools.cli.build_parser`), so that a changed option or help text shows
+  on the CLI reference at the next build.
+* **Rendered notebooks without build-machine traces**: the outputs of the executed notebooks
+  (a Dask client's dashboard link on 127.0.0.1, a worker's scratch folder under /tmp) would show
+  addresses and paths of the machine that built the site; :func:`scrub` replaces them with
+  neutral placeholders and removes such links (``doctree-read``).
+* **Numbers from the code**: :func:`facts` computes the numbers the narrative pages quote (defaults,
+  counts, cross-section ratios, energy loss, decay lengths) from the package; they are the MyST
+  substitutions ``{{ name }}`` of every page (``myst_substitutions``), so a page cannot quote a
+  stale default.
 """
 
 from __future__ import annotations
@@ -562,11 +574,249 @@ class Benchmarks(SphinxDirective):
 
 
 # --------------------------------------------------------------------------------------------
+# The CLI reference
+# --------------------------------------------------------------------------------------------
+
+#: width of the rendered help text (argparse wraps at the terminal width, read from COLUMNS)
+CLI_COLUMNS = 80
+
+
+def cli_help() -> list[tuple[str, str]]:
+    """``(command, help text)`` of ``na64tools`` and of each subcommand, as ``--help`` prints them."""
+    import argparse
+    import os
+
+    from na64tools.cli import build_parser
+
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(CLI_COLUMNS)
+    try:
+        parser = build_parser()
+        out = [("na64tools", parser.format_help())]
+        for action in parser._actions:  # noqa: SLF001 - argparse has no public accessor
+            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+                for name, sub in action.choices.items():
+                    out.append((f"na64tools {name}", sub.format_help()))
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = old
+    return out
+
+
+class CliReference(SphinxDirective):
+    """``{na64-cli}``: one section per command with its ``--help`` text, from the parser."""
+
+    def run(self) -> list[nodes.Node]:
+        for path in sorted((ROOT / "na64tools" / "cli").glob("*.py")):
+            self.env.note_dependency(str(path))
+        out: list[nodes.Node] = []
+        for command, text in cli_help():
+            ident = nodes.make_id(command.replace(" ", "-"))
+            section = nodes.section(ids=[ident], names=[nodes.fully_normalize_name(command)])
+            section += nodes.title(text=command)
+            block = nodes.literal_block(text.rstrip(), text.rstrip(), classes=["na64-cli-help"])
+            block["language"] = "text"
+            section += block
+            self.state.document.note_implicit_target(section, section)
+            out.append(section)
+        return out
+
+
+class Signature(SphinxDirective):
+    """``{na64-signature} dotted.name [shown.name]``: the call signature, from the code itself."""
+
+    required_arguments = 1
+    optional_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        import textwrap
+
+        obj = import_dotted(self.arguments[0])
+        if obj is None:
+            raise self.error(f"na64-signature: {self.arguments[0]!r} does not exist")
+        shown = self.arguments[1] if len(self.arguments) > 1 else self.arguments[0]
+        sig = inspect.signature(obj)
+        sig = sig.replace(parameters=[p.replace(annotation=inspect.Parameter.empty)
+                                      for p in sig.parameters.values()],
+                          return_annotation=inspect.Signature.empty)
+        lines = textwrap.wrap(str(sig)[1:-1], width=90 - len(shown) - 1,
+                              subsequent_indent=" " * (len(shown) + 1), break_long_words=False,
+                              break_on_hyphens=False)
+        text = f"{shown}(" + "\n".join(lines) + ")"
+        block = nodes.literal_block(text, text)
+        block["language"] = "python"
+        return [block]
+
+
+# --------------------------------------------------------------------------------------------
+# Build-machine traces in the rendered notebooks
+# --------------------------------------------------------------------------------------------
+
+#: a link to a server of the build machine: <a href="http://127.0.0.1:PORT/...">
+_LOCAL_HREF = re.compile(r"""\s+href=(["'])https?://(?:127\.0\.0\.1|localhost|\[::1\]):\d+[^"']*\1""")
+#: a local URL in text
+_LOCAL_URL = re.compile(r"(?P<scheme>https?|tcp|wss?)://(?:127\.0\.0\.1|localhost|\[::1\]):\d+"
+                        r"(?P<path>/[\w./%-]*)?")
+
+
+#: the text form of an ipywidgets container, shown where its live view cannot be
+_WIDGET_REPR = re.compile(r"^\s*(VBox|HBox|Box|GridBox|Tab|Accordion|Stack|AppLayout|GridspecLayout)"
+                          r"\(children=")
+WIDGET_NOTE = ("[An interactive widget: it needs a running Python kernel. Run this notebook in "
+               "JupyterLab or on Binder to use it.]")
+
+
+def _path_patterns() -> list[tuple[re.Pattern, str]]:
+    import tempfile
+
+    out = []
+    for path, name in [(str(ROOT), "REPO"), (tempfile.gettempdir(), "TMPDIR"),
+                       ("/tmp", "TMPDIR"), (str(Path.home()), "~")]:
+        if path and path != "/":
+            out.append((re.compile(re.escape(path.rstrip("/")) + r"(?=/|\b)"), name))
+    return out
+
+
+def scrub(text: str) -> str:
+    """``text`` without the build machine's local links, server ports and absolute paths."""
+    text = _LOCAL_HREF.sub("", text)
+    text = _LOCAL_URL.sub(lambda m: f"{m['scheme']}://127.0.0.1:PORT{m['path'] or ''}", text)
+    for pattern, name in _path_patterns():
+        text = pattern.sub(name, text)
+    return text
+
+
+def _scrub_notebooks(app: Sphinx, doctree: nodes.document) -> None:
+    docname = app.env.docname
+    if not any(fnmatch.fnmatchcase(docname, p) for p in app.config.na64_scrub_pages):
+        return
+    for node in list(doctree.findall(nodes.raw)):
+        new = scrub(node.astext())
+        if new != node.astext():
+            node.replace_self(nodes.raw(new, new, format=node.get("format", "html")))
+    for node in list(doctree.findall(nodes.literal_block)):
+        new = scrub(node.astext())
+        if new != node.astext():
+            block = node.deepcopy()
+            block.children = [nodes.Text(new)]
+            node.replace_self(block)
+    for node in list(doctree.findall(nodes.reference)):
+        uri = node.get("refuri", "")
+        if _LOCAL_URL.match(uri):
+            node.replace_self(nodes.Text(scrub(node.astext())))
+    # a widget's text form (its view needs a running kernel): say so instead
+    for node in list(doctree.findall(nodes.literal_block)):
+        if _WIDGET_REPR.match(node.astext()):
+            note = nodes.paragraph(classes=["na64-widget-note"])
+            note += nodes.emphasis(text=WIDGET_NOTE)
+            node.replace_self(note)
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers from the code
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def facts() -> dict[str, str]:
+    """Numbers quoted on the narrative pages, computed from the package (strings, formatted).
+
+    Returns a mapping substitution name -> text; the keys are the ``{{ name }}`` of the pages.
+    Every value is recomputed at each build from the checkout being documented.
+    """
+    import numpy as np
+
+    from na64tools import default_setup, physics, processor
+    from na64tools import run as run_module
+    from na64tools.physics import eloss
+    from na64tools.sim import beam
+    from na64tools.stats.signal import yield_per_mot
+
+    setup = default_setup()
+    e0 = float(setup.beam.energy)
+    x_cut = 1.0 - float(setup.cuts.p_out_max) / e0
+    g = 1e-4
+
+    def ratio(m: float, x_min: float) -> float:
+        kw = dict(model="vector", energy=e0, target="Pb", x_min=x_min)
+        return (physics.cross_section(m, g, method="IWW", **kw)
+                / physics.cross_section(m, g, method="WW", **kw))
+
+    f: dict[str, str] = {}
+    from na64tools import __version__
+
+    f["version"] = __version__
+    chunk = int(run_module.DEFAULT_CHUNKSIZE)
+    f["chunksize"] = f"{chunk:,}".replace(",", " ")
+    f["chunksize_py"] = f"{chunk:_}"
+    f["n_hists"] = str(len(processor.VARIABLES) + len(processor.MAIN_HISTS))
+    f["n_cuts"] = str(len(setup.cuts.names()))
+    f["x_cut"] = f"{x_cut:g}"
+    f["beam_energy"] = f"{e0:g}"
+    f["p_out_max"] = f"{float(setup.cuts.p_out_max):g}"
+    f["mot"] = format_number(float(setup.run.mot))
+    charge = "+" if beam.MUON_PDGID < 0 else "−"  # PDG: 13 is mu-, -13 is mu+
+    f["beam_muon"] = f"μ{'⁺' if charge == '+' else '⁻'}"
+    # IWW/WW of the vector boson on lead, total (x > 0) and in the signal region (x > x_cut)
+    for m, key in [(0.001, "1mev"), (0.01, "10mev"), (0.07, "70mev"), (0.1, "100mev"),
+                   (0.2, "200mev"), (1.0, "1gev")]:
+        f[f"iww_ww_x0_{key}"] = _fmt(ratio(m, 0.0))
+        f[f"iww_ww_xcut_{key}"] = _fmt(ratio(m, x_cut))
+    # mean energy loss in the target: ionisation (setup ecal.mip) + radiative (b E rho L)
+    mat = physics.material(setup.target.material)
+    b_tot = sum(float(eloss.b_value(p, e0, mat)) for p in ("brems", "pair", "photonuclear"))
+    radiative = b_tot * 1e-6 * e0 * mat.density * float(setup.target.thickness)
+    ionisation = float(setup.ecal.mip)
+    f["eloss_radiative"] = _fmt(radiative)
+    f["eloss_ionisation"] = _fmt(ionisation)
+    f["eloss_total"] = _fmt(radiative + ionisation)
+    f["eloss_percent"] = f"{100 * (radiative + ionisation) / e0:.1f}"
+    f["target_thickness"] = f"{float(setup.target.thickness):g}"
+    # what the outputs say they are (na64tools.report: one place for the status lines)
+    from na64tools import report
+
+    f["background_status"] = report.BACKGROUND_STATUS
+    f["calibration_status"] = report.CALIBRATION_STATUS
+    f["reach_status"] = report.REACH_STATUS
+    f["efficiency_correction"] = f"{float(setup.signal.efficiency_correction):g}"
+    # gamma c tau of the Lmu-Ltau Z' at the coupling giving 2.3 events (efficiency 1)
+    hbarc = 1.973269804e-16  # GeV m
+    e_x = 120.0  # GeV, a typical boson energy for x > 0.5
+    for m, key in [(0.001, "1mev"), (0.01, "10mev"), (0.1, "100mev")]:
+        gg = g * np.sqrt(2.303 / (float(np.ravel(yield_per_mot(m, g, setup=setup, x_min=x_cut))[0])
+                                  * float(setup.run.mot)))
+        ctau = e_x / m * hbarc / float(physics.width_zprime(m, gg, "total"))
+        f[f"ctau_{key}"] = _length(ctau)
+    return f
+
+
+def _length(metres: float) -> str:
+    """A length in the unit that reads best: ``6 mm``, ``0.6 m``, ``60 m``, ``1.2 km``."""
+    for unit, scale in [("km", 1e3), ("m", 1.0), ("cm", 1e-2), ("mm", 1e-3), ("µm", 1e-6)]:
+        if metres >= scale:
+            return f"{metres / scale:.2g} {unit}"
+    return f"{metres / 1e-6:.2g} µm"
+
+
+def _add_facts(app: Sphinx, config) -> None:
+    subs = dict(facts())
+    subs.update(getattr(config, "myst_substitutions", {}) or {})
+    config.myst_substitutions = subs
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("na64_api_package", "na64tools", "env")
     app.add_config_value("na64_optional_pages", [], "env")
+    app.add_config_value("na64_scrub_pages", ["notebooks/*"], "env")
+    app.connect("doctree-read", _scrub_notebooks)
     app.connect("builder-inited", generate_api)
     app.connect("source-read", _source_read)
     app.connect("missing-reference", _missing_reference)
@@ -575,4 +825,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-purge-doc", _purge)
     app.add_directive("na64-setup-table", SetupTable)
     app.add_directive("na64-benchmarks", Benchmarks)
+    app.add_directive("na64-cli", CliReference)
+    app.add_directive("na64-signature", Signature)
+    app.connect("config-inited", _add_facts)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -16,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+from _process import stop_groups
 
 START_TIMEOUT = 60.0  # seconds for a daemon to come up
 
@@ -50,21 +53,6 @@ def _start(cmd, log: Path, env=None) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(procs) -> None:
-    for p in procs:
-        if p.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=10)
 
 
 def _tail(path: Path, n: int = 15) -> str:
@@ -163,7 +151,7 @@ PartitionName=na64test Nodes=na64node Default=YES MaxTime=INFINITE State=UP
                            capture_output=True, check=False, timeout=30)
             subprocess.run([tools["scontrol"], "shutdown"], env=env, capture_output=True,
                            check=False, timeout=30)
-        _stop(procs[::-1])
+        stop_groups(procs[::-1])
 
 
 def squeue(info) -> list[str]:
@@ -214,13 +202,16 @@ c.ClusterConfig.idle_timeout = 600
     procs = [_start([*cmd, "-f", str(config)], log)]
     try:
         def answers() -> bool:
-            with socket.socket() as s:
-                s.settimeout(1)
-                return s.connect_ex(("127.0.0.1", http)) == 0 and "server started" in \
-                    log.read_text(errors="replace")
+            # through the proxy: the proxy routes /api only once it has fetched its routing
+            # table from the API server (a request before that gets 404 Not Found)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http}/api/health", timeout=2) as r:
+                    return r.status == 200
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                return False
 
         _wait(answers, procs, "dask-gateway-server", log)
         yield {"address": f"http://127.0.0.1:{http}", "proxy_address": f"gateway://127.0.0.1:{tcp}",
                "log": log}
     finally:
-        _stop(procs)  # SIGTERM: the server stops its clusters first
+        stop_groups(procs)  # SIGTERM: the server stops its clusters first

@@ -1,10 +1,12 @@
-"""Stopping the server process groups that the browser and hosting tests start."""
+"""Stopping the process groups (servers, schedulers, batch daemons) that the tests start."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import time
 
 
 def stop_group(proc: subprocess.Popen, log=None) -> None:
@@ -21,3 +23,20 @@ def stop_group(proc: subprocess.Popen, log=None) -> None:
         proc.wait()
     if log is not None:
         log.close()
+
+
+def stop_groups(procs, grace: float = 20) -> None:
+    """SIGTERM the process groups of ``procs`` (in this order), wait up to ``grace`` seconds for
+    all of them together, then SIGKILL the groups still running."""
+    for p in procs:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)

@@ -7,7 +7,6 @@ iterative executor.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import ntuple_factory as nf  # noqa: E402
+from _process import stop_groups  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).with_name("dask")
@@ -30,19 +30,6 @@ def _start(args, log):
     cmd = [str(DASK), *args] if DASK.exists() else [sys.executable, "-m", "distributed.cli.dask_" + args[0], *args[1:]]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-
-
-def _stop(procs):
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +60,7 @@ def cluster(tmp_path_factory):
         client.shutdown()  # stops the scheduler (and any worker left)
         client.close()
     finally:
-        _stop(procs)
+        stop_groups(procs)
         log.close()
         assert all(p.poll() is not None for p in procs)
 

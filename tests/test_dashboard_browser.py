@@ -13,56 +13,19 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
+from _browser import CHROMIUM, CHROMIUM_ARGS, missing, wait_http
+from _browser import free_port as _free_port
 from _process import stop_group
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
 def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install -y chromium"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed: pip install 'na64tools[dashboard]'"
-    try:
-        import voila  # noqa: F401
-    except ImportError:
-        return "voila is not installed: pip install 'na64tools[dashboard]'"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"the dashboard server exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"the dashboard did not answer on {url} within {timeout:g} s")
+    return missing(("voila", "dashboard"))
 
 
 def _numbers(page) -> tuple[float, float]:
@@ -132,7 +95,7 @@ def test_dashboard_in_headless_chromium(small_output, tmp_path):
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
-        _wait_http(url, proc, timeout=120)
+        wait_http(url, proc, timeout=120, what="the dashboard server")
         # a page fetched without a browser (the probe above, like a curl) leaves a kernel that
         # nothing closes: the idle culler ends it (60 s idle, checked every 15 s)
         assert _wait_kernels(proc, 0, 120) == 0

@@ -28,14 +28,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from _browser import CHROMIUM, CHROMIUM_ARGS, missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 #: reader -> pages the landing page must link for that reader
 PATHS = {
     "student": ["getting_started", "technique", "tutorials", "glossary"],
@@ -107,18 +104,7 @@ _VISIBLE_TEXT = """() => {
 
 
 def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install -y chromium"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed: pip install 'na64tools[dashboard]'"
-    try:
-        import myst_nb  # noqa: F401
-        import sphinx  # noqa: F401
-    except ImportError:
-        return "sphinx/myst-nb are not installed: pip install '.[docs]'"
-    return None
+    return missing(("myst_nb", "docs"), ("sphinx", "docs"))
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import free_port
 from _process import stop_group
-from test_dashboard_browser import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_processor_and_dask.ipynb"
@@ -78,7 +78,7 @@ def test_dask_dashboard_through_jupyter_server_proxy(tmp_path):
         pytest.skip(reason)
     from jupyter_client import BlockingKernelClient
 
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     runtime = tmp_path / "runtime"
     env = dict(os.environ, JUPYTERHUB_SERVICE_PREFIX=PREFIX, JUPYTER_RUNTIME_DIR=os.fspath(runtime),
                JUPYTER_CONFIG_DIR=os.fspath(tmp_path / "config"),

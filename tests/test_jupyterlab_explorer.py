@@ -17,13 +17,10 @@ import os
 import secrets
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port, missing, wait_http
 from _process import stop_group
-from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
 
 pytestmark = pytest.mark.browser
 
@@ -62,14 +59,7 @@ _MEASURE = """() => {
 
 
 def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install -y chromium"
-    for module, extra in (("playwright.sync_api", "dashboard"), ("jupyterlab", "notebooks")):
-        try:
-            __import__(module)
-        except ImportError:
-            return f"{module.split('.')[0]} is not installed: pip install 'na64tools[{extra}]'"
-    return None
+    return missing(("jupyterlab", "notebooks"))
 
 
 def _notebook(path, data) -> None:
@@ -110,21 +100,6 @@ def _lab(tmp_path, port: int, token: str, log) -> subprocess.Popen:
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def _wait_api(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"JupyterLab exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"JupyterLab did not answer on {url} within {timeout:g} s")
-
-
 def _run_first_cell(page, tries: int = 8) -> None:
     """Run the notebook's cell; JupyterLab silently ignores a run requested before the kernel is
     attached (the prompt stays ``[ ]``), so try again until the prompt shows it ran."""
@@ -155,12 +130,12 @@ def test_cut_explorer_is_not_clipped_in_jupyterlab(small_output, tmp_path):
     save_output(small_output, data / "output")
     (tmp_path / "nb").mkdir()
     _notebook(tmp_path / "nb" / "explorer.ipynb", data)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     log = open(tmp_path / "lab.log", "w")  # noqa: SIM115 - closed in finally
     proc = _lab(tmp_path, port, token, log)
     try:
         base = f"http://127.0.0.1:{port}/"
-        _wait_api(f"{base}api/status?token={token}", proc, timeout=120)
+        wait_http(f"{base}api/status?token={token}", proc, timeout=120, what="JupyterLab")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:

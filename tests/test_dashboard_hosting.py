@@ -63,6 +63,7 @@ def test_kernel_cap_gives_a_polite_busy_page(small_output, tmp_path):
             urllib.request.urlopen(url, timeout=300)
         assert busy.value.code == 503
         body = busy.value.read().decode()
+        busy.value.close()  # an HTTPError holds the response's socket
         assert "please try again" in body.lower() and "Traceback" not in body
         assert "http" not in body.lower().replace("http-equiv", "")  # nothing fetched from outside
 
@@ -73,9 +74,11 @@ def test_kernel_cap_gives_a_polite_busy_page(small_output, tmp_path):
             urllib.request.urlopen(urllib.request.Request(shutdown, data=b"", method="POST"),
                                    timeout=60)
         assert refused.value.code == 403
+        refused.value.close()
         with pytest.raises(urllib.error.HTTPError) as still_busy:  # the kernel still runs
             urllib.request.urlopen(url, timeout=300)
         assert still_busy.value.code == 503
+        still_busy.value.close()
         # ... accepted with the token of the page's _xsrf cookie, as the page sends it
         xsrf = cookies["_xsrf"].value
         req = urllib.request.Request(shutdown, data=urllib.parse.urlencode({"_xsrf": xsrf}).encode(),

@@ -53,11 +53,6 @@ SKIP: dict[tuple[str, str], str] = {
     ("dask.md", 'out = na64tools.run("sim/", executor="dask", client="tcp://127.0.0.1:8786")'):
         "needs the scheduler above",
     ("dask.md", 'pip install "na64tools[cluster]"'): "install (network)",
-    ("dask.md", 'make_client("htcondor"'): "a batch system (HTCondor, Slurm)",
-    ("dask.md", "na64tools run /eos/user/j/jdoe/na64/sim/ --facility htcondor"): "a batch system",
-    ("dask.md", "pip install dask-lxplus"): "install (network)",
-    ("dask.md", 'client = make_client("lxplus", n_workers=20, memory="2GB",'): "CERN lxplus",
-    ("dask.md", 'client = make_client("gateway", n_workers=20)'): "a Dask gateway",
     ("scale.md", "# 3.354e8 generated background events"): "10⁸ events and a cluster",
     ("scale.md", "na64tools run /data/na64/scale --scheduler tcp://scheduler:8786"): "a remote scheduler",
     ("scale.md", 'na64tools.run("/data/na64/scale"'): "processes the 10⁸-event sample",

@@ -380,10 +380,12 @@ class Analysis:
             ds = part["dataset"]
             kind = self._kind(ds)
             if kind == "signal":
-                cols = self.disk.read(part, VARIABLES)
-                n_pass[ds] += int(np.count_nonzero(passes(cols, cuts)))
-            elif kind == "background":
-                cols = self.disk.read(part, (*VARIABLES, "genWeight", "process"))
+                for cols in self.disk.blocks(part, VARIABLES):
+                    n_pass[ds] += int(np.count_nonzero(passes(cols, cuts)))
+                continue
+            if kind != "background":
+                continue
+            for cols in self.disk.blocks(part, (*VARIABLES, "genWeight", "process")):
                 p = passes(cols, cuts)
                 w, proc = cols["genWeight"][p], cols["process"][p].astype(np.int64)
                 src = source_of_codes(proc) if w.size else np.array([], dtype=object)

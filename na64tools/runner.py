@@ -744,6 +744,8 @@ def _check_fileset(infos: list[_FileInfo]) -> None:
 # --------------------------------------------------------------------------------------------
 #: name of the index of a partitioned cut table (in its directory)
 TABLE_INDEX = "_na64tools_table.json"
+#: rows per Parquet row group of a partition: what a streaming reader holds at once
+TABLE_ROW_GROUP = 1 << 16
 
 
 class _ParquetTable(MissingMomentumProcessor):
@@ -787,7 +789,8 @@ def _write_partition(directory: str, key: tuple, cols: dict) -> None:
                       "dataset": pa.array([key[0]] * n, pa.string()).dictionary_encode(),
                       "file": pa.array([key[1]] * n, pa.string()).dictionary_encode()})
     tmp = f"{path}.{os.getpid()}.{id(cols)}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
+    # row groups of TABLE_ROW_GROUP rows: a reader holds one at a time (TableIndex.iter)
+    pq.write_table(table, tmp, compression="zstd", row_group_size=TABLE_ROW_GROUP)
     os.replace(tmp, path)   # atomic: a chunk computed twice (a lost worker) writes the same bytes
 
 
@@ -918,13 +921,31 @@ class TableIndex:
         return {c: t.column(c).to_numpy().astype(_TABLE_DTYPES.get(c, np.float64), copy=False)
                 for c in columns}
 
+    def blocks(self, part: Mapping, columns: Iterable[str]):
+        """``columns`` of one partition, one Parquet row group (:data:`TABLE_ROW_GROUP` rows) at
+        a time, in row order: the memory held is that of one row group, whatever the partition."""
+        import pyarrow.parquet as pq
+
+        columns = list(columns)
+        n = 0
+        with pq.ParquetFile(os.path.join(self.path, part["path"])) as f:
+            for g in range(f.num_row_groups):
+                t = f.read_row_group(g, columns=columns)
+                n += t.num_rows
+                yield {c: t.column(c).to_numpy().astype(_TABLE_DTYPES.get(c, np.float64),
+                                                        copy=False) for c in columns}
+        if n != part["rows"]:
+            raise ValueError(f"{self.path}/{part['path']}: {n} rows, the index says "
+                             f"{part['rows']}: the table was modified")
+
     def iter(self, columns: Iterable[str], *, datasets: Iterable[str] | None = None):
-        """``(index entry, {column: array})`` per partition, in table order."""
+        """``(index entry, {column: array})`` per row group of each partition, in table order."""
         columns = list(columns)
         wanted = None if datasets is None else set(datasets)
         for p in self.partitions:
             if wanted is None or p["dataset"] in wanted:
-                yield p, self.read(p, columns)
+                for cols in self.blocks(p, columns):
+                    yield p, cols
 
 
 #: the dtypes of the in-memory table (processor._table); other columns float64

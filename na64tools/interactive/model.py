@@ -421,18 +421,20 @@ class CutExplorerModel:
             kind = exact._kind(ds)
             if kind == "signal" and ds not in sig_ds:
                 continue
-            cols = disk.read(part, _TABLE_COLUMNS)
-            if kind == "background":
-                src = source_of_codes(cols["process"].astype(np.int64))
-                f = np.zeros(len(src))
-                for s in SOURCES:
-                    f[src == s] = fractions[s]
-                u = _uniform(_file_key(ds, part["file"]), cols["entry"], SUBSAMPLE_SALT)
-                keep = u < f
-                cols = {c: v[keep] for c, v in cols.items()}
-                cols["genWeight"] = cols["genWeight"] / f[keep]
-            parts.append(cols)
-            kept.append(dict(part, rows=len(cols["genWeight"])))
+            n_part = 0
+            for cols in disk.blocks(part, _TABLE_COLUMNS):   # one row group at a time
+                if kind == "background":
+                    src = source_of_codes(cols["process"].astype(np.int64))
+                    f = np.zeros(len(src))
+                    for s in SOURCES:
+                        f[src == s] = fractions[s]
+                    u = _uniform(_file_key(ds, part["file"]), cols["entry"], SUBSAMPLE_SALT)
+                    keep = u < f
+                    cols = {c: v[keep] for c, v in cols.items()}
+                    cols["genWeight"] = cols["genWeight"] / f[keep]
+                parts.append(cols)
+                n_part += len(cols["genWeight"])
+            kept.append(dict(part, rows=n_part))
         names = {k: sorted({p[k] for p in kept}) for k in ("dataset", "sample", "file")}
         columns = {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0)
                    for c in _TABLE_COLUMNS}

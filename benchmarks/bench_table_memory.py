@@ -19,7 +19,7 @@ numbers of both modes (background by source, efficiencies) must be identical to 
 
     python benchmarks/bench_table_memory.py                 # 1e6 and 1e7 (a few minutes)
     python benchmarks/bench_table_memory.py --large         # adds 1e8 (~30 GB free in --data)
-    python benchmarks/bench_table_memory.py --sizes 2e5,1e6 # quick
+    python benchmarks/bench_table_memory.py --quick         # 2e5 and 1e6 events
 
 The samples and tables are written in ``--data`` (default: a new directory in /tmp) and
 deleted at the end unless ``--keep``.
@@ -69,6 +69,9 @@ def child(args) -> int:
     out_info["t_run"] = time.perf_counter() - t
     out_info["peak_run"] = _peak_mb()
     out_info["rows"] = (out["run"]["table"]["rows"] if out["table"] is None else len(out["table"]))
+    if args.child == "disk":
+        out_info["table_bytes"] = sum(p.stat().st_size for p in Path(args.table_dir).rglob("*")
+                                      if p.is_file())
     loose = Cuts(p_out_max=100.0, ecal_max=10.0, hcal_max=20.0, veto_max=10.0, vhcal_max=100.0)
     cut_sets = (Cuts(), loose, Cuts(p_out_max=60.0))
     t = time.perf_counter()
@@ -128,6 +131,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1e6,1e7", help="background events to simulate, comma-separated")
     ap.add_argument("--large", action="store_true", help="add 1e8 events")
+    ap.add_argument("--quick", action="store_true", help="2e5 and 1e6 events (a minute)")
     ap.add_argument("--data", default=None, help="directory for the samples and tables")
     ap.add_argument("--keep", action="store_true", help="keep --data at the end")
     ap.add_argument("--workers", type=int, default=2)
@@ -140,6 +144,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.child:
         return child(args)
+    if args.quick:
+        args.sizes = "2e5,1e6"
     try:
         sizes = sorted({int(float(x)) for x in args.sizes.split(",") if x.strip()}
                        | ({100_000_000} if args.large else set()))
@@ -188,6 +194,8 @@ def main(argv=None) -> int:
                         files=f"sim_bkg_{n:.0e}_rows_{d['rows']}")
             res.add(f"table_client_peak_rss_memory_{n:.0e}", m["peak_explorer"], "MB",
                     cores=args.workers, files=f"sim_bkg_{n:.0e}_rows_{m['rows']}")
+            res.add(f"table_parquet_bytes_per_row_{n:.0e}", d["table_bytes"] / max(d["rows"], 1),
+                    "bytes", files=f"sim_bkg_{n:.0e}_rows_{d['rows']}")
             res.add(f"table_analysis_identical_{n:.0e}", float(d["numbers"] == m["numbers"]),
                     "bool", baseline="in_memory_table", target="1", passed=d["numbers"] == m["numbers"])
         lo, hi = sizes[0], sizes[-1]

@@ -983,9 +983,16 @@ def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None
         raise ValueError(f"{directory}: no column {sorted(unknown_cols)[0]!r} in the cut table "
                          f"(have: {', '.join(_TABLE_COLUMNS)})")
     names = {k: sorted({p[k] for p in parts}) for k in ("dataset", "sample", "file")}
-    tables = [index.read(p, cols) for p in parts]
-    columns_out = {c: (np.concatenate([t[c] for t in tables]) if tables else np.zeros(0))
-                   .astype(_TABLE_DTYPES.get(c, np.float64)) for c in cols}
+    # filled row group by row group: the memory is the table's, plus one row group
+    n = sum(p["rows"] for p in parts)
+    columns_out = {c: np.empty(n, _TABLE_DTYPES.get(c, np.float64)) for c in cols}
+    at = 0
+    for p in parts:
+        for block in index.blocks(p, cols):
+            k = len(block[cols[0]]) if cols else 0
+            for c in cols:
+                columns_out[c][at:at + k] = block[c]
+            at += k
     for key, dtype in (("dataset", np.int16), ("sample", np.int8), ("file", np.int32)):
         idx = {v: i for i, v in enumerate(names[key])}
         columns_out[key] = np.repeat(np.array([idx[p[key]] for p in parts], dtype=dtype),

@@ -47,8 +47,9 @@ __all__ = [
 ]
 
 #: rows of an on-disk cut table the explorer loads at most (default of ``max_rows``): about
-#: 0.2 GB of explorer arrays; above it the background is a declared subsample (:class:`Subsample`)
-DEFAULT_MAX_ROWS = 1_000_000
+#: 60 MB of table and explorer arrays (~250 bytes a row, benchmarks/bench_table_memory.py);
+#: above it the background is a declared subsample (:class:`Subsample`)
+DEFAULT_MAX_ROWS = 250_000
 #: salt of the subsample's per-event hash (another salt than the optimiser's tune/report split)
 SUBSAMPLE_SALT = 0x5AB5
 
@@ -436,7 +437,8 @@ class CutExplorerModel:
                 n_part += len(cols["genWeight"])
             kept.append(dict(part, rows=n_part))
         names = {k: sorted({p[k] for p in kept}) for k in ("dataset", "sample", "file")}
-        columns = {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0)
+        # one column at a time, freeing the blocks' arrays as they are copied
+        columns = {c: np.concatenate([p.pop(c) for p in parts]) if parts else np.zeros(0)
                    for c in _TABLE_COLUMNS}
         for key, dtype in (("dataset", np.int16), ("sample", np.int8), ("file", np.int32)):
             idx = {v: i for i, v in enumerate(names[key])}

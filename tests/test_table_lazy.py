@@ -193,3 +193,19 @@ def test_missing_or_incomplete_table_is_loud(outputs, tmp_path):
         Analysis(out)
     with pytest.raises(ValueError, match="no cut table"):
         Analysis(dict(disk, run={k: v for k, v in disk["run"].items() if k != "table"}))
+
+
+def test_cli_limits_on_a_table_dir_output(small_fileset, tmp_path):
+    from na64tools.cli import main
+
+    files = [f for fs in small_fileset.values() for f in fs]
+    common = ["--executor", "iterative", "--no-progress", "--chunksize", "2000"]
+    assert main(["run", *files, *common, "--out", str(tmp_path / "mem")]) == 0
+    assert main(["run", *files, *common, "--table-dir", str(tmp_path / "t"),
+                 "--out", str(tmp_path / "disk")]) == 0
+    for name in ("mem", "disk"):
+        assert main(["limits", str(tmp_path / name), "--out", str(tmp_path / f"lim_{name}")]) == 0
+    a = json.loads((tmp_path / "lim_mem" / "summary.json").read_text())
+    b = json.loads((tmp_path / "lim_disk" / "summary.json").read_text())
+    for key in ("background", "background_total", "efficiency", "limits"):
+        assert b[key] == a[key], key

@@ -18,7 +18,7 @@ the growth largest/smallest size of the disk mode (target <= 1.2: flat in N). Th
 numbers of both modes (background by source, efficiencies) must be identical to the last bit.
 
     python benchmarks/bench_table_memory.py                 # 1e6 and 1e7 (a few minutes)
-    python benchmarks/bench_table_memory.py --large         # adds 1e8 (~30 GB free in --data)
+    python benchmarks/bench_table_memory.py --large         # adds 1e8 (~6 GB of ntuples in --data)
     python benchmarks/bench_table_memory.py --quick         # 2e5 and 1e6 events
 
 The samples and tables are written in ``--data`` (default: a new directory in /tmp) and

@@ -24,8 +24,9 @@ import numpy as np
 
 from .completeness import Exposure, check_physics_ready
 from .config import Cuts, Setup, default_setup
+from .exact import ExactSums, decompose
 from .processes import CODES, SOURCES, source_of_codes
-from .selection import passes
+from .selection import VARIABLES, passes
 from .stats.background import (
     SYSTEMATICS,
     ZERO_EVENT_UPPER,
@@ -204,9 +205,21 @@ class Analysis:
     setup's run and no ``n_obs``, :meth:`evaluate` gives expected limits only (``Result.n_obs``
     is ``None`` and the observed limit NaN).
 
+    The cut table is either in the output (``output["table"]``, the default of
+    ``na64tools.run``) or on disk (``na64tools.run(table_dir=...)``: ``output["table"]`` is
+    ``None`` and ``output["run"]["table"]["path"]`` names the directory of its Parquet
+    partitions). On disk, nothing of the table is held: each :meth:`evaluate` reads the
+    partitions one at a time, only the columns it needs (the cut variables, ``genWeight``,
+    ``process``), so the memory does not grow with the number of events; :meth:`passed` (a mask
+    over all rows) is then unavailable. Both give the same numbers to the last bit: sums of
+    weights are exact (correctly rounded, :mod:`na64tools.exact`), whatever the order the rows
+    are read in. A missing directory, index or partition, or a partition that does not hold the
+    rows of the index, is a ``ValueError``.
+
     Parameters
     ----------
-    output : the processor output (``na64tools.run(...)``), which must contain the cut table.
+    output : the processor output (``na64tools.run(...)``), with its cut table in memory or on
+        disk.
     setup : the setup description (default: the shipped 2022 setup).
     mot : exposure to quote results for (default: the setup's run).
     n_obs : observed events (default: the setup's ``run.observed_events``).
@@ -227,11 +240,24 @@ class Analysis:
                  signal_uncertainty: float | None = None,
                  projections: Sequence[float] = DEFAULT_PROJECTIONS, allow_partial: bool = False):
         table = output.get("table") if isinstance(output, Mapping) else None
+        #: the on-disk table (:class:`~na64tools.runner.TableIndex`), or None
+        self.disk = None
         if table is None:
-            raise ValueError("processor output has no cut table ('table'): run the processor with "
-                             "its table enabled (MissingMomentumProcessor(table=True))")
+            if isinstance(output, Mapping) and (output.get("run") or {}).get("table") is not None:
+                from .runner import TableIndex
+
+                self.disk = TableIndex.of_output(output)
+            else:
+                raise ValueError("processor output has no cut table ('table'): run the processor "
+                                 "with its table enabled (MissingMomentumProcessor(table=True)), or "
+                                 "with na64tools.run(table_dir=...) to keep it on disk")
         self.setup = setup or default_setup()
         self.table = table
+        src = table if table is not None else self.disk
+        #: the processor's loose preselection the table was cut with
+        self.preselection: dict[str, float] = dict(src.preselection)
+        #: the table's dataset names (sorted, as in its ``dataset`` column)
+        self.table_datasets: list[str] = list(src.datasets)
         self.allow_partial = bool(allow_partial)
         exposure = check_physics_ready(output, allow_partial=self.allow_partial)
         self.partial = exposure.partial
@@ -253,47 +279,127 @@ class Analysis:
         if not np.isfinite(self.mot) or self.mot <= 0:
             raise ValueError(f"mot={mot!r}: expected a positive number of muons on target")
 
+        bkg = [s for s in self.samples.values() if s.kind == "background"]
+        self.mot_background = sum(s.mot for s in bkg)
+        hashes = {s.setup_hash for s in bkg}
+        if len(hashes) > 1:
+            raise ValueError(f"background datasets were simulated with different setups: {sorted(hashes)}")
+        #: background rows of each source in the table, and the largest weight of each
+        self._source_n: dict[str, int] = {}
+        self._source_max: dict[str, float] = {}
+        #: signal rows per dataset
+        self._signal_n: dict[str, int] = {}
+        self._stream_cache: tuple[Cuts, dict, dict] | None = None
+        if table is not None:
+            self._index_memory(table)
+        else:
+            self._index_disk()
+        for ds, s in self.samples.items():
+            if s.kind == "signal" and s.n_generated <= 0:
+                raise ValueError(f"signal dataset {ds!r} has no generated events (Runs.nGenerated = 0)")
+        self._grid: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.n_masses = n_masses
+        self._init_efficiency_inputs(output, signal_uncertainty)
+
+    def _kind(self, dataset: str) -> str | None:
+        smp = self.samples.get(dataset)
+        return smp.kind if smp is not None else None
+
+    def _index_memory(self, table) -> None:
+        """Rows of each signal dataset and background source of the in-memory table, found once
+        (no per-event Python loop)."""
         cols = table.columns
         self._vars = table.variables()
         self._weight = np.asarray(cols["genWeight"], dtype=np.float64)
         ds_names = np.asarray(table.datasets, dtype=object)
         ds_index = np.asarray(cols["dataset"], dtype=np.int64) if len(table) else np.zeros(0, dtype=np.int64)
         self._dataset = ds_names[ds_index] if len(table) else np.array([], dtype=object)
-        kinds = {ds: s.kind for ds, s in self.samples.items()}
-        # per-dataset lookups indexed by the table's dataset column (no per-event Python loop)
-        bkg_of_ds = np.array([kinds.get(d) == "background" for d in table.datasets] + [False], dtype=bool)
+        bkg_of_ds = np.array([self._kind(d) == "background" for d in table.datasets] + [False], dtype=bool)
         self._is_bkg = bkg_of_ds[ds_index]
         proc = np.asarray(cols["process"], dtype=np.int64)
         self._source = source_of_codes(proc[self._is_bkg]) if self._is_bkg.any() else np.array([], dtype=object)
-        bad = self._source == "signal"
-        if np.any(bad):
+        if np.any(self._source == "signal"):
             raise ValueError(f"background dataset contains events with Gen_process = {CODES['signal']} (signal)")
-        bkg = [s for s in self.samples.values() if s.kind == "background"]
-        self.mot_background = sum(s.mot for s in bkg)
-        hashes = {s.setup_hash for s in bkg}
-        if len(hashes) > 1:
-            raise ValueError(f"background datasets were simulated with different setups: {sorted(hashes)}")
         self._signal_rows = {ds: np.flatnonzero(ds_index == list(table.datasets).index(ds))
                              for ds, s in self.samples.items() if s.kind == "signal"}
-        # background rows of each source (ascending) and their weights: background() sums them
-        # exactly as background_by_source does, without per-event string comparisons
+        # background rows of each source (ascending) and their weights
         bkg_rows = np.flatnonzero(self._is_bkg)
         self._source_rows = {src: bkg_rows[self._source == src] for src in SOURCES}
         self._source_weights = {src: self._weight[rows] for src, rows in self._source_rows.items()}
-        w_bkg = self._weight[bkg_rows]
-        if w_bkg.size and (not np.all(np.isfinite(w_bkg)) or np.any(w_bkg < 0)):
-            raise ValueError(f"background genWeight {w_bkg[~np.isfinite(w_bkg) | (w_bkg < 0)][0]!r}: "
-                             "expected finite and non-negative")
+        _check_background_weights(self._weight[bkg_rows])
         for ds, rows in self._signal_rows.items():
             w = self._weight[rows]
-            if w.size and np.ptp(w) != 0:
-                raise ValueError(f"signal dataset {ds!r} has unequal genWeight ({w.min()!r} .. {w.max()!r}): "
-                                 "expected one weight per signal sample")
-            if self.samples[ds].n_generated <= 0:
-                raise ValueError(f"signal dataset {ds!r} has no generated events (Runs.nGenerated = 0)")
-        self._grid: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.n_masses = n_masses
-        self._init_efficiency_inputs(output, signal_uncertainty)
+            _check_signal_weights(ds, w.min() if w.size else 0.0, w.max() if w.size else 0.0)
+            self._signal_n[ds] = len(rows)
+        for src, y in self._source_weights.items():
+            self._source_n[src] = int(y.size)
+            self._source_max[src] = float(y.max()) if y.size else 0.0
+
+    def _index_disk(self) -> None:
+        """The same checks and per-source counts as :meth:`_index_memory`, one partition at a
+        time (``genWeight`` and ``process`` only)."""
+        self._vars = None
+        lo: dict[str, float] = {}
+        hi: dict[str, float] = {}
+        n = dict.fromkeys(SOURCES, 0)
+        wmax = dict.fromkeys(SOURCES, 0.0)
+        for part, cols in self.disk.iter(("genWeight", "process")):
+            ds, w = part["dataset"], cols["genWeight"]
+            kind = self._kind(ds)
+            if kind == "signal":
+                if w.size:
+                    lo[ds] = min(lo.get(ds, np.inf), float(w.min()))
+                    hi[ds] = max(hi.get(ds, -np.inf), float(w.max()))
+                self._signal_n[ds] = self._signal_n.get(ds, 0) + len(w)
+            elif kind == "background":
+                src = source_of_codes(cols["process"].astype(np.int64))
+                if np.any(src == "signal"):
+                    raise ValueError(f"background dataset contains events with Gen_process = "
+                                     f"{CODES['signal']} (signal)")
+                _check_background_weights(w)
+                for name in SOURCES:
+                    y = w[src == name]
+                    if y.size:
+                        n[name] += int(y.size)
+                        wmax[name] = max(wmax[name], float(y.max()))
+        for ds, s in self.samples.items():
+            if s.kind == "signal":
+                self._signal_n.setdefault(ds, 0)
+                if ds in lo:
+                    _check_signal_weights(ds, lo[ds], hi[ds])
+        self._source_n, self._source_max = n, wmax
+
+    def _stream(self, cuts: Cuts) -> tuple[dict[str, int], dict[str, tuple]]:
+        """Selected events per signal dataset and exact background sums per source for
+        ``cuts``, one partition of the on-disk table at a time (the last answer is cached)."""
+        if self._stream_cache is not None and self._stream_cache[0] == cuts:
+            return self._stream_cache[1], self._stream_cache[2]
+        n_pass = {ds: 0 for ds, s in self.samples.items() if s.kind == "signal"}
+        sums = {src: _BackgroundSums() for src in SOURCES}
+        for part in self.disk.partitions:
+            ds = part["dataset"]
+            kind = self._kind(ds)
+            if kind == "signal":
+                for cols in self.disk.blocks(part, VARIABLES):
+                    n_pass[ds] += int(np.count_nonzero(passes(cols, cuts)))
+                continue
+            if kind != "background":
+                continue
+            for cols in self.disk.blocks(part, (*VARIABLES, "genWeight", "process")):
+                p = passes(cols, cuts)
+                w, proc = cols["genWeight"][p], cols["process"][p].astype(np.int64)
+                src = source_of_codes(proc) if w.size else np.array([], dtype=object)
+                for name in SOURCES:
+                    sums[name].add(w[src == name])
+        self._stream_cache = (cuts, n_pass, sums)
+        return n_pass, sums
+
+    def _selected(self, cuts: Cuts, p: np.ndarray | None) -> dict[str, int]:
+        """Selected events per signal dataset (from the mask ``p`` in memory, streamed on disk)."""
+        if self.disk is not None:
+            return self._stream(cuts)[0]
+        p = self.passed(cuts) if p is None else p
+        return {ds: int(np.count_nonzero(p[rows])) for ds, rows in self._signal_rows.items()}
 
     def _init_efficiency_inputs(self, output, signal_uncertainty: float | None) -> None:
         """The signal-yield uncertainty, and the processor cutflow behind ε_acceptance."""
@@ -336,20 +442,25 @@ class Analysis:
         """Cuts re-evaluated on the table must stay inside the processor's loose preselection."""
         from .processor import Preselection
 
-        Preselection(**self.table.preselection).check_looser_than(cuts)
+        Preselection(**self.preselection).check_looser_than(cuts)
 
     def passed(self, cuts: Cuts) -> np.ndarray:
+        """The pass mask of ``cuts`` over the rows of the in-memory table."""
+        if self.disk is not None:
+            raise ValueError(f"the cut table is on disk ({self.disk.path}): no mask over all its "
+                             "rows is built; evaluate() reads it partition by partition")
         self.check_cuts(cuts)
         return passes(self._vars, cuts)
 
     def efficiencies(self, cuts: Cuts, model: str, passed: np.ndarray | None = None) -> dict[float, Efficiency]:
-        p = self.passed(cuts) if passed is None else passed
+        if self.disk is not None:
+            self.check_cuts(cuts)
+        sel = self._selected(cuts, passed)
         out = {}
         for s in self.signal_samples(model):
-            rows = self._signal_rows[s.dataset]
             # simulated signal events of one sample share one weight (docs/ntuple_format.md), so
             # the efficiency is N_pass / N_generated, a binomial proportion
-            n_pass = int(np.count_nonzero(p[rows]))
+            n_pass = sel[s.dataset]
             out[s.mass] = efficiency(float(n_pass), float(s.n_generated), n_pass=n_pass, n_total=s.n_generated)
         return out
 
@@ -370,7 +481,9 @@ class Analysis:
         if changed:
             return {}, (f"efficiency factors unavailable: {', '.join(changed)} differ from the "
                         "processor's cuts, whose cutflow gives the acceptance")
-        p = self.passed(cuts) if passed is None else passed
+        if self.disk is not None:
+            self.check_cuts(cuts)
+        sel = self._selected(cuts, passed)
         out = {}
         # c_set (signal.efficiency_correction, set, not measured) is shown as its own factor; it is
         # that of the analysis setup, which must be the one the signal was simulated with
@@ -386,7 +499,7 @@ class Analysis:
             if "track_quality" not in flow or smp.n_written < 0 or n_processed != smp.n_written:
                 return {}, (f"efficiency factors unavailable: dataset {smp.dataset!r} was processed "
                             f"for {n_processed} of its {smp.n_written} written events")
-            n_sel = int(np.count_nonzero(p[self._signal_rows[smp.dataset]]))
+            n_sel = sel[smp.dataset]
             out[smp.mass] = EfficiencyFactors(smp.n_generated, smp.n_written,
                                               int(flow["track_quality"].events), n_sel, c_set)
         return out, note
@@ -395,25 +508,37 @@ class Analysis:
         if self.mot_background <= 0:
             raise ValueError("processor output has no background dataset: simulate one "
                              "(na64tools simulate --sample background) and run the processor on it")
+        if self.disk is not None:
+            self.check_cuts(cuts)
+            return self._estimates(self._stream(cuts)[1])
         p = self.passed(cuts) if passed is None else passed
         return self._background_fast(p)
 
     def _background_fast(self, p: np.ndarray) -> dict[str, BackgroundEstimate]:
         """:func:`~na64tools.stats.background.background_by_source` on the stored background,
-        with the rows of each source found once in ``__init__``: the same sums of the same weights
-        in the same order, so the same numbers to the last bit (tested), in O(passing events)."""
+        with the rows of each source found once in ``__init__``: the same exact sums of the same
+        weights, so the same numbers to the last bit (tested), in O(passing events)."""
+        sums = {}
+        for src in SOURCES:
+            s = _BackgroundSums()
+            s.add(self._source_weights[src][p[self._source_rows[src]]])
+            sums[src] = s
+        return self._estimates(sums)
+
+    def _estimates(self, sums: Mapping[str, _BackgroundSums]) -> dict[str, BackgroundEstimate]:
+        """Background estimates from the exact sums of the selected weights of each source
+        (n_b = (N_MOT/MOT_sample) Σw, stat = (N_MOT/MOT_sample) √Σw²; 90 % CL upper bound
+        2.30 w_max N_MOT/MOT_sample with no selected event, :mod:`na64tools.stats.background`)."""
         scale = self.mot / self.mot_background
         out = {}
         for src in SOURCES:
-            y = self._source_weights[src]
-            sel = p[self._source_rows[src]]
-            ys = y[sel]
-            value = float(ys.sum()) * scale
-            stat = float(np.sqrt(np.square(ys).sum())) * scale
+            s = sums[src]
+            value = s.sum_w() * scale
+            stat = float(np.sqrt(s.sum_w2())) * scale
             upper = None
-            if not ys.size and y.size:
-                upper = ZERO_EVENT_UPPER * float(y.max()) * scale
-            out[src] = BackgroundEstimate(src, value, stat, SYSTEMATICS[src] * value, int(ys.size), upper)
+            if not s.n and self._source_n[src]:
+                upper = ZERO_EVENT_UPPER * self._source_max[src] * scale
+            out[src] = BackgroundEstimate(src, value, stat, SYSTEMATICS[src] * value, s.n, upper)
         return out
 
     def evaluate(self, cuts: Cuts | None = None, *, model: str | None = None,
@@ -428,7 +553,13 @@ class Analysis:
         if limits:
             self.check_limit_inputs(model)
         model = model or (self.models[0] if self.models else "vector")
-        if passed is None:
+        if self.disk is not None:
+            if passed is not None:
+                raise ValueError(f"passed: the cut table is on disk ({self.disk.path}), there is "
+                                 "no row order in memory to give a mask for; give the cuts only")
+            self.check_cuts(cuts)
+            p = None
+        elif passed is None:
             p = self.passed(cuts)
         else:
             self.check_cuts(cuts)
@@ -477,6 +608,42 @@ class Analysis:
         if self.mot_background <= 0:
             raise ValueError("processor output has no background dataset: simulate one "
                              "(na64tools simulate --sample background) and run the processor on it")
+
+
+class _BackgroundSums:
+    """Exact sums of selected weights and of their squares (:class:`~na64tools.exact.ExactSums`),
+    and their number, added one block of weights at a time: the result, rounded once, is that of
+    ``math.fsum`` whatever the blocks (the in-memory table in one block, or partitions)."""
+
+    __slots__ = ("w", "w2", "n")
+
+    def __init__(self):
+        self.w, self.w2, self.n = ExactSums(1), ExactSums(1), 0
+
+    def add(self, w: np.ndarray) -> None:
+        if w.size:
+            zeros = np.zeros(w.size, np.int64)
+            self.w = self.w + ExactSums.from_bins(zeros, decompose(w), 1)
+            self.w2 = self.w2 + ExactSums.from_bins(zeros, decompose(np.square(w)), 1)
+            self.n += int(w.size)
+
+    def sum_w(self) -> float:
+        return float(self.w.to_float()[0])
+
+    def sum_w2(self) -> float:
+        return float(self.w2.to_float()[0])
+
+
+def _check_background_weights(w: np.ndarray) -> None:
+    if w.size and (not np.all(np.isfinite(w)) or np.any(w < 0)):
+        raise ValueError(f"background genWeight {w[~np.isfinite(w) | (w < 0)][0]!r}: "
+                         "expected finite and non-negative")
+
+
+def _check_signal_weights(dataset: str, lo: float, hi: float) -> None:
+    if lo != hi:
+        raise ValueError(f"signal dataset {dataset!r} has unequal genWeight ({lo!r} .. {hi!r}): "
+                         "expected one weight per signal sample")
 
 
 def analyse(output, *, cuts: Cuts | None = None, model: str | None = None, **kwargs) -> Result:

@@ -59,7 +59,7 @@ from .processor import (
 from .schema import NA64Schema, NA64SchemaError
 
 __all__ = ["run", "save_output", "load_output", "make_fileset", "inspect_file", "make_pool",
-           "merge_outputs", "load_table", "TABLE_INDEX", "split_entries",
+           "merge_outputs", "load_table", "TableIndex", "TABLE_INDEX", "split_entries",
            "SkippedFile", "FilesetError", "DuplicateFileError", "MixedSetupError",
            "WorkerLostError", "DEFAULT_CHUNKSIZE", "EXECUTORS"]
 
@@ -744,6 +744,8 @@ def _check_fileset(infos: list[_FileInfo]) -> None:
 # --------------------------------------------------------------------------------------------
 #: name of the index of a partitioned cut table (in its directory)
 TABLE_INDEX = "_na64tools_table.json"
+#: rows per Parquet row group of a partition: what a streaming reader holds at once
+TABLE_ROW_GROUP = 1 << 16
 
 
 class _ParquetTable(MissingMomentumProcessor):
@@ -787,7 +789,8 @@ def _write_partition(directory: str, key: tuple, cols: dict) -> None:
                       "dataset": pa.array([key[0]] * n, pa.string()).dictionary_encode(),
                       "file": pa.array([key[1]] * n, pa.string()).dictionary_encode()})
     tmp = f"{path}.{os.getpid()}.{id(cols)}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
+    # row groups of TABLE_ROW_GROUP rows: a reader holds one at a time (TableIndex.iter)
+    pq.write_table(table, tmp, compression="zstd", row_group_size=TABLE_ROW_GROUP)
     os.replace(tmp, path)   # atomic: a chunk computed twice (a lost worker) writes the same bytes
 
 
@@ -834,54 +837,168 @@ def _finish_table_dir(directory: str, acc: MMAccumulator, preselection) -> dict[
     return {"path": directory, "partitions": len(names), "rows": int(sum(rows))}
 
 
-def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None):
+class TableIndex:
+    """A cut table written with ``run(table_dir=...)``, checked against its index and read
+    partition by partition (nothing held but the index).
+
+    Opening checks that the index is there and readable, that every partition it lists exists
+    and holds the rows it says (Parquet metadata, no data read), and, with ``expect`` (the
+    ``out["run"]["table"]`` record of the run), that the partitions and rows are those the run
+    wrote; any mismatch is a one-line ``ValueError`` naming the file.
+
+    Attributes: ``path``, ``partitions`` (the index entries, in the order of the in-memory
+    table), ``preselection``, ``datasets``/``samples``/``files`` (sorted names, as in the
+    in-memory :class:`~na64tools.processor.CutTable`), ``rows``.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, expect: Mapping | None = None):
+        import json
+
+        import pyarrow.parquet as pq
+
+        directory = os.fspath(path)
+        if not os.path.isdir(directory):
+            raise ValueError(f"{directory}: the cut table directory does not exist (moved or "
+                             "deleted? the output's run.table.path points there)")
+        try:
+            with open(os.path.join(directory, TABLE_INDEX)) as f:
+                index = json.load(f)
+            parts = list(index["partitions"])
+            preselection = dict(index["preselection"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{directory}: not a complete cut table written by "
+                             f"na64tools.run(table_dir=...): cannot read {TABLE_INDEX}: "
+                             f"{err!r}") from None
+        for p in parts:
+            f = os.path.join(directory, p["path"])
+            try:
+                n = pq.read_metadata(f).num_rows
+            except (OSError, ValueError) as err:
+                raise ValueError(f"{f}: a partition of the cut table listed in {TABLE_INDEX} "
+                                 f"is missing or unreadable ({err}): the table is incomplete") \
+                    from None
+            if n != p["rows"]:
+                raise ValueError(f"{f}: {n} rows, the index says {p['rows']}: the table was "
+                                 "modified")
+        rows = int(sum(p["rows"] for p in parts))
+        if expect is not None:
+            want = (int(expect.get("partitions", -1)), int(expect.get("rows", -1)))
+            if want != (len(parts), rows):
+                raise ValueError(f"{directory}: {len(parts)} partitions, {rows} rows, but the run "
+                                 f"wrote {want[0]} partitions, {want[1]} rows: not the table of "
+                                 "this output (or an incomplete one)")
+        self.path = directory
+        self.partitions: list[dict] = parts
+        self.preselection: dict[str, float] = preselection
+        self.rows = rows
+        names = {k: sorted({p[k] for p in parts}) for k in ("dataset", "sample", "file")}
+        self.datasets: list[str] = names["dataset"]
+        self.samples: list[str] = names["sample"]
+        self.files: list[str] = names["file"]
+
+    def __len__(self) -> int:
+        return self.rows
+
+    @classmethod
+    def of_output(cls, output: Mapping) -> TableIndex:
+        """The on-disk table of a processor output (``out["run"]["table"]``), checked."""
+        info = (output.get("run") or {}).get("table")
+        if not isinstance(info, Mapping) or "path" not in info:
+            raise ValueError("the processor output has no cut table: neither 'table' nor "
+                             "run.table (na64tools.run(table_dir=...)); run the processor with its "
+                             "table enabled")
+        return cls(info["path"], expect=info)
+
+    def read(self, part: Mapping, columns: Iterable[str]) -> dict[str, np.ndarray]:
+        """``columns`` of one partition as numpy arrays with the dtypes of the in-memory table."""
+        import pyarrow.parquet as pq
+
+        columns = list(columns)
+        t = pq.read_table(os.path.join(self.path, part["path"]), columns=columns)
+        if t.num_rows != part["rows"]:
+            raise ValueError(f"{self.path}/{part['path']}: {t.num_rows} rows, the index says "
+                             f"{part['rows']}: the table was modified")
+        return {c: t.column(c).to_numpy().astype(_TABLE_DTYPES.get(c, np.float64), copy=False)
+                for c in columns}
+
+    def blocks(self, part: Mapping, columns: Iterable[str]):
+        """``columns`` of one partition, one Parquet row group (:data:`TABLE_ROW_GROUP` rows) at
+        a time, in row order: the memory held is that of one row group, whatever the partition."""
+        import pyarrow.parquet as pq
+
+        columns = list(columns)
+        n = 0
+        with pq.ParquetFile(os.path.join(self.path, part["path"])) as f:
+            for g in range(f.num_row_groups):
+                t = f.read_row_group(g, columns=columns)
+                n += t.num_rows
+                yield {c: t.column(c).to_numpy().astype(_TABLE_DTYPES.get(c, np.float64),
+                                                        copy=False) for c in columns}
+        if n != part["rows"]:
+            raise ValueError(f"{self.path}/{part['path']}: {n} rows, the index says "
+                             f"{part['rows']}: the table was modified")
+
+    def iter(self, columns: Iterable[str], *, datasets: Iterable[str] | None = None):
+        """``(index entry, {column: array})`` per row group of each partition, in table order."""
+        columns = list(columns)
+        wanted = None if datasets is None else set(datasets)
+        for p in self.partitions:
+            if wanted is None or p["dataset"] in wanted:
+                for cols in self.blocks(p, columns):
+                    yield p, cols
+
+
+#: the dtypes of the in-memory table (processor._table); other columns float64
+_TABLE_DTYPES = {"trigger": bool, "process": np.int8, "entry": np.int64}
+
+
+def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None,
+               columns: Iterable[str] | None = None):
     """Read a cut table written with ``run(table_dir=path)`` into a
-    :class:`~na64tools.processor.CutTable` (the rows of ``datasets`` only, if given).
+    :class:`~na64tools.processor.CutTable` (the rows of ``datasets`` only, if given; the
+    table columns ``columns`` only, if given: the cut variables, ``genWeight`` and ``process``
+    are what :class:`~na64tools.analysis.Analysis` needs).
 
     The result is the in-memory table the run would have returned (same rows, same order, same
     values): ``out["table"] = load_table(out["run"]["table"]["path"])`` makes an output usable
-    by :class:`~na64tools.analysis.Analysis` and the CutExplorer. It holds every row it reads:
-    for very large tables, select ``datasets``, or read the partitions lazily with
-    ``pyarrow.dataset.dataset(path)``.
+    by :class:`~na64tools.analysis.Analysis` and the CutExplorer. It holds every row it reads;
+    :class:`~na64tools.analysis.Analysis` and the CutExplorer also take the output as it is
+    (``out["table"] is None``) and then read the partitions one at a time (docs/dask.md).
+    A missing or incomplete table (index, partition, row count) raises ``ValueError``.
     """
-    import json
-
-    import pyarrow.parquet as pq
-
     from .processor import _TABLE_COLUMNS, CutTable
 
-    directory = os.fspath(path)
-    try:
-        with open(os.path.join(directory, TABLE_INDEX)) as f:
-            index = json.load(f)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{directory}: not a cut table written by na64tools.run(table_dir=...):"
-                         f" cannot read {TABLE_INDEX}: {err}") from None
-    parts = index["partitions"]
+    index = path if isinstance(path, TableIndex) else TableIndex(path)
+    directory = index.path
+    parts = index.partitions
     if datasets is not None:
         wanted = set(datasets)
         unknown = wanted - {p["dataset"] for p in parts}
         if unknown:
             raise ValueError(f"{directory}: no dataset {sorted(unknown)[0]!r} in this table")
         parts = [p for p in parts if p["dataset"] in wanted]
+    cols = list(_TABLE_COLUMNS) if columns is None else list(columns)
+    unknown_cols = set(cols) - set(_TABLE_COLUMNS)
+    if unknown_cols:
+        raise ValueError(f"{directory}: no column {sorted(unknown_cols)[0]!r} in the cut table "
+                         f"(have: {', '.join(_TABLE_COLUMNS)})")
     names = {k: sorted({p[k] for p in parts}) for k in ("dataset", "sample", "file")}
-    tables = [pq.read_table(os.path.join(directory, p["path"]), columns=list(_TABLE_COLUMNS))
-              for p in parts]
-    for p, t in zip(parts, tables, strict=True):
-        if t.num_rows != p["rows"]:
-            raise ValueError(f"{directory}/{p['path']}: {t.num_rows} rows, the index says "
-                             f"{p['rows']}: the table was modified")
-    # the dtypes of the in-memory table (processor._table)
-    dtypes = {c: np.float64 for c in _TABLE_COLUMNS}
-    dtypes.update({"trigger": bool, "process": np.int8, "entry": np.int64})
-    columns = {c: (np.concatenate([t.column(c).to_numpy() for t in tables]) if tables
-                   else np.zeros(0)).astype(dtypes[c]) for c in _TABLE_COLUMNS}
+    # filled row group by row group: the memory is the table's, plus one row group
+    n = sum(p["rows"] for p in parts)
+    columns_out = {c: np.empty(n, _TABLE_DTYPES.get(c, np.float64)) for c in cols}
+    at = 0
+    for p in parts:
+        for block in index.blocks(p, cols):
+            k = len(block[cols[0]]) if cols else 0
+            for c in cols:
+                columns_out[c][at:at + k] = block[c]
+            at += k
     for key, dtype in (("dataset", np.int16), ("sample", np.int8), ("file", np.int32)):
         idx = {v: i for i, v in enumerate(names[key])}
-        columns[key] = np.repeat(np.array([idx[p[key]] for p in parts], dtype=dtype),
-                                 [p["rows"] for p in parts]).astype(dtype)
-    return CutTable(columns, names["dataset"], names["sample"], names["file"],
-                    dict(index["preselection"]))
+        columns_out[key] = np.repeat(np.array([idx[p[key]] for p in parts], dtype=dtype),
+                                     [p["rows"] for p in parts]).astype(dtype)
+    return CutTable(columns_out, names["dataset"], names["sample"], names["file"],
+                    dict(index.preselection))
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def load_output(path, *, trusted: bool = False) -> dict:
     if path.suffix == ".root" and path.is_file() and not path.with_suffix(".json").exists():
         _not_an_output(path)
     out = _load(path, trusted=trusted)
-    if out.get("table") is None or "mot" not in out:
+    on_disk = (out.get("run") or {}).get("table") is not None   # run --table-dir: read by Analysis
+    if (out.get("table") is None and not on_disk) or "mot" not in out:
         raise ValueError(f"{path}: not a na64tools processor output with its cut table "
                          "(missing 'table'/'mot'; run the processor without --no-table)")
     return out

@@ -41,8 +41,17 @@ __all__ = [
     "ExplorerCutflowRow",
     "PoutHistogram",
     "Summary",
+    "Subsample",
     "CutExplorerModel",
+    "DEFAULT_MAX_ROWS",
 ]
+
+#: rows of an on-disk cut table the explorer loads at most (default of ``max_rows``): about
+#: 60 MB of table and explorer arrays (~250 bytes a row, benchmarks/bench_table_memory.py);
+#: above it the background is a declared subsample (:class:`Subsample`)
+DEFAULT_MAX_ROWS = 250_000
+#: salt of the subsample's per-event hash (another salt than the optimiser's tune/report split)
+SUBSAMPLE_SALT = 0x5AB5
 
 #: human names of the cutflow stages ("stored": the table, after the loose preselection)
 STAGE_LABELS: dict[str, str] = {"stored": "stored (loose preselection)",
@@ -141,6 +150,39 @@ class PoutHistogram:
     cut: float
 
 
+@dataclass(frozen=True)
+class Subsample:
+    """The background rows an explorer on a large on-disk table shows (``max_rows``).
+
+    Every signal event of the model is kept. Background source ``s`` with ``n_s`` rows in the
+    table keeps a fraction ``f_s`` of them (all when they fit: the budget ``max_rows`` minus the
+    signal rows is shared between the sources, the smallest first), chosen by a deterministic
+    hash of (dataset, file, entry) — the same rows whatever the chunking or executor — and each
+    kept event's ``genWeight`` is divided by ``f_s``: the background of any cuts is then an
+    unbiased estimate of the full table's, with a larger statistical error, and a source with
+    no selected event gets its upper bound from the largest reweighted weight (larger than on
+    the full table, i.e. conservative). Exact numbers of the current cuts:
+    :meth:`CutExplorerModel.exact_result` (reads the whole table, partition by partition).
+    """
+
+    path: str
+    rows_total: int  #: rows of the on-disk table
+    rows_kept: int  #: rows loaded (signal of the model + background subsample)
+    max_rows: int
+    fractions: dict[str, float]  #: background source -> fraction of its rows kept
+
+    def message(self) -> str:
+        kept = ", ".join(f"{s} {f:.3g}" for s, f in self.fractions.items() if f < 1)
+        return (f"background from a subsample of the on-disk table ({self.rows_kept} of "
+                f"{self.rows_total} rows loaded, max_rows={self.max_rows}; fraction kept per "
+                f"source: {kept}; weights divided by it): an estimate; exact numbers for these "
+                "cuts: model.exact_result()")
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "rows_total": self.rows_total, "rows_kept": self.rows_kept,
+                "max_rows": self.max_rows, "fractions": dict(self.fractions)}
+
+
 @dataclass
 class Summary:
     """What one set of cuts gives (the model's answer to :meth:`CutExplorerModel.set_cuts`)."""
@@ -151,6 +193,8 @@ class Summary:
     pout: PoutHistogram
     messages: tuple[str, ...] = ()
     off: frozenset[str] = field(default_factory=frozenset)  #: cut groups switched off
+    #: the background is from this subsample of an on-disk table (None: every row)
+    subsample: Subsample | None = None
 
     # --- shortcuts to the Analysis result ---------------------------------------------
     @property
@@ -213,6 +257,7 @@ class Summary:
                         for r in self.cutflow]
         d["messages"] = list(self.messages)
         d["off"] = sorted(self.off)
+        d["subsample"] = self.subsample.as_dict() if self.subsample is not None else None
         return d
 
 
@@ -249,6 +294,13 @@ class CutExplorerModel:
         (default 3.5e11, about what NA64μ collected by 2024–2025; L. Molina Bueno, CPAN days 2024).
     pout_bins
         Bins of the p_out histogram between 0 and the preselection bound.
+    max_rows
+        For an output whose cut table is on disk (``na64tools.run(table_dir=...)``): the most
+        rows loaded. A table that fits is loaded whole (only its rows, the numbers are those of
+        the in-memory table); a larger one gives every signal event of ``model`` and a
+        deterministic, reweighted subsample of the background (:class:`Subsample`, said in
+        every :class:`Summary`); :meth:`exact_result` then gives the exact numbers of the
+        current cuts. ``None``: load every row, whatever the memory it takes.
     **analysis_kwargs
         Passed to :class:`~na64tools.analysis.Analysis` (``setup``, ``mot``, ``n_obs``, ...).
         An incomplete processor output (``na64tools.run(..., maxchunks=N)``, skipped files) is
@@ -258,17 +310,25 @@ class CutExplorerModel:
     """
 
     def __init__(self, source, *, model: str | None = None, projection_mot: float | None = 3.5e11,
-                 pout_bins: int = 50, **analysis_kwargs):
+                 pout_bins: int = 50, max_rows: int | None = DEFAULT_MAX_ROWS, **analysis_kwargs):
+        #: the declared background subsample of an on-disk table (None: every row loaded)
+        self.subsample: Subsample | None = None
+        #: the Analysis reading the whole on-disk table (None for an in-memory table)
+        self.exact_analysis: Analysis | None = None
         if isinstance(source, Analysis):
             if analysis_kwargs:
                 raise TypeError(f"analysis options {sorted(analysis_kwargs)} need a processor output, "
                                 "not an Analysis")
+            if source.table is None:
+                raise ValueError("this Analysis reads its cut table from disk: give the explorer "
+                                 "the processor output instead (it loads the rows it shows)")
             self.analysis = source
         else:
             if not isinstance(source, Mapping):
                 raise ValueError(f"CutExplorer needs the processor output (a dict from na64tools.run) "
                                  f"or an Analysis, got {type(source).__name__}")
-            if source.get("table") is None:
+            on_disk = source.get("table") is None and (source.get("run") or {}).get("table") is not None
+            if source.get("table") is None and not on_disk:
                 raise ValueError(
                     "this processor output has no cached cut table ('table'), so the cuts cannot be "
                     "re-evaluated: run the processor again with its table enabled (the default of "
@@ -277,9 +337,12 @@ class CutExplorerModel:
                 analysis_kwargs.setdefault("projections", (float(projection_mot),))
             else:
                 analysis_kwargs.setdefault("projections", ())
+            if on_disk:
+                source = self._load_from_disk(source, model, max_rows, analysis_kwargs)
             self.analysis = Analysis(source, **analysis_kwargs)
         a = self.analysis
-        #: the processor output (None when built from an Analysis): the optimiser splits it
+        #: the processor output (None when built from an Analysis): the optimiser splits it (for
+        #: an on-disk table, the output with the rows loaded)
         self.output = source if isinstance(source, Mapping) else None
         #: how the Analysis was configured, to build the same one on parts of the output
         self.analysis_kwargs = dict(setup=a.setup, mot=a.mot, n_obs=a.n_obs, g_ref=a.g_ref, cl=a.cl,
@@ -323,6 +386,78 @@ class CutExplorerModel:
         self.summary: Summary = self.evaluate(self.published)
 
     # --- set-up --------------------------------------------------------------------------
+    def _load_from_disk(self, source: Mapping, model: str | None, max_rows: int | None,
+                        analysis_kwargs: dict) -> dict:
+        """The output with the rows of its on-disk table the explorer shows (all if they fit in
+        ``max_rows``, else :class:`Subsample`); keeps the exact on-disk :class:`Analysis`."""
+        from ..processor import _TABLE_COLUMNS, CutTable
+        from ..runner import load_table
+        from .optimise import _file_key, _uniform
+
+        exact = Analysis(source, **analysis_kwargs)   # checks the table, counts the rows
+        self.exact_analysis = exact
+        disk = exact.disk
+        if max_rows is None or disk.rows <= int(max_rows):
+            return {**source, "table": load_table(disk)}
+        max_rows = int(max_rows)
+        name = model or (exact.models[0] if exact.models else None)
+        sig_ds = {s.dataset for s in exact.signal_samples(name)} if name in exact.models else set()
+        n_sig = sum(exact._signal_n.get(ds, 0) for ds in sig_ds)
+        budget = max_rows - n_sig
+        if budget <= 0:
+            raise ValueError(f"max_rows={max_rows}: the signal of model {name!r} alone has {n_sig} "
+                             "rows; give a larger max_rows")
+        # the budget shared between the sources, the smallest first (water filling)
+        fractions: dict[str, float] = {}
+        left, todo = budget, sorted(SOURCES, key=lambda x: exact._source_n[x])
+        for k, src in enumerate(todo):
+            n = exact._source_n[src]
+            share = left / (len(todo) - k)
+            fractions[src] = 1.0 if n <= share else share / n
+            left -= min(n, share)
+        parts: list[dict[str, np.ndarray]] = []
+        kept = []
+        for part in disk.partitions:
+            ds = part["dataset"]
+            kind = exact._kind(ds)
+            if kind == "signal" and ds not in sig_ds:
+                continue
+            n_part = 0
+            for cols in disk.blocks(part, _TABLE_COLUMNS):   # one row group at a time
+                if kind == "background":
+                    src = source_of_codes(cols["process"].astype(np.int64))
+                    f = np.zeros(len(src))
+                    for s in SOURCES:
+                        f[src == s] = fractions[s]
+                    u = _uniform(_file_key(ds, part["file"]), cols["entry"], SUBSAMPLE_SALT)
+                    keep = u < f
+                    cols = {c: v[keep] for c, v in cols.items()}
+                    cols["genWeight"] = cols["genWeight"] / f[keep]
+                parts.append(cols)
+                n_part += len(cols["genWeight"])
+            kept.append(dict(part, rows=n_part))
+        names = {k: sorted({p[k] for p in kept}) for k in ("dataset", "sample", "file")}
+        # one column at a time, freeing the blocks' arrays as they are copied
+        columns = {c: np.concatenate([p.pop(c) for p in parts]) if parts else np.zeros(0)
+                   for c in _TABLE_COLUMNS}
+        for key, dtype in (("dataset", np.int16), ("sample", np.int8), ("file", np.int32)):
+            idx = {v: i for i, v in enumerate(names[key])}
+            columns[key] = np.repeat(np.array([idx[p[key]] for p in kept], dtype=dtype),
+                                     [p["rows"] for p in kept]).astype(dtype)
+        table = CutTable(columns, names["dataset"], names["sample"], names["file"],
+                         dict(disk.preselection))
+        self.subsample = Subsample(disk.path, disk.rows, len(table), max_rows,
+                                   {s: fractions[s] for s in SOURCES})
+        return {**source, "table": table}
+
+    def exact_result(self, cuts: Cuts | None = None, *, limits: bool = True) -> Result:
+        """The :class:`~na64tools.analysis.Result` of ``cuts`` (default: the current ones) on
+        every row of the table: for a :class:`Subsample` of an on-disk table, the whole table read
+        partition by partition (seconds per 1e7 rows); otherwise the same as the summary's."""
+        cuts = cuts or self.cuts
+        a = self.exact_analysis if self.exact_analysis is not None else self.analysis
+        return a.evaluate(cuts, model=self.model, limits=limits)
+
     @property
     def masses(self) -> list[float]:
         """Simulated signal masses of the model (GeV)."""
@@ -555,7 +690,10 @@ class CutExplorerModel:
             messages.append(f"the background estimate rests on {result.total_background.n_eff:.1f} "
                             f"effective simulated events (fewer than {LOW_N_EFF:g}): its error is "
                             "itself uncertain; simulate more background")
-        return Summary(cuts, result, cutflow, pout, tuple(messages), frozenset(off))
+        if self.subsample is not None:
+            messages.append(self.subsample.message())
+        return Summary(cuts, result, cutflow, pout, tuple(messages), frozenset(off),
+                       self.subsample)
 
     def _cutflow(self, stage: np.ndarray) -> tuple[ExplorerCutflowRow, ...]:
         names = ("stored", *self.selection.names)

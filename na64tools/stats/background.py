@@ -6,7 +6,8 @@ target it stands for (importance sampling; the weights of a sample sum to the MO
 
     n_b(source) = (N_MOT / MOT_sample) · Σ_{i passes, i ∈ source} w_i
 
-The statistical error is √Σ w_i² scaled alike. A source with no selected event gets the 90 % CL
+The statistical error is √Σ w_i² scaled alike. Sums are exact (correctly rounded, ``math.fsum``),
+so they do not depend on the order of the events. A source with no selected event gets the 90 % CL
 upper bound 2.30 · w_max · N_MOT/MOT_sample (Poisson, zero observed; docs/references.md), with w_max the
 largest weight of that source in the sample.
 
@@ -21,6 +22,7 @@ an assumption standing for the calibration of the simulation to the published ta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -121,8 +123,9 @@ def background_by_source(yields, sources, passed, *, mot_sample: float, mot: flo
     for source in SOURCES:
         mine = s == source
         sel = mine & p
-        value = float(y[sel].sum()) * scale
-        stat = float(np.sqrt(np.square(y[sel]).sum())) * scale
+        # exact sums (math.fsum, correctly rounded): the same numbers whatever the order
+        value = math.fsum(y[sel]) * scale
+        stat = float(np.sqrt(math.fsum(np.square(y[sel])))) * scale
         upper = None
         if not sel.any() and mine.any():
             upper = ZERO_EVENT_UPPER * float(y[mine].max()) * scale

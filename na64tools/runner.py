@@ -667,21 +667,11 @@ def _process(runner_executor, items, proc) -> MMAccumulator:
     return _process_batch(runner_executor, items, proc)
 
 
-def _uproot_options(items) -> dict:
-    """``uproot.open`` options of the chunks: :data:`~na64tools.processor.UPROOT_OPTIONS`, and
-    for local files (paths without a URL scheme) uproot's memory-mapped source instead of its
-    default fsspec source, which hands every read to an event loop in another thread (about
-    5 % of the CPU time of a chunk; docs/processor.md, "Speed")."""
-    if all("://" not in str(wi.filename) for wi in items):
-        return dict(UPROOT_OPTIONS, handler=uproot.source.file.MemmapSource)
-    return UPROOT_OPTIONS
-
-
 def _process_batch(runner_executor, items, proc) -> MMAccumulator:
     runner = cproc.Runner(executor=runner_executor, schema=NA64Schema, skipbadfiles=False,
                           savemetrics=False)
     try:
-        wrapped = runner.run(items, proc, uproot_options=_uproot_options(items))
+        wrapped = runner.run(items, proc, uproot_options=UPROOT_OPTIONS)
     except (BadFileError, NA64SchemaError):
         raise
     except Exception as err:
@@ -1011,8 +1001,7 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=retries,
                     worker_timeout=worker_timeout)
     try:
-        infos_map = ex.map(items, inspect_file, desc="Inspecting files", unit="file",
-                           inspect=True)
+        infos_map = ex.map(items, inspect_file, desc="Inspecting files", unit="file")
         infos = [infos_map[(d, f)] for d, f, _, _ in items]
         bad = [i for i in infos if i.error]
         if bad and not skip_bad_files:

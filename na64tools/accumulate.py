@@ -167,23 +167,26 @@ def _fill_by_class(dataset: str, items: Sequence[tuple], codes: np.ndarray, valu
     nu = len(values)
     terms_w, exps_w = _split(values)
     terms_w2, exps_w2 = _split(values * values)   # the float64 squares, as w * w
-    taken: dict[int, np.ndarray] = {}
+    # per row set, once: the (process, weight) class of each row, process * nu + code
+    keys: dict[tuple[int, int], np.ndarray] = {}
     counts = []
     for h, process, axis_values, rows in items:
-        if rows is None:
-            c = codes
-        else:
-            if id(rows) not in taken:
-                taken[id(rows)] = codes.take(rows)
-            c = taken[id(rows)]
+        k = (id(rows), id(process))
+        if k not in keys:
+            key = np.asarray(process, dtype=np.int64) * nu
+            key += codes if rows is None else codes.take(rows)
+            keys[k] = key
+        key = keys[k]
+        nproc = h._total // h.nbins
+        # one bincount over (bin, process, weight class); counts[process * nbins + bin, class]
         bins = h.flat_index(*axis_values)
-        bins += np.asarray(process, dtype=np.int64) * h.nbins
         if not h._all_flow and (bins < 0).any():   # beyond an axis without flow bins: dropped
             keep = bins >= 0
-            bins, c = bins[keep], c[keep]
-        bins *= nu
-        bins += c
-        counts.append(np.bincount(bins, minlength=h._total * nu).reshape(h._total, nu))
+            bins, key = bins[keep], key[keep]
+        bins *= nproc * nu
+        bins += key
+        c = np.bincount(bins, minlength=h._total * nu).reshape(h.nbins, nproc, nu)
+        counts.append(c.transpose(1, 0, 2).reshape(h._total, nu))
     # sum_u count[b, u] * values[u], exactly: terms[k, b] = sum_u count[b, u] * t[k, u], for
     # the filled bins of all histograms at once. |terms| <= n * 2**27: exact in float64 (a
     # matrix product in any order) below 2**53, i.e. for chunks of fewer than 2**26 events

@@ -286,7 +286,7 @@ def _normalise_fileset(fileset, *, check: bool = False) -> list[tuple[str, str, 
 
 
 # --------------------------------------------------------------------------------------------
-# file inspection (runs on the executor)
+# file inspection (on the Dask workers; in the client for the iterative and futures executors)
 # --------------------------------------------------------------------------------------------
 def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str], _FileInfo]:
     """Check one file before processing: readable, the Events branches of the format (through
@@ -354,6 +354,10 @@ def _worker_init(limit: int) -> None:
     import loky.process_executor
 
     loky.process_executor._MAX_MEMORY_LEAK_SIZE = limit
+    # what every chunk needs (coffea, uproot, the processor): imported as the worker starts,
+    # while the client inspects the files, not when the first chunk arrives (this module is
+    # imported already, by unpickling this function)
+    import na64tools.processor  # noqa: F401
 
 
 def make_pool(workers: int = 2):
@@ -372,7 +376,10 @@ def make_pool(workers: int = 2):
         with children_started():  # the workers ignore a terminal's Ctrl-C (na64tools._signals)
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                        initargs=(WORKER_MEMORY_GROWTH,))
-            pool.submit(int).result()  # start them now, inside the block
+            # start them now, inside the block: loky spawns every worker (and its management
+            # thread) in submit(). No waiting for the workers: they import coffea (0.5 s of CPU
+            # each) while the caller goes on (na64tools.run inspects the files meanwhile)
+            pool.submit(int)
     except BaseException:
         if pool is not None:
             pool.shutdown(wait=True)
@@ -388,6 +395,9 @@ class _Executors:
         self.owned_pool = None
         self.owned_client = None
         self.ran_on: set[str] = set()   # the Dask workers that ran tasks
+        #: the executor of the file inspection: the local pool's workers are still starting
+        #: (importing coffea) when it runs, so the client inspects the local files itself
+        self.inspector = None
         if executor == "iterative":
             self.executor = cproc.IterativeExecutor(status=progress, retries=retries)
         elif executor == "futures":
@@ -401,6 +411,7 @@ class _Executors:
             # re-compress the whole merged output after every batch of chunks (quadratic)
             self.executor = cproc.FuturesExecutor(pool=pool, workers=workers, status=progress,
                                                   retries=retries, compression=None)
+            self.inspector = cproc.IterativeExecutor(status=progress)
         elif executor == "dask":
             if client is None:
                 from .clients import make_client
@@ -437,8 +448,9 @@ class _Executors:
         else:
             raise ValueError(f"executor: unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
 
-    def map(self, items: list, function, *, desc: str, unit: str) -> dict:
-        ex = self.executor.copy(desc=desc, unit=unit)
+    def map(self, items: list, function, *, desc: str, unit: str, inspect: bool = False) -> dict:
+        ex = (self.inspector if inspect and self.inspector is not None
+              else self.executor).copy(desc=desc, unit=unit)
         if isinstance(ex, cproc.DaskExecutor):
             ex.heavy_input = None
             with _task_stream(ex.client, self.ran_on):

@@ -390,7 +390,7 @@ def make_pool(workers: int = 2):
 class _Executors:
     """The coffea executor for ``executor`` with the resources it owns (pool, Dask client)."""
 
-    def __init__(self, executor: str, *, client, workers: int, progress: bool, retries: int,
+    def __init__(self, executor, *, client, workers: int, progress: bool, retries: int,
                  worker_timeout: float | None = None):
         self.owned_pool = None
         self.owned_client = None
@@ -398,7 +398,13 @@ class _Executors:
         #: the executor of the file inspection: the local pool's workers are still starting
         #: (importing coffea) when it runs, so the client inspects the local files itself
         self.inspector = None
-        if executor == "iterative":
+        if isinstance(executor, cproc.executor.ExecutorBase):
+            # the caller's own coffea executor (and the pool or client in it, which the caller
+            # keeps and closes)
+            self.executor = executor
+            if isinstance(executor, cproc.DaskExecutor):
+                _RAN_ON[id(self.executor)] = self.ran_on
+        elif executor == "iterative":
             self.executor = cproc.IterativeExecutor(status=progress, retries=retries)
         elif executor == "futures":
             import concurrent.futures
@@ -1016,7 +1022,7 @@ def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None
 # --------------------------------------------------------------------------------------------
 # run
 # --------------------------------------------------------------------------------------------
-def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor: str = "futures",
+def run(fileset, processor: cproc.ProcessorABC | None = None, *, executor="futures",
         client=None, chunksize: int = DEFAULT_CHUNKSIZE, workers: int = 2,
         skip_bad_files: bool = False, progress: bool = True, save: str | os.PathLike | None = None,
         maxchunks: int | None = None, retries: int = 0, accumulator: bool = False,
@@ -1029,8 +1035,19 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     fileset
         ``{dataset: {"files": {path: "Events"}, "metadata": {...}}}``, ``{dataset: [paths]}``, or
         paths / directories / globs (grouped into datasets by :func:`make_fileset`).
+    processor
+        A :class:`MissingMomentumProcessor` (the whole accounting below: MOT, completeness,
+        exact sums, the checks of every file), or any other coffea ``ProcessorABC`` (your own
+        analysis of the ntuples, e.g. the teaching processor of notebook 03): it runs through
+        coffea's ``Runner`` with :class:`~na64tools.schema.NA64Schema` on the same files, chunks
+        and executor, and ``run`` returns what the processor accumulated (after its
+        ``postprocess``), nothing added: no MOT, no ``complete`` flag, and only ``executor``,
+        ``chunksize``, ``maxchunks`` and ``progress`` apply.
     executor
-        ``"iterative"`` (one process), ``"futures"`` (``workers`` local processes) or ``"dask"``.
+        ``"iterative"`` (one process), ``"futures"`` (``workers`` local processes), ``"dask"``, or
+        a coffea executor object (``coffea.processor.IterativeExecutor``, ``FuturesExecutor``,
+        ``DaskExecutor``, ...) configured by the caller, who keeps and closes its pool or client;
+        ``client`` and ``workers`` are then not used.
     client
         For ``"dask"``: a ``distributed.Client``, a scheduler address (``tcp://host:port``), or
         ``None`` for a new local cluster of ``workers`` processes (closed at the end). Clients for
@@ -1093,8 +1110,16 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     """
     if processor is None:
         processor = MissingMomentumProcessor()
+    if not isinstance(processor, cproc.ProcessorABC):
+        raise TypeError(f"processor: expected a coffea ProcessorABC (e.g. MissingMomentumProcessor), "
+                        f"got {type(processor).__name__}")
+    if not isinstance(executor, (str, cproc.executor.ExecutorBase)):
+        raise TypeError(f"executor: expected one of {', '.join(EXECUTORS)} or a coffea executor "
+                        f"object, got {type(executor).__name__}")
     if not isinstance(processor, MissingMomentumProcessor):
-        raise TypeError(f"processor: expected a MissingMomentumProcessor, got {type(processor).__name__}")
+        return _run_other(fileset, processor, executor=executor, client=client,
+                          chunksize=chunksize, workers=workers, progress=progress,
+                          maxchunks=maxchunks)
     if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
         raise ValueError(f"chunksize: expected a positive integer, got {chunksize!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -1161,9 +1186,11 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     if table_info is not None:
         out["table"] = None
     out["complete"] = not skipped and len(work) == n_all
-    out["run"] = {"executor": executor, "chunksize": chunksize, "workers": workers,
+    out["run"] = {"executor": executor if isinstance(executor, str) else type(executor).__name__,
+                  "chunksize": chunksize, "workers": workers,
                   "n_files": len(items), "n_chunks": len(work), "retries": retries}
-    if executor == "dask":  # the workers that actually ran tasks (batch jobs, adaptive workers)
+    if isinstance(ex.executor, cproc.DaskExecutor):  # the workers that ran tasks (batch jobs,
+        # adaptive workers)
         out["run"]["workers_used"] = sorted(ex.ran_on)
     if table_info is not None:
         out["run"]["table"] = table_info
@@ -1172,6 +1199,26 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     if save is not None:
         save_output(out, save)
     return out
+
+
+def _run_other(fileset, processor, *, executor, client, chunksize: int, workers: int,
+               progress: bool, maxchunks: int | None):
+    """:func:`run` for a coffea processor other than :class:`MissingMomentumProcessor`: coffea's
+    ``Runner`` on the same files and chunks; returns the processor's output as coffea gives it."""
+    if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
+        raise ValueError(f"chunksize: expected a positive integer, got {chunksize!r}")
+    items = _normalise_fileset(fileset, check=True)
+    files: dict[str, dict] = {}
+    for dataset, filename, tree, metadata in items:
+        entry = files.setdefault(dataset, {"files": {}, **({"metadata": metadata} if metadata else {})})
+        entry["files"][filename] = tree
+    ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=0)
+    try:
+        runner = cproc.Runner(executor=ex.executor, schema=NA64Schema, chunksize=chunksize,
+                              maxchunks=maxchunks, savemetrics=False)
+        return runner(files, processor, uproot_options=UPROOT_OPTIONS)
+    finally:
+        ex.close()
 
 
 def _key(wi) -> tuple:

@@ -57,3 +57,18 @@ def test_teaching_processor_gives_the_processor_cutflow(fileset, cuts):
             assert teaching[ds]["sumw"][stage] == pytest.approx(row.sumw, rel=1e-12)
         h = ours["hists"]["nminus1_p_out"][ds, sum, :]
         np.testing.assert_allclose(teaching[ds]["nminus1_p_out"].values(), h.values(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("executor", ["iterative", "futures"])
+def test_teaching_processor_runs_through_na64tools_run(fileset, executor):
+    """na64tools.run takes any coffea processor: the teaching processor on the same files gives
+    the cutflow that na64tools.run gives with MissingMomentumProcessor."""
+    from na64tools import run
+
+    teaching = run(fileset, _teaching_processor_class()(Cuts()), executor=executor, workers=2,
+                   chunksize=400, progress=False)
+    ours = run(fileset, MissingMomentumProcessor(), executor="iterative", chunksize=400,
+               progress=False)
+    for ds, rows in ours["cutflow"].items():
+        assert {s: int(n) for s, n in teaching[ds]["events"].items()} == {s: r.events for s, r in rows.items()}
+    assert ours["cutflow"]["background"]["all"].events == 1500  # every event of the file, once

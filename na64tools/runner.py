@@ -900,6 +900,9 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
     fileset
         ``{dataset: {"files": {path: "Events"}, "metadata": {...}}}``, ``{dataset: [paths]}``, or
         paths / directories / globs (grouped into datasets by :func:`make_fileset`).
+    processor
+        The :class:`~na64tools.processor.MissingMomentumProcessor` to run (default:
+        ``MissingMomentumProcessor()``, the published cuts with the cut table enabled).
     executor
         ``"iterative"`` (one process), ``"futures"`` (``workers`` local processes) or ``"dask"``.
     client
@@ -909,6 +912,9 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         optionally a ``concurrent.futures`` process pool to reuse across runs.
     chunksize
         Events per chunk. Results do not depend on it.
+    workers
+        Local processes for ``"futures"``, and for ``"dask"`` the workers of the local cluster
+        started when ``client`` is ``None``.
     skip_bad_files
         Leave out unreadable or corrupt files and list them in ``out["skipped"]`` (with their
         MOT) instead of raising :class:`BadFileError`.
@@ -961,6 +967,22 @@ def run(fileset, processor: MissingMomentumProcessor | None = None, *, executor:
         The fileset counts events twice or mixes setups (or samples within a dataset).
     WorkerLostError
         The Dask workers running a chunk died repeatedly.
+
+    Examples
+    --------
+    Simulate a small signal and background sample, and run the processor in this process:
+
+    >>> import tempfile
+    >>> from na64tools import run
+    >>> from na64tools.sim import simulate
+    >>> d = tempfile.mkdtemp()
+    >>> _ = simulate("signal", mass=0.5, events=2000, seed=1, out=d + "/signal")
+    >>> _ = simulate("background", events=20000, seed=2, out=d + "/background")
+    >>> out = run([d + "/signal", d + "/background"], executor="iterative", progress=False)
+    >>> sorted(out["mot"])
+    ['background', 'signal_vector_m0.5']
+    >>> out["complete"]
+    True
     """
     if processor is None:
         processor = MissingMomentumProcessor()

@@ -52,7 +52,25 @@ def _stratum_counts(plan: SamplePlan, start: int, stop: int) -> np.ndarray:
 
 
 def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
-    """The ``Runs`` entry of file ``index`` (without the written-event sums)."""
+    """The ``Runs`` entry of file ``index`` (without the written-event sums).
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The validated sample (:func:`~na64tools.sim.make_plan`).
+    index : int
+        The file number, from 0.
+    files : int
+        The number of files of the sample.
+
+    Returns
+    -------
+    dict
+        The ``Runs`` branches of the file (docs/ntuple_format.md): ``run`` (``index + 1``), ``mot``
+        (the file's share of the sample's MOT), ``nGenerated``, ``genEventSumw``, the sample,
+        model, mass [GeV], coupling, ``xMin``, ``sigma`` [pb], ``brInvisible``, the setup's name,
+        hash and file name, the generator, the seed and ``firstEvent``.
+    """
     start, stop = plan.file_range(index, files)
     n = stop - start
     counts = _stratum_counts(plan, start, stop)
@@ -158,6 +176,20 @@ def simulate(
     ------
     ValueError
         For invalid inputs (naming the value) or an unwritable output directory.
+
+    Examples
+    --------
+    A small signal sample (2 000 generated events of a 0.5 GeV vector X, one file) and a
+    background sample, written into a temporary directory:
+
+    >>> import tempfile
+    >>> from na64tools.sim import simulate
+    >>> out = tempfile.mkdtemp()
+    >>> files = simulate("signal", mass=0.5, events=2000, seed=1, out=out + "/signal")
+    >>> [f.name for f in files]
+    ['signal_vector_m0.5_g0.0001_seed1_0000.root']
+    >>> [f.name for f in simulate("background", events=20000, seed=2, out=out + "/background")]
+    ['background_seed2_0000.root']
     """
     files = int(files) if not isinstance(files, bool) and float(files) == int(files) else files
     if not isinstance(files, int) or files < 1:

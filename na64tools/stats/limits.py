@@ -465,6 +465,8 @@ def upper_limit(experiment: CountingExperiment | None = None, *args, cl: float =
     experiment
         The :class:`CountingExperiment`. Deprecated form:
         ``upper_limit(n_obs, background, background_uncertainty, signal_uncertainty=...)``.
+    *args, **old
+        The arguments of that deprecated form (a ``DeprecationWarning`` is issued).
     cl
         Confidence level in (0, 1); NA64 quotes 0.9.
     method
@@ -485,6 +487,17 @@ def upper_limit(experiment: CountingExperiment | None = None, *args, cl: float =
     ValueError
         For a negative or non-integer ``n_obs``, a negative or non-finite background or
         uncertainty, ``cl`` outside (0, 1) or an unknown ``method``.
+
+    Examples
+    --------
+    No event observed: 2.303 events at 90 % CL whatever the background (``-ln 0.1``), more with
+    a signal-yield uncertainty (the 2022 NA64μ run, PRL 132 (2024) 211803):
+
+    >>> from na64tools.stats.limits import CountingExperiment, upper_limit
+    >>> round(upper_limit(CountingExperiment(0, 0.07, 0.03)), 3)
+    2.303
+    >>> bool(upper_limit(CountingExperiment(0, 0.07, 0.03, 0.142)) > 2.303)
+    True
     """
     experiment = _experiment("upper_limit", _given(experiment, args), old)
     cl = _check_cl(cl)
@@ -659,6 +672,30 @@ def coupling_limit(
         keywords ``n_obs``, ``background``, ``background_uncertainty``, ``signal_uncertainty``.
     cl, method
         As in :func:`upper_limit`.
+    **old
+        The deprecated keywords above (a ``DeprecationWarning`` is issued).
+
+    Returns
+    -------
+    CouplingLimit
+        ``observed`` and ``expected`` coupling limits at each mass, with the event limits
+        ``events_observed`` / ``events_expected`` they come from.
+
+    Raises
+    ------
+    ValueError
+        Masses or yields that are not finite and non-negative, of different shapes, or
+        ``g_ref <= 0`` (and as :func:`upper_limit` for the experiment).
+
+    Examples
+    --------
+    With 50 (5) signal events expected at g = 1e-4 for 0.1 (1) GeV and no event observed, the
+    limit is ``1e-4 * sqrt(2.303 / N)``:
+
+    >>> from na64tools.stats.limits import CountingExperiment, coupling_limit
+    >>> lim = coupling_limit([0.1, 1.0], [50.0, 5.0], 1e-4, CountingExperiment(0, 0.07, 0.03))
+    >>> [f"{g:.3g}" for g in lim.observed]
+    ['2.15e-05', '6.79e-05']
     """
     experiment = _experiment("coupling_limit", _given(experiment, ()), old, names=())
     masses = _check_yields("masses", masses)

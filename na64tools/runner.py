@@ -145,13 +145,26 @@ def _expand(paths: str | os.PathLike | Iterable) -> list[str]:
 
 
 def make_fileset(paths, *, treename: str = "Events") -> dict[str, dict]:
-    """Group ntuples into datasets by the ``sample``, ``model`` and ``mass`` of their ``Runs`` tree.
+    """Group ntuples into datasets by the ``sample``, ``model`` and ``mass`` of their ``Runs``
+    tree.
 
     ``paths``: files, directories (their ``*.root``) or glob patterns. Dataset names are
     ``background`` or ``signal_<model>_m<mass>`` (e.g. ``signal_vector_m0.1``); a file whose
     ``Runs`` tree cannot be read goes to the dataset ``unreadable`` (and :func:`run` reports it).
     A file given twice (also through a directory or a glob pattern) raises
     :class:`DuplicateFileError`; a directory without ``*.root`` files ``FileNotFoundError``.
+
+    Parameters
+    ----------
+    paths : str, path or iterable of them
+        Files, directories or glob patterns.
+    treename : str
+        The events tree of the files.
+
+    Returns
+    -------
+    dict
+        ``{dataset: {"files": {path: treename}, "metadata": {...}}}``, the fileset of :func:`run`.
     """
     return _make_fileset(paths, treename=treename)
 
@@ -294,6 +307,16 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
 
     Returns ``{(dataset, file): info}``; a problem is recorded in ``info.error`` (never raised),
     so that all bad files are reported together.
+
+    Parameters
+    ----------
+    item : tuple of (str, str, str, dict or None)
+        ``(dataset, filename, treename, metadata)`` of one file of the fileset.
+
+    Returns
+    -------
+    dict
+        ``{(dataset, filename): info}``.
     """
     dataset, filename, treename, meta = item
     record, n, uuid, first, run_number = None, -1, b"", None, None
@@ -362,6 +385,16 @@ def make_pool(workers: int = 2):
     Workers are not restarted by loky's memory-leak heuristic below
     :data:`WORKER_MEMORY_GROWTH`: processing a chunk legitimately grows a worker by a few
     hundred MB. Shut it down with ``pool.shutdown()``.
+
+    Parameters
+    ----------
+    workers : int
+        Number of worker processes.
+
+    Returns
+    -------
+    loky.ProcessPoolExecutor
+        The pool (its workers ignore a terminal's Ctrl-C; the caller handles it).
     """
     from loky import ProcessPoolExecutor
 
@@ -540,6 +573,18 @@ def split_entries(numentries: int, chunksize: int) -> list[tuple[int, int]]:
     ``FileMeta.chunks`` does: a file of
     1.5 million events is two chunks at the default chunk size, so that two workers share it.
     An empty tree is one empty chunk (its ``Runs`` tree is still read).
+
+    Parameters
+    ----------
+    numentries : int
+        Entries of the tree.
+    chunksize : int
+        Target number of entries per chunk.
+
+    Returns
+    -------
+    list of (int, int)
+        The ``(start, stop)`` entry ranges, covering ``0 .. numentries`` in order.
     """
     if numentries <= 0:
         return [(0, 0)]
@@ -843,6 +888,18 @@ def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None
     by :class:`~na64tools.analysis.Analysis` and the CutExplorer. It holds every row it reads:
     for very large tables, select ``datasets``, or read the partitions lazily with
     ``pyarrow.dataset.dataset(path)``.
+
+    Parameters
+    ----------
+    path : str or path
+        The directory given as ``table_dir``.
+    datasets : iterable of str, optional
+        Read only the rows of these datasets.
+
+    Returns
+    -------
+    CutTable
+        The cut table.
     """
     import json
 
@@ -1174,6 +1231,22 @@ def merge_outputs(outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     the union of the parts, and keeps the merged ``accumulator`` for further merging. A chunk
     present in two outputs raises :class:`DuplicateFileError`; files of different setups
     :class:`MixedSetupError`.
+
+    Parameters
+    ----------
+    outputs : iterable of dict
+        Outputs of :func:`run` with ``accumulator=True``.
+
+    Returns
+    -------
+    dict
+        The merged output, in the format of :func:`run`.
+
+    Raises
+    ------
+    ValueError
+        No output, or one without its ``accumulator`` or with other cuts, preselection or table
+        setting.
     """
     outputs = list(outputs)
     if not outputs:

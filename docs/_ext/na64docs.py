@@ -732,7 +732,7 @@ def facts() -> dict[str, str]:
     import numpy as np
 
     from na64tools import default_setup, physics, processor
-    from na64tools import run as run_module
+    from na64tools import runner as run_module
     from na64tools.physics import eloss
     from na64tools.sim import beam
     from na64tools.stats.signal import yield_per_mot

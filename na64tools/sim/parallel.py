@@ -26,7 +26,20 @@ BASKET_EVENTS = 100_000
 
 
 def file_name(plan: SamplePlan, index: int) -> str:
-    """File name of file ``index`` of a sample, e.g. ``background_seed0_0003.root``."""
+    """File name of file ``index`` of a sample, e.g. ``background_seed0_0003.root``.
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The sample (:func:`make_plan`).
+    index : int
+        The file number, from 0.
+
+    Returns
+    -------
+    str
+        The name.
+    """
     if plan.sample == "signal":
         tag = f"signal_{plan.model}_m{plan.mass:g}_g{plan.coupling:g}"
         if plan.x_min:
@@ -98,7 +111,26 @@ def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
 
 def write_sample_file(plan: SamplePlan, index: int, files: int, out: str | os.PathLike,
                       progress=None) -> Path:
-    """Generate and write file ``index`` of ``files`` of ``plan`` into directory ``out``."""
+    """Generate and write file ``index`` of ``files`` of ``plan`` into directory ``out``.
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The sample (:func:`make_plan`).
+    index : int
+        The file number, from 0.
+    files : int
+        The number of files of the sample.
+    out : str or path
+        The output directory.
+    progress : callable, optional
+        Called with the number of events generated after each block.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     start, stop = plan.file_range(index, files)
     path = Path(out) / file_name(plan, index)
 

@@ -268,7 +268,8 @@ class Analysis:
     ------
     ValueError
         The output has no cut table, a non-positive ``mot``, background datasets of different
-        setups, or weights that cannot be (negative, unequal within a signal sample).
+        setups, negative or non-finite background weights, unequal weights within a signal
+        sample, or a signal sample without generated events.
 
     Examples
     --------

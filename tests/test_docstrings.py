@@ -211,7 +211,9 @@ def test_every_public_function_documents_parameters_and_returns():
                           "tests/test_docstrings.py):\n" + "\n".join(problems))
 
 
-@pytest.mark.parametrize("target", ENTRY_POINTS)
+@pytest.mark.parametrize("target", [
+    pytest.param(t, marks=pytest.mark.cluster) if t.endswith("make_client") else t
+    for t in ENTRY_POINTS])
 def test_entry_point_examples_run(target, tmp_path, monkeypatch):
     """The Examples of each entry point run as written (small samples, in a temporary directory:
     ``tempfile.mkdtemp()`` in an example makes its directory under ``tmp_path``)."""

@@ -373,7 +373,7 @@ def test_no_statement_found_false_comes_back():
 def test_numbers_quoted_from_the_code(na64docs, small_output):
     """The substitutions of the pages against independent values of the package and physics."""
     from na64tools import default_setup
-    from na64tools.run import DEFAULT_CHUNKSIZE
+    from na64tools.runner import DEFAULT_CHUNKSIZE
     from na64tools.sim.beam import MUON_PDGID
 
     f = na64docs.facts()
@@ -474,7 +474,7 @@ def test_mathjax_is_served_with_the_site(site):
 def test_processor_page_shows_the_signature_of_run(site):
     import inspect
 
-    from na64tools.run import run
+    from na64tools.runner import run
 
     text = page_text(site / "processor.html")
     start = text.index("na64tools.run(fileset")

@@ -255,6 +255,11 @@ def tune_memory() -> bool:
     (:func:`na64tools.processor.chunk_machinery`); set the environment variable
     ``NA64TOOLS_TUNE_MEMORY=0`` to leave the process alone. Returns whether
     the settings are applied (the same answer on every call).
+
+    Returns
+    -------
+    bool
+        Whether the settings are applied.
     """
     global _memory_tuned
     if _memory_tuned is None:
@@ -288,6 +293,18 @@ def plain_empty(n: int, dtype) -> np.ndarray:
     then compacts memory synchronously at the first touch (``defrag = madvise``) filling a
     fresh 300 MB table costs about twice as long. The table is written once and read
     sequentially: ordinary pages are as good.
+
+    Parameters
+    ----------
+    n : int
+        Number of elements.
+    dtype : numpy.dtype or str
+        Element type.
+
+    Returns
+    -------
+    numpy.ndarray
+        A writable 1-D array of ``n`` elements.
     """
     dtype = np.dtype(dtype)
     return np.frombuffer(bytearray(n * dtype.itemsize), dtype=dtype)

@@ -88,10 +88,33 @@ def samples_from_output(output, *, allow_partial: bool = False,
                         exposure: Exposure | None = None) -> dict[str, Sample]:
     """The datasets of a processor output; files of one dataset must describe the same sample.
 
-    The output must hold every event of its files (:func:`na64tools.completeness.check_physics_ready`);
+    The output must hold every event of its files
+    (:func:`na64tools.completeness.check_physics_ready`);
     with ``allow_partial=True`` an incomplete one is accepted and each sample's ``mot`` and
     ``n_generated`` are scaled to the events processed (``exposure``: that check's result, if
     the caller already has it).
+
+    Parameters
+    ----------
+    output : dict
+        The processor output (``na64tools.run(...)``).
+    allow_partial : bool
+        Accept an incomplete output (MOT and generated counts scaled to the events processed).
+    exposure : Exposure, optional
+        The result of :func:`~na64tools.completeness.check_physics_ready` for ``output``, if the
+        caller already has it.
+
+    Returns
+    -------
+    dict of str to Sample
+        ``{dataset: Sample}``.
+
+    Raises
+    ------
+    ValueError
+        Files of one dataset that describe different samples;
+        :class:`~na64tools.completeness.PartialOutputError` for an incomplete output without
+        ``allow_partial``.
     """
     if exposure is None:
         exposure = check_physics_ready(output, allow_partial=allow_partial)
@@ -159,7 +182,14 @@ class Result:
         return self.n_obs is not None
 
     def summary(self) -> dict:
-        """A JSON-serialisable summary."""
+        """A JSON-serialisable summary.
+
+        Returns
+        -------
+        dict
+            Exposure [MOT], model, cuts, efficiencies, background, observed events and limits, in
+            plain Python types (``json.dumps`` writes it).
+        """
         d = {
             "mot": self.mot,
             "model": self.model,
@@ -218,21 +248,66 @@ class Analysis:
 
     Parameters
     ----------
-    output : the processor output (``na64tools.run(...)``), with its cut table in memory or on
-        disk.
-    setup : the setup description (default: the shipped 2022 setup).
-    mot : exposure to quote results for (default: the setup's run).
-    n_obs : observed events (default: the setup's ``run.observed_events``).
-    g_ref : reference coupling for the signal yield; limits scale as √ (σ ∝ g²).
-    n_masses : points of the limit curve between the lightest and heaviest simulated mass.
-    signal_uncertainty : relative uncertainty of the signal yield in the limit (default: the
-        setup's systematics and MOT uncertainty in quadrature,
-        :func:`na64tools.stats.signal.signal_uncertainty`; 0.142 for the 2022 setup).
-    projections : exposures [MOT] for the projected expected limits.
-    allow_partial : accept an incomplete output (``na64tools.run(..., maxchunks=N)``, skipped
-        files): MOT and generated counts are scaled to the events processed and every
-        :class:`Result` says so (``partial``, ``notes``). Without it such an output raises
+    output : dict
+        The processor output (``na64tools.run(...)``), with its cut table in memory or on disk.
+    setup : Setup, optional
+        The setup description (default: the shipped 2022 setup).
+    mot : float, optional
+        Exposure to quote results for, in muons on target [MOT] (default: the setup's run).
+    n_obs : int, optional
+        Observed events (default: the setup's ``run.observed_events`` when ``mot`` is the run's
+        exposure; otherwise none, and only expected limits).
+    g_ref : float
+        Reference coupling for the signal yield (dimensionless, default 1e-4); limits scale as
+        √ (σ ∝ g²).
+    cl : float
+        Confidence level of the limits, in (0, 1) (default 0.9, as NA64 quotes).
+    n_masses : int
+        Points of the limit curve between the lightest and heaviest simulated mass.
+    signal_uncertainty : float, optional
+        Relative uncertainty of the signal yield in the limit (default: the setup's systematics
+        and MOT uncertainty in quadrature, :func:`na64tools.stats.signal.signal_uncertainty`;
+        0.142 for the 2022 setup).
+    projections : sequence of float
+        Exposures [MOT] for the projected expected limits.
+    allow_partial : bool
+        Accept an incomplete output (``na64tools.run(..., maxchunks=N)``, skipped files): MOT
+        and generated counts are scaled to the events processed and every :class:`Result` says
+        so (``partial``, ``notes``). Without it such an output raises
         :class:`~na64tools.completeness.PartialOutputError`.
+
+    Raises
+    ------
+    ValueError
+        The output has no cut table, a non-positive ``mot``, background datasets of different
+        setups, negative or non-finite background weights, unequal weights within a signal
+        sample, or a signal sample without generated events.
+
+    Examples
+    --------
+    Two signal masses and a background sample, processed, then the limits for the published
+    cuts and for a tighter missing-momentum cut (``p_out_max`` in GeV):
+
+    >>> import tempfile
+    >>> from na64tools import run
+    >>> from na64tools.analysis import Analysis
+    >>> from na64tools.sim import simulate
+    >>> d = tempfile.mkdtemp()
+    >>> for mass in (0.1, 1.0):
+    ...     _ = simulate("signal", mass=mass, events=2000, seed=1, out=d + "/signal")
+    >>> _ = simulate("background", events=20000, seed=2, out=d + "/background")
+    >>> out = run([d + "/signal", d + "/background"], executor="iterative", progress=False)
+    >>> analysis = Analysis(out)
+    >>> analysis.models
+    ['vector']
+    >>> result = analysis.evaluate()
+    >>> result.n_obs
+    0
+    >>> tighter = analysis.evaluate(analysis.setup.cuts.replace(p_out_max=90.0))
+    >>> tighter.cuts.p_out_max
+    90.0
+    >>> float(result.limit.masses[0]), float(result.limit.masses[-1])  # the limit curve [GeV]
+    (0.1, 1.0)
     """
 
     def __init__(self, output, *, setup: Setup | None = None, mot: float | None = None,
@@ -418,11 +493,42 @@ class Analysis:
         return sorted({s.model for s in self.samples.values() if s.kind == "signal"})
 
     def signal_samples(self, model: str) -> list[Sample]:
+        """The signal samples of ``model``, by increasing mass.
+
+        Parameters
+        ----------
+        model : str
+            The X model (``vector``, ``dark_photon``, ``scalar``).
+
+        Returns
+        -------
+        list of Sample
+            Empty if the output has no sample of that model.
+        """
         return sorted((s for s in self.samples.values() if s.kind == "signal" and s.model == model),
                       key=lambda s: s.mass)
 
     def yield_grid(self, model: str) -> tuple[np.ndarray, np.ndarray]:
-        """(masses, signal events per MOT before efficiency at g_ref) for the limit curve."""
+        """(masses, signal events per MOT before efficiency at g_ref) for the limit curve.
+
+        Parameters
+        ----------
+        model : str
+            The X model.
+
+        Returns
+        -------
+        masses : numpy.ndarray
+            ``n_masses`` masses [GeV], log-spaced between the lightest and heaviest simulated mass.
+        per_mot : numpy.ndarray
+            Signal events per MOT at ``g_ref`` at those masses, before efficiencies
+            (:func:`~na64tools.stats.signal.yield_per_mot`).
+
+        Raises
+        ------
+        ValueError
+            No signal sample of ``model``, or samples generated with different ``x_min``.
+        """
         if model not in self._grid:
             sig = self.signal_samples(model)
             if not sig:
@@ -439,13 +545,43 @@ class Analysis:
 
     # --- cut-dependent -----------------------------------------------------------------
     def check_cuts(self, cuts: Cuts) -> None:
-        """Cuts re-evaluated on the table must stay inside the processor's loose preselection."""
+        """Cuts re-evaluated on the table must stay inside the processor's loose preselection.
+
+        Parameters
+        ----------
+        cuts : Cuts
+            The cuts (GeV and counts as in :class:`~na64tools.config.Cuts`); they must be at least
+            as tight as the processor's preselection.
+
+        Raises
+        ------
+        ValueError
+            A cut looser than the preselection the table was filled with (the events it would add
+            are not in the table).
+        """
         from .processor import Preselection
 
         Preselection(**self.preselection).check_looser_than(cuts)
 
     def passed(self, cuts: Cuts) -> np.ndarray:
-        """The pass mask of ``cuts`` over the rows of the in-memory table."""
+        """Which rows of the in-memory cut table pass ``cuts`` (checked against the preselection first).
+
+        Parameters
+        ----------
+        cuts : Cuts
+            The cuts (GeV and counts as in :class:`~na64tools.config.Cuts`); they must be at least
+            as tight as the processor's preselection.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per table row.
+
+        Raises
+        ------
+        ValueError
+            The cut table is on disk (no mask over all its rows is built).
+        """
         if self.disk is not None:
             raise ValueError(f"the cut table is on disk ({self.disk.path}): no mask over all its "
                              "rows is built; evaluate() reads it partition by partition")
@@ -453,6 +589,26 @@ class Analysis:
         return passes(self._vars, cuts)
 
     def efficiencies(self, cuts: Cuts, model: str, passed: np.ndarray | None = None) -> dict[float, Efficiency]:
+        """Signal efficiency of ``cuts`` at each simulated mass of ``model``: selected over
+        generated events of the sample (a binomial proportion; all events of a signal sample
+        share one weight).
+
+        Parameters
+        ----------
+        cuts : Cuts
+            The cuts (GeV and counts as in :class:`~na64tools.config.Cuts`); they must be at least
+            as tight as the processor's preselection.
+        model : str
+            The X model.
+        passed : numpy.ndarray of bool, optional
+            The pass mask of ``cuts`` on the cut table, if the caller already has it (one entry per
+            table row); computed otherwise.
+
+        Returns
+        -------
+        dict of float to Efficiency
+            ``{mass [GeV]: Efficiency}``.
+        """
         if self.disk is not None:
             self.check_cuts(cuts)
         sel = self._selected(cuts, passed)
@@ -466,13 +622,32 @@ class Analysis:
 
     def factors(self, cuts: Cuts, model: str, passed: np.ndarray | None = None
                 ) -> tuple[dict[float, EfficiencyFactors], str]:
-        """ε_trigger, c_set, ε_acceptance, ε_selection per simulated mass, and a note if unavailable.
+        """ε_trigger, c_set, ε_acceptance, ε_selection per simulated mass, and a note if
+        unavailable.
 
         ε_trigger comes from the ``Runs`` trees (written/generated), the events after the
         acceptance stages from the processor's cutflow (all written events, not only the
         preselected table), the selected events from the table. The cutflow was filled with the
         processor's cuts, so the split is available only when ``cuts`` has the same acceptance
         cuts (:data:`~na64tools.stats.efficiency.ACCEPTANCE_CUTS`); otherwise ``({}, reason)``.
+
+        Parameters
+        ----------
+        cuts : Cuts
+            The cuts (GeV and counts as in :class:`~na64tools.config.Cuts`); they must be at least
+            as tight as the processor's preselection.
+        model : str
+            The X model.
+        passed : numpy.ndarray of bool, optional
+            The pass mask of ``cuts`` on the cut table, if the caller already has it (one entry per
+            table row); computed otherwise.
+
+        Returns
+        -------
+        factors : dict of float to EfficiencyFactors
+            ``{mass [GeV]: EfficiencyFactors}``; empty when unavailable.
+        note : str
+            Why the factors are unavailable or what they assume (empty if nothing to say).
         """
         pc = self._processor_cuts
         if pc is None or not self._cutflow:
@@ -505,6 +680,33 @@ class Analysis:
         return out, note
 
     def background(self, cuts: Cuts, passed: np.ndarray | None = None) -> dict[str, BackgroundEstimate]:
+        """Expected background events by source for ``cuts``, scaled to the analysis exposure
+        ``mot``.
+
+        Each estimate is the sum of the weights (``genWeight``) of the simulated background
+        events that pass, times ``mot / mot_background``, with its statistical and systematic
+        uncertainty; a source with no passing simulated event gets 0 and an upper estimate
+        (``upper``).
+
+        Parameters
+        ----------
+        cuts : Cuts
+            The cuts (GeV and counts as in :class:`~na64tools.config.Cuts`); they must be at least
+            as tight as the processor's preselection.
+        passed : numpy.ndarray of bool, optional
+            The pass mask of ``cuts`` on the cut table, if the caller already has it (one entry per
+            table row); computed otherwise.
+
+        Returns
+        -------
+        dict of str to BackgroundEstimate
+            ``{source: BackgroundEstimate}`` for every background source.
+
+        Raises
+        ------
+        ValueError
+            The output has no background dataset.
+        """
         if self.mot_background <= 0:
             raise ValueError("processor output has no background dataset: simulate one "
                              "(na64tools simulate --sample background) and run the processor on it")
@@ -543,11 +745,37 @@ class Analysis:
 
     def evaluate(self, cuts: Cuts | None = None, *, model: str | None = None,
                  limits: bool = True, passed: np.ndarray | None = None) -> Result:
-        """Efficiencies, background by source, observed/expected limits and projections for ``cuts``.
+        """Efficiencies, background by source, observed/expected limits and projections for
+        ``cuts``.
 
         ``passed``: the pass mask of ``cuts`` on the table if the caller already has it (e.g. the
         last of :func:`~na64tools.selection.cumulative_masks`); the cuts are still checked
         against the preselection.
+
+        Parameters
+        ----------
+        cuts : Cuts, optional
+            The cuts (default: the setup's, the published cuts).
+        model : str, optional
+            The X model (default: the first simulated model).
+        limits : bool
+            Compute the limits and projections (``False``: efficiencies and background only).
+        passed : numpy.ndarray of bool, optional
+            The pass mask of ``cuts`` on the cut table, if the caller already has it (one entry per
+            table row); computed otherwise.
+
+        Returns
+        -------
+        Result
+            Efficiencies, background by source and total, the coupling limit (``None`` without
+            ``limits``) and projections, with the notes on what the numbers are.
+
+        Raises
+        ------
+        ValueError
+            Cuts looser than the preselection, a ``passed`` of the wrong shape, or (with
+            ``limits``)
+            no signal sample of ``model`` or no background sample.
         """
         cuts = cuts or self.setup.cuts
         if limits:
@@ -597,7 +825,13 @@ class Analysis:
     def check_limit_inputs(self, model: str | None = None) -> None:
         """Raise a one-line ``ValueError`` if limits cannot be computed for ``model``: no signal
         sample of that model, or no background sample. (A single simulated mass gives a limit at
-        that mass; two or more give a curve.)"""
+        that mass; two or more give a curve.)
+
+        Parameters
+        ----------
+        model : str, optional
+            The X model (``None``: any simulated model).
+        """
         if not self.models:
             raise ValueError("the processor output has no signal sample: no limit can be computed; "
                              "simulate signal (na64tools simulate --sample signal --mass ...) and "
@@ -647,7 +881,24 @@ def _check_signal_weights(dataset: str, lo: float, hi: float) -> None:
 
 
 def analyse(output, *, cuts: Cuts | None = None, model: str | None = None, **kwargs) -> Result:
-    """One-shot :class:`Analysis` of a processor output with ``cuts`` (default: the setup's)."""
+    """One-shot :class:`Analysis` of a processor output with ``cuts`` (default: the setup's).
+
+    Parameters
+    ----------
+    output : dict
+        The processor output (``na64tools.run(...)``) with its cut table.
+    cuts : Cuts, optional
+        The cuts (default: the setup's).
+    model : str, optional
+        The X model (default: the first simulated model).
+    **kwargs
+        Passed to :class:`Analysis` (``setup``, ``mot``, ``n_obs``, ``cl``, ...).
+
+    Returns
+    -------
+    Result
+        As :meth:`Analysis.evaluate`.
+    """
     return Analysis(output, **kwargs).evaluate(cuts, model=model)
 
 

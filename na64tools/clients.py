@@ -80,6 +80,18 @@ class ClusterClient(distributed.Client):
     or the end of a ``with`` block) closes the cluster too, which cancels its batch jobs."""
 
     def close(self, timeout=distributed.client.no_default):
+        """Close the client, then the cluster it owns (its batch jobs are cancelled).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the client to close (``distributed.Client.close``'s default).
+
+        Returns
+        -------
+        object
+            What ``distributed.Client.close`` returns.
+        """
         try:
             return super().close(timeout=timeout)
         finally:
@@ -102,7 +114,18 @@ def _forget_gateway(cluster) -> None:
 
 
 def is_address(text: str) -> bool:
-    """True for a scheduler address such as ``tcp://10.0.0.1:8786`` or ``host:8786``."""
+    """True for a scheduler address such as ``tcp://10.0.0.1:8786`` or ``host:8786``.
+
+    Parameters
+    ----------
+    text : str
+        A facility name or an address.
+
+    Returns
+    -------
+    bool
+        Whether ``text`` has a scheme (``tcp://...``) or is ``host:port`` with a numeric port.
+    """
     if "://" in text:
         return True
     host, sep, port = text.rpartition(":")
@@ -113,6 +136,17 @@ def parse_workers(value) -> int | tuple[int, int]:
     """``4`` → 4 workers; ``"2:10"`` or ``(2, 10)`` → an adaptive cluster of 2 to 10 workers.
 
     Raises ``ValueError`` (one line, naming the value) for anything else.
+
+    Parameters
+    ----------
+    value : int, str or (int, int)
+        ``N``, ``"N"``, ``"MIN:MAX"`` or ``(MIN, MAX)``.
+
+    Returns
+    -------
+    int or (int, int)
+        The number of workers, or ``(MIN, MAX)`` with ``1 <= MIN < MAX`` (``MIN == MAX`` gives
+        that number).
     """
     if isinstance(value, str):
         lo, sep, hi = value.partition(":")
@@ -237,6 +271,19 @@ def job_script(facility: str, **kwargs) -> str:
     For batch facilities the job script (``SLURMCluster.job_script()`` etc., written by a
     throw-away cluster whose scheduler listens on 127.0.0.1: its address is a stand-in), for the
     others the options it would use. Takes the keyword arguments of :func:`make_client`.
+
+    Parameters
+    ----------
+    facility : str
+        One of :data:`FACILITIES`.
+    **kwargs
+        The keyword arguments of :func:`make_client`.
+
+    Returns
+    -------
+    str
+        The job script, after a comment line with the cluster class and its options (batch
+        facilities), or a description of the options (the others).
     """
     given, opts, n = _split_kwargs(facility, kwargs)
     if facility in ("htcondor", "slurm", "lxplus"):
@@ -332,6 +379,19 @@ def make_client(facility: str = "local", *, address: str | None = None, n_worker
     ClusterError
         The batch system rejected the jobs (its error and the job ids quoted; what was
         submitted is cancelled), or the scheduler / gateway does not answer.
+
+    Examples
+    --------
+    A local cluster of one worker (its dashboard on a free loopback port), closed on leaving
+    the ``with`` block; ``na64tools.run(fileset, executor="dask", client=client)`` runs on it:
+
+    >>> from na64tools.clients import make_client
+    >>> with make_client("local", n_workers=1) as client:
+    ...     print(len(client.scheduler_info()["workers"]))
+    1
+
+    On a batch system the same call requests jobs, e.g. (not run here: it needs HTCondor)
+    ``make_client("lxplus", n_workers=(1, 20), queue="espresso")``.
     """
     opts = dict(cluster_options or {})
     if facility not in FACILITIES and is_address(facility):
@@ -517,6 +577,15 @@ def _job_states(cluster, ids: list[str]) -> str:
 def wait_for_workers(client, n: int = 1, timeout: float | None = WORKER_TIMEOUT) -> None:
     """Return once ``n`` workers are connected to ``client``'s scheduler.
 
+    Parameters
+    ----------
+    client : distributed.Client
+        The client whose scheduler should have the workers.
+    n : int
+        Workers to wait for.
+    timeout : float, optional
+        Seconds to wait (default :data:`WORKER_TIMEOUT`); ``None`` waits for ever.
+
     Raises
     ------
     ClusterError
@@ -581,6 +650,11 @@ def close_client(client) -> None:
 
     After a Ctrl-C or SIGTERM of the command line, quietly: the warnings of workers stopped in
     the middle of a task (cancelled tasks, workers killed after a time-out) are expected then.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client (a :class:`ClusterClient` closes its cluster and cancels its batch jobs).
     """
     from . import _signals
 
@@ -631,6 +705,16 @@ def load_cluster_config(path: str | os.PathLike) -> dict[str, Any]:
 
     ``options`` is a mapping passed as ``cluster_options`` to the cluster class. Raises
     ``ValueError`` naming the file and the key for anything else.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``.yaml``/``.yml`` or ``.toml`` run configuration.
+
+    Returns
+    -------
+    dict
+        The validated settings (keys among :data:`CLUSTER_KEYS`).
     """
     p = Path(path)
     try:

@@ -69,6 +69,13 @@ class Quantity(float):
         return f"Quantity({float(self)!r}, {self.unit!r}, source={self.source!r})"
 
     def to_dict(self) -> dict[str, Any]:
+        """The quantity as it is written in a setup file.
+
+        Returns
+        -------
+        dict
+            ``{"value": ..., "unit": ..., "source": ...}`` (an integral count as an ``int``).
+        """
         value = float(self)
         if value.is_integer() and abs(value) < 2**53:
             value = int(value) if self.unit in ("1", "events", "modules") and abs(value) < 1e6 else value
@@ -147,7 +154,25 @@ class TypedConfig:
 
     @classmethod
     def from_mapping(cls, data: Any, where: str | None = None):
-        """Build from a mapping (YAML/TOML), validating every key; errors name ``where.key``."""
+        """Build from a mapping (YAML/TOML), validating every key; errors name ``where.key``.
+
+        Parameters
+        ----------
+        data : mapping
+            The section, as read from YAML/TOML.
+        where : str, optional
+            Where the mapping comes from, for error messages (default: the class's name).
+
+        Returns
+        -------
+        TypedConfig
+            An instance of the class.
+
+        Raises
+        ------
+        ConfigError
+            Not a mapping, an unknown or missing key, a wrong type, unit or range.
+        """
         where = where or cls._where_ or cls.__name__
         if not isinstance(data, Mapping):
             what = " of cut names" if cls._noun_ == "cut" else ""
@@ -180,6 +205,13 @@ class TypedConfig:
             raise ConfigError(f"{where}: {err}") from None
 
     def to_dict(self) -> dict[str, Any]:
+        """The section as a plain mapping (nested sections and quantities as dicts).
+
+        Returns
+        -------
+        dict
+            ``{field: value}``, readable by :meth:`from_mapping`.
+        """
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
@@ -190,7 +222,13 @@ class TypedConfig:
     def json_schema(cls) -> dict[str, Any]:
         """A JSON Schema (draft 2020-12) of the mapping :meth:`from_mapping` accepts, generated
         from the same field declarations, for editors: keys, types, units and ranges. (Relations
-        between fields, e.g. a lower cut below the upper one, are checked by the validator only.)"""
+        between fields, e.g. a lower cut below the upper one, are checked by the validator only.)
+
+        Returns
+        -------
+        dict
+            The JSON Schema.
+        """
         hints = _hints(cls)
         props: dict[str, Any] = {}
         required = []
@@ -360,7 +398,14 @@ def threshold(default: float, unit: str, doc: str, source: str = "assumption", *
     label, public, help
         Short analyst label, short plain-language label and plain-language tooltip (CutExplorer).
     lo, hi
-        Allowed range of the value. ``integer``: the variable is a count.
+        Allowed range of the value.
+    integer
+        The variable is a count.
+
+    Returns
+    -------
+    dataclasses.Field
+        The field (its default and all of the above in its ``metadata``).
     """
     if op not in LOWER_OPS + UPPER_OPS:
         raise ValueError(f"threshold {label!r}: op {op!r}, expected one of {LOWER_OPS + UPPER_OPS}")
@@ -472,18 +517,76 @@ class Cuts(TypedConfig):
     # --- introspection -------------------------------------------------------------------
     @classmethod
     def names(cls) -> list[str]:
+        """The cut thresholds, in declaration order.
+
+        Returns
+        -------
+        list of str
+            The field names.
+        """
         return [f.name for f in fields(cls)]
 
     @classmethod
     def unit(cls, name: str) -> str:
+        """The unit of a threshold (``GeV``, ``1`` for counts, ...).
+
+        Parameters
+        ----------
+        name : str
+            A field of :class:`Cuts`.
+
+        Returns
+        -------
+        str
+            Its unit.
+
+        Raises
+        ------
+        ConfigError
+            An unknown cut name.
+        """
         return cls._field(name).metadata["unit"]
 
     @classmethod
     def doc(cls, name: str) -> str:
+        """What a threshold bounds, in words.
+
+        Parameters
+        ----------
+        name : str
+            A field of :class:`Cuts`.
+
+        Returns
+        -------
+        str
+            Its description.
+
+        Raises
+        ------
+        ConfigError
+            An unknown cut name.
+        """
         return cls._field(name).metadata["doc"]
 
     @classmethod
     def source(cls, name: str) -> str:
+        """Where the published (or assumed) value of a threshold comes from.
+
+        Parameters
+        ----------
+        name : str
+            A field of :class:`Cuts`.
+
+        Returns
+        -------
+        str
+            Its source (a publication, or ``assumption`` with the reasoning).
+
+        Raises
+        ------
+        ConfigError
+            An unknown cut name.
+        """
         return cls._field(name).metadata["source"]
 
     @classmethod
@@ -494,26 +597,94 @@ class Cuts(TypedConfig):
         raise ConfigError(f"unknown cut {name!r} (expected one of: {', '.join(cls.names())})")
 
     def replace(self, **changes: float) -> Cuts:
+        """A copy with some thresholds changed, e.g. ``cuts.replace(p_out_max=90.0)``.
+
+        Parameters
+        ----------
+        **changes : float
+            New values, in the unit of each field (:meth:`unit`).
+
+        Returns
+        -------
+        Cuts
+            The new cuts.
+
+        Raises
+        ------
+        ConfigError
+            An unknown cut name.
+        """
         for name in changes:
             self._field(name)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, float]:
+        """The thresholds by name.
+
+        Returns
+        -------
+        dict of str to float
+            ``{name: value}``, in the unit of each field.
+        """
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def to_yaml(self) -> str:
+        """The cuts as a cut file (``cuts:`` with the value and unit of each), readable by
+        :meth:`from_file`.
+
+        Returns
+        -------
+        str
+            The YAML text.
+        """
         body = {f.name: {"value": getattr(self, f.name), "unit": f.metadata["unit"]} for f in fields(self)}
         return yaml.safe_dump({"cuts": body}, sort_keys=False)
 
     # --- loading -------------------------------------------------------------------------
     @classmethod
     def from_mapping(cls, data: Any, where: str = "cuts") -> Cuts:
-        """Build from ``{name: number}`` or ``{name: {value, unit[, source]}}``; missing names keep their default."""
+        """Build from ``{name: number}`` or ``{name: {value, unit[, source]}}``; missing names
+        keep their default.
+
+        Parameters
+        ----------
+        data : mapping
+            The cut values.
+        where : str
+            Where the mapping comes from, for error messages.
+
+        Returns
+        -------
+        Cuts
+            The validated cuts.
+
+        Raises
+        ------
+        ConfigError
+            An unknown name, a wrong unit or a value out of range (named with ``where``).
+        """
         return super().from_mapping(data, where)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Cuts:
-        """Load cuts from a YAML or TOML file with a top-level ``cuts`` table (or the table itself)."""
+        """Load cuts from a YAML or TOML file with a top-level ``cuts`` table (or the table
+        itself).
+
+        Parameters
+        ----------
+        path : str or path
+            The cut file (``.yaml``/``.yml`` or ``.toml``).
+
+        Returns
+        -------
+        Cuts
+            The validated cuts.
+
+        Raises
+        ------
+        ConfigError
+            An unreadable file or invalid cuts (the message names the file and key).
+        """
         path = Path(path)
         data = _read_config_file(path)
         if isinstance(data, Mapping) and "cuts" in data:
@@ -769,17 +940,52 @@ class Setup(TypedConfig):
         return hashlib.sha256(blob).hexdigest()
 
     def replace(self, **sections: Any) -> Setup:
-        """A copy with whole sections replaced, e.g. ``setup.replace(cuts=Cuts(p_out_max=70))``."""
+        """A copy with whole sections replaced, e.g. ``setup.replace(cuts=Cuts(p_out_max=70))``.
+
+        Parameters
+        ----------
+        **sections
+            Sections of the setup (``cuts``, ``beam``, ``run``, ...) and their new values.
+
+        Returns
+        -------
+        Setup
+            The new setup description.
+        """
         return dataclasses.replace(self, **sections)
 
     def to_yaml(self) -> str:
+        """The setup description as YAML (without its ``source_file``), readable by
+        :func:`load_setup`.
+
+        Returns
+        -------
+        str
+            Every number with its value, unit and source.
+        """
         d = self.to_dict()
         d.pop("source_file", None)
         return yaml.safe_dump(d, sort_keys=False)
 
 
 def setup_path(name: str = "na64mu_2022") -> Path:
-    """Path of a setup YAML shipped in ``na64tools/data/setups``."""
+    """Path of a setup YAML shipped in ``na64tools/data/setups``.
+
+    Parameters
+    ----------
+    name : str
+        The file name without ``.yaml``.
+
+    Returns
+    -------
+    Path
+        The file.
+
+    Raises
+    ------
+    ConfigError
+        No shipped setup of that name (the available ones are listed).
+    """
     p = resources.files("na64tools") / "data" / "setups" / f"{name}.yaml"
     if not p.is_file():
         shipped = sorted(q.name[:-5] for q in (resources.files("na64tools") / "data" / "setups").iterdir()
@@ -789,7 +995,23 @@ def setup_path(name: str = "na64mu_2022") -> Path:
 
 
 def load_setup(path: str | Path) -> Setup:
-    """Load and validate a setup description from a YAML file."""
+    """Load and validate a setup description from a YAML file.
+
+    Parameters
+    ----------
+    path : str or path
+        The setup YAML file.
+
+    Returns
+    -------
+    Setup
+        The validated setup (its ``source_file`` set to ``path``).
+
+    Raises
+    ------
+    ConfigError
+        An unreadable or invalid file (the message names the file and key).
+    """
     path = Path(path)
     data = _read_config_file(path)
     if not isinstance(data, Mapping):
@@ -805,7 +1027,18 @@ _DEFAULT: dict[str, Setup] = {}
 
 
 def default_setup(name: str = "na64mu_2022") -> Setup:
-    """The shipped setup description (cached)."""
+    """The shipped setup description (cached).
+
+    Parameters
+    ----------
+    name : str
+        A setup shipped in ``na64tools/data/setups`` (default: the 2022 NA64μ run).
+
+    Returns
+    -------
+    Setup
+        The setup description (the same object on each call).
+    """
     if name not in _DEFAULT:
         _DEFAULT[name] = load_setup(setup_path(name))
     return _DEFAULT[name]

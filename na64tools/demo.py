@@ -43,6 +43,24 @@ def physics_table(setup: Setup, masses, *, coupling: float = 1e-4,
     ``x_min`` must be the generation cut of the signal samples whose ε multiplies the yield
     (the demo generates with x_min = 0). Same code path as the limit
     (:func:`na64tools.stats.signal.yield_per_mot`).
+
+    Parameters
+    ----------
+    setup : Setup
+        The setup (beam energy [GeV], target material and thickness [cm]).
+    masses : sequence of float
+        X masses [GeV].
+    coupling : float
+        The coupling (g, or ε for the dark photon).
+    models : sequence of str
+        The X models.
+    x_min : float
+        Lower bound of x = E_X/E_0.
+
+    Returns
+    -------
+    list of PhysicsRow
+        One row per model and mass: σ [pb], BR(invisible) and N_sig/ε per 1e10 MOT.
     """
     from .physics import br_invisible, cross_section, material
     from .stats.signal import yield_per_mot
@@ -60,6 +78,23 @@ def physics_table(setup: Setup, masses, *, coupling: float = 1e-4,
 
 
 def format_physics_table(setup: Setup, rows: list[PhysicsRow], *, coupling: float) -> str:
+    """The physics table as plain text, under a header naming the setup (beam [GeV], target [cm],
+    exposure [MOT], p_out cut [GeV]) and the coupling.
+
+    Parameters
+    ----------
+    setup : Setup
+        The setup description.
+    rows : list of PhysicsRow
+        The rows of :func:`physics_table`.
+    coupling : float
+        The coupling the rows were computed at.
+
+    Returns
+    -------
+    str
+        The table.
+    """
     energy = float(setup.beam.energy)
     x_min = rows[0].x_min if rows else 0.0
     sigma_head = f"sigma(x>{x_min:g}) [pb]"

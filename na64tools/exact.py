@@ -54,6 +54,17 @@ class Decomposed:
     multiples of ``2**exps[k]`` not above ``2**(exps[k] + width)`` in magnitude; the slices of a
     value add up to it exactly. Sums of at most ``capacity = 2**(53 - width)`` slice values are
     exact in float64, in any order.
+
+    Parameters
+    ----------
+    data : list of numpy.ndarray
+        The slices, as above.
+    exps : numpy.ndarray of int
+        The exponent of each slice.
+    width : int
+        Bits per slice ``W``.
+    n : int
+        Number of values.
     """
 
     __slots__ = ("data", "exps", "width", "n")
@@ -67,7 +78,18 @@ class Decomposed:
         return 1 << (53 - self.width)
 
     def take(self, mask_or_index) -> Decomposed:
-        """The values at a boolean mask or at indices (the slices are unchanged)."""
+        """The values at a boolean mask or at indices (the slices are unchanged).
+
+        Parameters
+        ----------
+        mask_or_index : numpy.ndarray of bool or int
+            A mask of the values, or their indices.
+
+        Returns
+        -------
+        Decomposed
+            The selected values.
+        """
         idx = np.asarray(mask_or_index)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
@@ -85,6 +107,21 @@ def decompose(values) -> Decomposed:
     The first slice starts at the binade of the largest ``|value|``; slices follow every ``W``
     bits down until nothing is left (at most ``(1075 + e_max) / W + 1`` of them, two or three
     for weights spread over a few binades).
+
+    Parameters
+    ----------
+    values : array_like of float
+        Finite float64 values, 1-D.
+
+    Returns
+    -------
+    Decomposed
+        The slices.
+
+    Raises
+    ------
+    ValueError
+        Not 1-D, too many values, or a non-finite value.
     """
     v = np.ascontiguousarray(values, dtype=np.float64)
     if v.ndim != 1:
@@ -127,6 +164,17 @@ class ExactSums:
     The value of bin ``b`` is ``sum_j limbs[b, j] * 2**(16*(j + k0) - 1152)``. ``bound`` is an
     upper bound of ``|limbs|`` (kept through additions, so that carries are only propagated
     when a limb could overflow int64).
+
+    Parameters
+    ----------
+    nbins : int
+        Number of bins.
+    k0 : int
+        Limb offset (see above).
+    limbs : numpy.ndarray of int64, optional
+        Shape ``(nbins, n_limbs)``; default: zero limbs (all bins 0).
+    bound : int, optional
+        Upper bound of ``|limbs|`` (default: computed).
     """
 
     __slots__ = ("nbins", "k0", "limbs", "bound")
@@ -150,6 +198,24 @@ class ExactSums:
         taken one slice at a time. ``max_per_bin``: an upper bound on the number of entries of
         any one bin, if known (otherwise ``len(bins)``); above the capacity of the slices the
         sum is done in pieces.
+
+        Parameters
+        ----------
+        bins : numpy.ndarray of int
+            The bin of each entry, in ``0 .. nbins - 1``.
+        weights : Decomposed
+            The decomposed weights.
+        nbins : int
+            Number of bins.
+        rows : numpy.ndarray of int, optional
+            See above.
+        max_per_bin : int, optional
+            See above.
+
+        Returns
+        -------
+        ExactSums
+            The sums.
         """
         bins = np.asarray(bins, dtype=np.int64)
         if rows is not None:
@@ -187,7 +253,20 @@ class ExactSums:
 
     @classmethod
     def from_terms(cls, terms: np.ndarray, exps: np.ndarray) -> ExactSums:
-        """Exact sums ``sum_k terms[k, b] * 2**exps[k]`` of int64 terms below 2**62 in magnitude."""
+        """Exact sums ``sum_k terms[k, b] * 2**exps[k]`` of int64 terms below 2**62 in magnitude.
+
+        Parameters
+        ----------
+        terms : numpy.ndarray of int64
+            Shape ``(k, nbins)``.
+        exps : numpy.ndarray of int
+            The exponent of each row of ``terms``.
+
+        Returns
+        -------
+        ExactSums
+            The sums.
+        """
         t = np.asarray(exps, np.int64) - BASE_EXP
         if len(t) == 0:
             return cls(terms.shape[1])
@@ -270,7 +349,20 @@ class ExactSums:
     __isub__ = __sub__
 
     def cumsum_reverse(self, shape: tuple[int, ...], axis: int) -> ExactSums:
-        """Exact reversed cumulative sum along ``axis`` of the bins viewed with ``shape``."""
+        """Exact reversed cumulative sum along ``axis`` of the bins viewed with ``shape``.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The bins viewed as an array of this shape (product ``nbins``).
+        axis : int
+            The axis to sum along.
+
+        Returns
+        -------
+        ExactSums
+            The cumulative sums (same number of bins).
+        """
         nl = self.limbs.shape[1]
         L = self.limbs.reshape(*shape, nl)
         L = np.flip(np.cumsum(np.flip(L, axis=axis), axis=axis), axis=axis)
@@ -280,7 +372,13 @@ class ExactSums:
 
     # --- results --------------------------------------------------------------------------
     def to_int(self) -> list[int]:
-        """The exact value of each bin as a Python integer in units of ``2**exponent``."""
+        """The exact value of each bin as a Python integer in units of ``2**exponent``.
+
+        Returns
+        -------
+        list of int
+            One integer per bin.
+        """
         nl = self.limbs.shape[1]
         acc = np.zeros(self.nbins, dtype=object)
         for j in range(nl - 1, -1, -1):
@@ -292,7 +390,13 @@ class ExactSums:
         return LIMB * self.k0 + BASE_EXP
 
     def to_float(self) -> np.ndarray:
-        """Each bin rounded once to the nearest float64 (ties to even)."""
+        """Each bin rounded once to the nearest float64 (ties to even).
+
+        Returns
+        -------
+        numpy.ndarray of float64
+            One value per bin.
+        """
         out = np.zeros(self.nbins, np.float64)
         if self.limbs.shape[1] == 0:
             return out
@@ -335,6 +439,12 @@ class ExactHist:
 
     Addition (``+``) is exact, so the result does not depend on the merge order. Per sample the
     histogram keeps the counts (int64), the sum of weights and the sum of squared weights.
+
+    Other Parameters
+    ----------------
+    counts : bool
+        Keep the event counts (``False``: sums of weights only; :meth:`sample_arrays` then gives
+        ``None`` counts).
     """
 
     def __init__(self, axes: Sequence, label: str = "", processes: Sequence[str] = (),
@@ -353,10 +463,34 @@ class ExactHist:
         return max(len(self.processes), 1) * self.nbins
 
     def empty_like(self) -> ExactHist:
+        """An empty histogram with the same axes, label, processes and counts setting.
+
+        Returns
+        -------
+        ExactHist
+            The empty histogram.
+        """
         return ExactHist(self.axes, self.label, self.processes, self.with_counts)
 
     def flat_index(self, *values) -> np.ndarray:
-        """Flat dense-bin index (with flow) of each entry, as boost-histogram bins them."""
+        """Flat dense-bin index (with flow) of each entry, as boost-histogram bins them.
+
+        Parameters
+        ----------
+        *values : array_like
+            One array of values per axis, of equal lengths.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            The flat index of each entry (with flow bins, as boost-histogram bins them); negative
+            for an entry outside an axis without flow bins (:meth:`fill` drops it).
+
+        Raises
+        ------
+        ValueError
+            Not one value array per axis.
+        """
         if len(values) != len(self.axes):
             raise ValueError(f"expected {len(self.axes)} value arrays, got {len(values)}")
         flat = None
@@ -382,7 +516,19 @@ class ExactHist:
 
     def fill(self, sample: str, process: np.ndarray, *values, weight: Decomposed,
              weight2: Decomposed) -> None:
-        """Fill entries of one ``sample`` with process codes, axis values and (squared) weights."""
+        """Fill entries of one ``sample`` with process codes, axis values and (squared) weights.
+
+        Parameters
+        ----------
+        sample : str
+            The sample (dataset) category.
+        process : array_like of int
+            Process code of each entry (index into ``processes``).
+        *values : array_like
+            One array of values per axis.
+        weight, weight2 : Decomposed
+            The weights and squared weights (:func:`decompose`).
+        """
         process = np.asarray(process, dtype=np.int64)
         flat = self.flat_index(*values)
         keep = flat >= 0
@@ -415,6 +561,15 @@ class ExactHist:
         entries to fill (the others are skipped). Equivalent to calling :meth:`fill` on each
         histogram with the selected entries; the weights of a ``rows`` array shared by several
         items (the same object) are taken once.
+
+        Parameters
+        ----------
+        sample : str
+            The sample (dataset) category.
+        items : sequence of tuple
+            As above.
+        weight, weight2 : Decomposed
+            The weights and squared weights (:func:`decompose`).
         """
         taken: dict[int, tuple] = {}
         for item in items:
@@ -478,6 +633,18 @@ class ExactHist:
         """``(counts, sumw, sumw2)`` of one sample, shaped ``(process, *dense_axes_with_flow)``.
 
         ``counts`` is ``None`` for a histogram booked with ``counts=False``.
+
+        Parameters
+        ----------
+        sample : str
+            The sample.
+
+        Returns
+        -------
+        counts : numpy.ndarray of int64 or None
+            Event counts.
+        sumw, sumw2 : numpy.ndarray of float64
+            Sums of weights and of squared weights, each rounded once.
         """
         c, w, w2 = self.samples[sample]
         shape = (max(len(self.processes), 1), *self.shape)
@@ -489,6 +656,16 @@ class ExactHist:
 
         Categories are in canonical order (samples sorted, processes by code), and only
         processes with entries appear, so the result is identical whatever the merge order.
+
+        Parameters
+        ----------
+        sample_label, process_label : str
+            Labels of the two category axes.
+
+        Returns
+        -------
+        hist.Hist
+            The histogram.
         """
         import hist
 

@@ -34,7 +34,27 @@ def _path(path) -> Path:
 
 
 def write_limits_csv(result, path) -> Path:
-    """Observed and expected (median, ±1σ, ±2σ) coupling limits per mass."""
+    """Observed and expected (median, ±1σ, ±2σ) coupling limits per mass.
+
+    Columns ``mass_GeV``, ``observed``, ``expected_minus2`` ... ``expected_plus2`` (couplings).
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    path : str or path
+        The file to write (directories created).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        The result has no limit curve.
+    """
     lim = result.limit
     if lim is None:
         raise ValueError("result has no limit curve to export (no signal sample for its model?)")
@@ -57,6 +77,18 @@ def write_efficiency_csv(result, path) -> Path:
     trigger, acceptance and all cuts; ``eps_trigger * c_set * eps_acceptance * eps_selection``
     equals it, with ``c_set`` = ``signal.efficiency_correction``, set, not measured (empty factor
     columns when the factors are unavailable, see ``Result.factors_note``).
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    path : str or path
+        The file to write (directories created).
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = _path(path)
     with path.open("w", newline="") as f:
@@ -78,6 +110,18 @@ def write_background_csv(result, path) -> Path:
 
     ``n_eff`` = (Σw)²/Σw² of the simulated events behind each estimate; ``low_statistics`` flags
     fewer than :data:`~na64tools.stats.background.LOW_N_EFF` effective events.
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    path : str or path
+        The file to write (directories created).
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = _path(path)
     with path.open("w", newline="") as f:
@@ -91,7 +135,22 @@ def write_background_csv(result, path) -> Path:
 
 
 def write_json(result, path, **extra) -> Path:
-    """The :meth:`~na64tools.analysis.Result.summary` (plus ``extra`` keys) as JSON."""
+    """The :meth:`~na64tools.analysis.Result.summary` (plus ``extra`` keys) as JSON.
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    path : str or path
+        The file to write (directories created).
+    **extra
+        More top-level keys.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = _path(path)
     data = {**result.summary(), **extra}
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
@@ -115,6 +174,15 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
     Writes the folder ``outdir`` and, beside it, the upload archive ``<outdir>.tar.gz``; both are
     checked with hepdata-validator (a failure raises ``RuntimeError`` with the validator's
     messages). Requires the ``limits`` extra (``pip install na64tools[limits]``).
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    outdir : str or path
+        The submission folder.
+    description : str
+        Description of the submission (default: a generated one).
 
     Returns
     -------
@@ -239,6 +307,15 @@ def export_result(result, outdir, *, hepdata: bool = True) -> dict[str, Path]:
     """Write limits.csv, efficiency.csv, background.csv, result.json and (if hepdata_lib is
     installed) the HEPData submission ``hepdata/`` with its archive ``hepdata.tar.gz``.
 
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    outdir : str or path
+        The output directory.
+    hepdata : bool
+        Also write the HEPData submission (when hepdata_lib is installed).
+
     Returns
     -------
     dict
@@ -263,7 +340,20 @@ def export_result(result, outdir, *, hepdata: bool = True) -> dict[str, Path]:
 
 def hepdata_note(result, paths) -> str | None:
     """:data:`HEPDATA_MISSING` when ``result`` has a limit but ``paths`` (from
-    :func:`export_result`) holds no HEPData submission, else ``None``."""
+    :func:`export_result`) holds no HEPData submission, else ``None``.
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    paths : mapping of str to Path
+        What :func:`export_result` wrote.
+
+    Returns
+    -------
+    str or None
+        The note, or ``None``.
+    """
     if result.limit is not None and paths.get("hepdata") is None:
         return HEPDATA_MISSING
     return None

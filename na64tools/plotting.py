@@ -63,19 +63,52 @@ _MODEL_SYMBOLS = {"vector": ("Z^\\prime", "g_{Z^\\prime}"), "scalar": ("S", "g_S
 
 
 def mass_label(model: str = "") -> str:
-    """Axis label of the boson mass for ``model``: m_Z′ (vector), m_S (scalar), m_A′ (dark photon),
-    m_X for an unknown or unspecified model."""
+    """Axis label of the boson mass for ``model``: m_Z′ (vector), m_S (scalar), m_A′ (dark
+    photon), m_X for an unknown or unspecified model.
+
+    Parameters
+    ----------
+    model : str
+        The X model.
+
+    Returns
+    -------
+    str
+        Matplotlib math text, e.g. ``$m_{Z′}$ [GeV]``.
+    """
     return rf"$m_{{{_MODEL_SYMBOLS.get(model, ('X', 'g'))[0]}}}$ [GeV]"
 
 
 def coupling_label(model: str = "") -> str:
-    """Axis label of the coupling for ``model``: g_Z′ (vector), g_S (scalar), ε (dark photon)."""
+    """Axis label of the coupling for ``model``: g_Z′ (vector), g_S (scalar), ε (dark photon).
+
+    Parameters
+    ----------
+    model : str
+        The X model.
+
+    Returns
+    -------
+    str
+        Matplotlib math text.
+    """
     return rf"${_MODEL_SYMBOLS.get(model, ('X', 'g'))[1]}$"
 
 
 def format_mot(mot: float) -> str:
     """An exposure in MOT as math text with a power of ten, e.g. ``$10^{11}$ MOT``,
-    ``$1.98 \times 10^{10}$ MOT`` (3 significant digits)."""
+    ``$1.98     imes 10^{10}$ MOT`` (3 significant digits).
+
+    Parameters
+    ----------
+    mot : float
+        The exposure [MOT].
+
+    Returns
+    -------
+    str
+        The text.
+    """
     mant, exp = f"{float(mot):.2e}".split("e")
     m, e = float(mant), int(exp)
     if m == 10.0:  # rounding up, e.g. 9.96e10
@@ -135,6 +168,11 @@ def drawn_points(ax) -> tuple[np.ndarray, list]:
     """What ``ax`` shows, in display coordinates: points along every line, errorbar and outline,
     and the filled paths (bands, bars). Artists with gid ``na64-backdrop`` are left out.
 
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes (drawn: the figure's canvas has been rendered).
+
     Returns
     -------
     (points, paths)
@@ -182,8 +220,25 @@ def drawn_points(ax) -> tuple[np.ndarray, list]:
 
 def overlaps_data(ax, bbox, renderer=None, pad: float = 5.0) -> int:
     """How many drawn points of ``ax`` (and annotation texts other than the NA64μ label) fall
-    inside the display-coordinate ``bbox`` widened by ``pad`` pixels (line widths, marker sizes);
-    a filled area covering it counts too."""
+    inside the display-coordinate ``bbox`` widened by ``pad`` pixels (line widths, marker
+    sizes); a filled area covering it counts too.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    bbox : matplotlib.transforms.Bbox
+        The box, in display coordinates.
+    renderer : optional
+        The renderer for the text extents (default: the figure's).
+    pad : float
+        Widening of the box [pixels].
+
+    Returns
+    -------
+    int
+        The number of overlaps (0: the box is free).
+    """
     pts, paths = drawn_points(ax)
     x0, y0, x1, y1 = bbox.x0 - pad, bbox.y0 - pad, bbox.x1 + pad, bbox.y1 + pad
     n = int(np.count_nonzero((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)))
@@ -266,6 +321,19 @@ def plot_efficiency(masses, values, errors=None, *, ax=None, label="signal effic
         Masses (GeV), efficiencies and their statistical errors (optional).
     model
         Names the mass axis (m_Z′, m_S, m_A′; m_X when empty).
+    label : str
+        Legend label.
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
+    save : str or path, optional
+        Also save the figure there (directories created, 120 dpi).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    ax : matplotlib.axes.Axes
+        The axes.
     """
     fig, ax = _axes(ax)
     ax.errorbar(masses, values, yerr=errors, fmt="o-", label=label)
@@ -287,6 +355,26 @@ def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, 
     mass -> statistical error of ε (drawn on the product). ε is the fraction of the produced X
     (x > x_min) passing trigger, acceptance and all cuts (docs/limits_method.md); c_set is
     ``signal.efficiency_correction``, drawn apart and labelled "set, not measured".
+
+    Parameters
+    ----------
+    factors : mapping of float to EfficiencyFactors
+        ``{mass [GeV]: factors}``.
+    errors : mapping of float to float, optional
+        ``{mass [GeV]: statistical error of ε}``.
+    model : str
+        Names the mass axis (m_Z′, m_S, m_A′; m_X when empty).
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
+    save : str or path, optional
+        Also save the figure there (directories created, 120 dpi).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    ax : matplotlib.axes.Axes
+        The axes.
     """
     from .stats.efficiency import CORRECTION_LABEL
 
@@ -315,6 +403,26 @@ def plot_background(estimates: Mapping, *, published=None, mot: float | None = N
 
     ``estimates``: source -> :class:`~na64tools.stats.background.BackgroundEstimate`;
     ``published``: the setup's ``backgrounds`` section.
+
+    Parameters
+    ----------
+    estimates : mapping of str to BackgroundEstimate
+        The expected background [events] by source.
+    published : mapping, optional
+        The setup's ``backgrounds`` section (the published estimates).
+    mot : float, optional
+        The exposure [MOT] of the estimates, for the title.
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
+    save : str or path, optional
+        Also save the figure there (directories created, 120 dpi).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    ax : matplotlib.axes.Axes
+        The axes.
     """
     fig, ax = _axes(ax)
     names = [s for s in estimates if s != "total"]
@@ -362,6 +470,26 @@ def plot_cutflow(cutflow: Mapping[str, Mapping[str, float]], *, ax=None, save=No
     one axis: the fraction of stored events passing). The simulation stores triggered events only,
     so a ``trigger`` stage equal to ``all`` in every sample is not drawn as a step of its own: the
     first stage is then named "all stored (triggered)". A stage at zero is drawn at the axis floor.
+
+    Parameters
+    ----------
+    cutflow : mapping of str to mapping of str to float
+        ``{sample: {stage: value}}``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
+    save : str or path, optional
+        Also save the figure there (directories created, 120 dpi).
+    key : str
+        What the values are, for the y label: ``"sumw"`` (weighted events) or event counts.
+    normalise : bool
+        Divide each sample by its first stage.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    ax : matplotlib.axes.Axes
+        The axes.
     """
     fig, ax = _axes(ax, figsize=(8, 5))
     stages = list(next(iter(cutflow.values()))) if cutflow else []
@@ -394,7 +522,28 @@ def plot_cutflow(cutflow: Mapping[str, Mapping[str, float]], *, ax=None, save=No
 
 @_styled
 def plot_pout(edges, counts: Mapping[str, np.ndarray], *, cut: float | None = None, ax=None, save=None):
-    """The scattered-muon momentum p_out by sample or process, with the cut drawn."""
+    """The scattered-muon momentum p_out by sample or process, with the cut drawn.
+
+    Parameters
+    ----------
+    edges : array_like
+        Bin edges of p_out [GeV].
+    counts : mapping of str to array_like
+        ``{label: counts per bin}``.
+    cut : float, optional
+        The p_out cut [GeV] to draw.
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
+    save : str or path, optional
+        Also save the figure there (directories created, 120 dpi).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    ax : matplotlib.axes.Axes
+        The axes.
+    """
     fig, ax = _axes(ax)
     for name, c in counts.items():
         hep.histplot(np.asarray(c), np.asarray(edges), ax=ax, label=name)
@@ -440,7 +589,8 @@ def _same(a, b, rtol: float = 0.01) -> bool:
 def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None = None,
                    g2: Sequence[str] = ("2021", "2025"), ax=None, save=None,
                    label="NA64μ 2022 reproduction (simulation)", status: str | None = None):
-    """Exclusion plot: coupling versus mass (log-log) with the Brazil band, (g−2)_μ and projections.
+    """Exclusion plot: coupling versus mass (log-log) with the Brazil band, (g−2)_μ and
+    projections.
 
     ``limit`` is a :class:`~na64tools.stats.limits.CouplingLimit`; ``projections`` a list of
     ``(label, masses, expected_median)`` (write exposures with :func:`format_mot`). The
@@ -451,7 +601,34 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     When the expected ±1σ band has no width or the median equals the observed limit (0 observed
     events with b ≪ 1: the background-only outcome is almost always n = 0) the legend says so and
     the median is drawn dashed on top of the observed curve. A single mass is drawn as points with
-    error bars (the expected ±1σ/±2σ ranges) and the (g−2) curves over a short mass range around it.
+    error bars (the expected ±1σ/±2σ ranges) and the (g−2) curves over a short mass range around
+    it.
+
+    Parameters
+    ----------
+    limit : CouplingLimit
+        The coupling limits versus mass [GeV].
+    model : str
+        The X model (axis labels, (g−2)_μ curves).
+    projections : sequence of (str, array_like, array_like), optional
+        ``(label, masses [GeV], expected median coupling)`` of each projection.
+    g2 : sequence of str
+        The (g−2)_μ references to draw (``"2021"``, ``"2025"``).
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
+    save : str or path, optional
+        Also save the figure there (directories created, 120 dpi).
+    label : str
+        Legend label of the observed limit.
+    status : str, optional
+        The reproduction-status line written under the axes.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    ax : matplotlib.axes.Axes
+        The axes.
     """
     fig, ax = _axes(ax)
     m = np.asarray(limit.masses, dtype=float)
@@ -527,16 +704,42 @@ def plot_ldm(limit, *, portal: str = "lmutau", alpha_D: float = 0.1, ratio: floa
              save=None):
     """Light dark matter: y = ε² α_D (m_χ/m_X)⁴ versus m_χ = m_X/ratio with the thermal targets.
 
-    The coupling limits (``limit`` and ``projections``) were computed with the invisible
-    branching fraction of the search model (``"vector"`` for ``portal="lmutau"``: Z' → νν̄ only;
+    The coupling limits (``limit`` and ``projections``) were computed with the invisible branching
+    fraction of the search model (``"vector"`` for ``portal="lmutau"``: Z' → νν̄ only;
     ``"dark_photon"`` otherwise) and ``limit_br_kwargs``; they are converted to the LDM model,
     where X → χχ̄ (Dirac χ, α_D, m_χ = m_X/ratio) makes BR(X → invisible) ≈ 1, by
-    :func:`~na64tools.physics.relic.ldm_coupling_limit` (g² BR is what the search bounds).
-    Sources: Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301, arXiv:1505.00011 (y); thermal targets:
-    :func:`~na64tools.physics.relic.y_thermal`.
+    :func:`~na64tools.physics.relic.ldm_coupling_limit` (g² BR is what the search bounds). Sources:
+    Izaguirre, Krnjaic, Schuster, Toro, PRL 115 (2015) 251301, arXiv:1505.00011 (y); thermal
+    targets: :func:`~na64tools.physics.relic.y_thermal`.
 
     The mediator X is the Z′ of L_μ−L_τ (``portal="lmutau"``) or the dark photon A′
     (``portal="dark_photon"``). A single mass is drawn as points.
+
+    Parameters
+    ----------
+    limit : CouplingLimit
+        The coupling limits of the search model versus m_X [GeV].
+    portal : {"lmutau", "dark_photon"}
+        The mediator X.
+    alpha_D : float
+        Dark coupling α_D.
+    ratio : float
+        m_X / m_χ.
+    projections : sequence of (str, array_like, array_like), optional
+        ``(label, masses [GeV], expected median coupling)`` of each projection.
+    limit_br_kwargs : dict, optional
+        The branching-fraction options the limits were computed with.
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes (default: a new figure).
+    save : str or path, optional
+        Also save the figure there (directories created, 120 dpi).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    ax : matplotlib.axes.Axes
+        The axes.
     """
     from .physics.relic import ldm_coupling_limit
 

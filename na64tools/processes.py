@@ -41,6 +41,23 @@ SOURCE_OF: dict[str, str] = {
 
 
 def process_name(code: int) -> str:
+    """The name of a ``Gen_process`` code (:data:`PROCESSES`).
+
+    Parameters
+    ----------
+    code : int
+        The code.
+
+    Returns
+    -------
+    str
+        Its name.
+
+    Raises
+    ------
+    ValueError
+        An unknown code.
+    """
     try:
         return PROCESSES[int(code)]
     except KeyError:
@@ -48,7 +65,23 @@ def process_name(code: int) -> str:
 
 
 def source_of_codes(codes: np.ndarray) -> np.ndarray:
-    """Vectorised map of ``Gen_process`` codes to source names (``"signal"`` for code 1)."""
+    """Vectorised map of ``Gen_process`` codes to source names (``"signal"`` for code 1).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int
+        ``Gen_process`` codes.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        The source name of each code.
+
+    Raises
+    ------
+    ValueError
+        An unknown code.
+    """
     lut = np.array([SOURCE_OF.get(PROCESSES[i], "signal") for i in range(len(PROCESSES))], dtype=object)
     codes = np.asarray(codes)
     if codes.size and (codes.min() < 0 or codes.max() >= len(PROCESSES)):

@@ -254,7 +254,13 @@ class CutTable:
         return len(self.columns["genWeight"]) if self.columns else 0
 
     def variables(self) -> dict[str, np.ndarray]:
-        """The cut-variable columns (input of :func:`na64tools.selection.cut_masks`)."""
+        """The cut-variable columns (input of :func:`na64tools.selection.cut_masks`).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            The columns of :data:`~na64tools.selection.VARIABLES` (GeV, counts), one entry per row.
+        """
         return {k: self.columns[k] for k in VARIABLES}
 
 
@@ -343,7 +349,19 @@ UPROOT_OPTIONS: dict = {"array_cache": None}
 # what runs around each chunk
 # --------------------------------------------------------------------------------------------
 def chunk_of(events) -> tuple[str, str, int, int]:
-    """``(dataset, file, first entry, entry after the last)`` of a chunk, from its metadata."""
+    """``(dataset, file, first entry, entry after the last)`` of a chunk, from its metadata.
+
+    Parameters
+    ----------
+    events : coffea.nanoevents.NanoEventsArray
+        One chunk of events (NanoEvents of :class:`na64tools.NA64Schema`) with its metadata
+        (``dataset``, ``filename``, ``entrystart``, ``entrystop``).
+
+    Returns
+    -------
+    tuple of (str, str, int, int)
+        The dataset, file name and entry range.
+    """
     meta = dict(events.metadata or {})
     start = int(meta.get("entrystart", 0) or 0)
     return (str(meta.get("dataset", "unknown")), str(meta.get("filename", "")), start,
@@ -360,6 +378,16 @@ def chunk_machinery(process):
     schema: the entry), or, under ``na64tools.run(skip_bad_files=True)``, is recorded in the
     output (``failed``) and the whole file is dropped by :func:`na64tools.run`. A subclass that
     overrides ``process`` decorates it too (wrapping twice is harmless).
+
+    Parameters
+    ----------
+    process : callable
+        The ``process(self, events)`` method.
+
+    Returns
+    -------
+    callable
+        The wrapped method.
     """
     @functools.wraps(process)
     def wrapped(self, events):
@@ -427,7 +455,20 @@ class MissingMomentumProcessor(processor.ProcessorABC):
     # ----------------------------------------------------------------------------------------
     @chunk_machinery
     def process(self, events) -> MMAccumulator:
-        """The analysis of one chunk of events (NanoEvents of :class:`na64tools.NA64Schema`)."""
+        """The analysis of one chunk of events (NanoEvents of :class:`na64tools.NA64Schema`).
+
+        Parameters
+        ----------
+        events : coffea.nanoevents.NanoEventsArray
+            One chunk of events (NanoEvents of :class:`na64tools.NA64Schema`) with its metadata
+            (``dataset``, ``filename``, ``entrystart``, ``entrystop``).
+
+        Returns
+        -------
+        MMAccumulator
+            The histograms, cutflow, cut-table rows and (for the first chunk of a file) the file's
+            ``Runs`` record of this chunk; added exactly to those of the other chunks.
+        """
         dataset, filename, start, stop = chunk_of(events)
         out = MMAccumulator()
         out.chunks[(dataset, filename, start, stop)] = len(events)
@@ -471,6 +512,22 @@ class MissingMomentumProcessor(processor.ProcessorABC):
 
     # ----------------------------------------------------------------------------------------
     def postprocess(self, accumulator: MMAccumulator):
+        """The output dict of the merged accumulator (:func:`finalise`), as coffea's runners call
+        it.
+
+        Under :func:`na64tools.run`, which finalises the output itself after dropping bad files,
+        the accumulator is returned unchanged.
+
+        Parameters
+        ----------
+        accumulator : MMAccumulator
+            The sum of the chunks' accumulators.
+
+        Returns
+        -------
+        dict or MMAccumulator
+            The output (histograms, cutflow, table, MOT), or ``accumulator`` itself.
+        """
         if not self._finalise:
             return accumulator
         return finalise(accumulator, self)

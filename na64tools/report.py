@@ -39,7 +39,18 @@ REPRODUCTION_STATUS = f"Reproduction status: {BACKGROUND_STATUS}; {CALIBRATION_S
 
 
 def reproduction_status(short: bool = False) -> str:
-    """The reproduction status line (``short``: a compact form for figures)."""
+    """The reproduction status line (``short``: a compact form for figures).
+
+    Parameters
+    ----------
+    short : bool
+        The compact form.
+
+    Returns
+    -------
+    str
+        The status line.
+    """
     if not short:
         return REPRODUCTION_STATUS
     return ("background calibrated to PRL 132 (2024) 211803; signal efficiency includes an assumed "
@@ -48,7 +59,22 @@ def reproduction_status(short: bool = False) -> str:
 
 def build_summary(result, output, setup: Setup) -> dict:
     """The JSON summary: MOT, cuts, cutflow, efficiency per mass, background by source with
-    errors (and the published table beside it), observed/expected limits per mass, projections."""
+    errors (and the published table beside it), observed/expected limits per mass, projections.
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    output : dict
+        The processor output it was computed from.
+    setup : Setup
+        The setup description.
+
+    Returns
+    -------
+    dict
+        The summary, JSON-serialisable.
+    """
     summary = {"reproduction_status": REPRODUCTION_STATUS, **result.summary()}
     # the file name only (no machine path; the hash identifies the content), as Runs.setupFile
     summary["setup"] = {"name": setup.name, "hash": setup.hash,
@@ -65,7 +91,25 @@ def build_summary(result, output, setup: Setup) -> dict:
 
 
 def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
-    """Write plots (PNG), exports (CSV, JSON, HEPData), ``summary.json`` and ``report.md`` into ``out``."""
+    """Write plots (PNG), exports (CSV, JSON, HEPData), ``summary.json`` and ``report.md`` into
+    ``out``.
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    output : dict
+        The processor output it was computed from.
+    setup : Setup
+        The setup description.
+    out : str or path
+        The output directory (created if needed).
+
+    Returns
+    -------
+    dict of str to Path
+        ``{name: path}`` of every file written.
+    """
     import matplotlib.pyplot as plt
 
     from . import plotting
@@ -138,7 +182,20 @@ def _fmt_bkg(b) -> str:
 
 
 def headline_masses(result, n: int = 4) -> list[float]:
-    """Up to ``n`` simulated masses inside the limit curve, spread over the range, for headlines."""
+    """Up to ``n`` simulated masses inside the limit curve, spread over the range, for headlines.
+
+    Parameters
+    ----------
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    n : int
+        Most masses.
+
+    Returns
+    -------
+    list of float
+        Masses [GeV] (empty without a limit).
+    """
     if result.limit is None:
         return []
     lim = np.asarray(result.limit.masses)
@@ -173,7 +230,21 @@ def _signal_syst_text(result) -> str:
 
 
 def format_headline(setup: Setup, result) -> str:
-    """The headline numbers the demo prints at the end (plain text)."""
+    """The headline numbers the demo prints at the end (plain text).
+
+    Parameters
+    ----------
+    setup : Setup
+        The setup description.
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+
+    Returns
+    -------
+    str
+        The lines: exposure [MOT], status, expected background [events] beside the published
+        one, and the limits at a few masses.
+    """
     from .stats.limits import CountingExperiment, upper_limit
 
     pub = setup.backgrounds.total
@@ -211,7 +282,24 @@ def format_headline(setup: Setup, result) -> str:
 
 def format_report(setup: Setup, result, output, plots=None) -> str:
     """A Markdown report of a demo or ``na64tools limits`` run (``plots``: the PNG files
-    written beside it; by default none is listed)."""
+    written beside it; by default none is listed).
+
+    Parameters
+    ----------
+    setup : Setup
+        The setup description.
+    result : Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`.
+    output : dict
+        The processor output it was computed from.
+    plots : iterable of path, optional
+        The PNG files to list.
+
+    Returns
+    -------
+    str
+        The Markdown text.
+    """
     from .stats.limits import CountingExperiment, upper_limit
 
     pub = setup.backgrounds

@@ -145,13 +145,26 @@ def _expand(paths: str | os.PathLike | Iterable) -> list[str]:
 
 
 def make_fileset(paths, *, treename: str = "Events") -> dict[str, dict]:
-    """Group ntuples into datasets by the ``sample``, ``model`` and ``mass`` of their ``Runs`` tree.
+    """Group ntuples into datasets by the ``sample``, ``model`` and ``mass`` of their ``Runs``
+    tree.
 
     ``paths``: files, directories (their ``*.root``) or glob patterns. Dataset names are
     ``background`` or ``signal_<model>_m<mass>`` (e.g. ``signal_vector_m0.1``); a file whose
     ``Runs`` tree cannot be read goes to the dataset ``unreadable`` (and :func:`run` reports it).
     A file given twice (also through a directory or a glob pattern) raises
     :class:`DuplicateFileError`; a directory without ``*.root`` files ``FileNotFoundError``.
+
+    Parameters
+    ----------
+    paths : str, path or iterable of them
+        Files, directories or glob patterns.
+    treename : str
+        The events tree of the files.
+
+    Returns
+    -------
+    dict
+        ``{dataset: {"files": {path: treename}, "metadata": {...}}}``, the fileset of :func:`run`.
     """
     return _make_fileset(paths, treename=treename)
 
@@ -294,6 +307,16 @@ def inspect_file(item: tuple[str, str, str, dict | None]) -> dict[tuple[str, str
 
     Returns ``{(dataset, file): info}``; a problem is recorded in ``info.error`` (never raised),
     so that all bad files are reported together.
+
+    Parameters
+    ----------
+    item : tuple of (str, str, str, dict or None)
+        ``(dataset, filename, treename, metadata)`` of one file of the fileset.
+
+    Returns
+    -------
+    dict
+        ``{(dataset, filename): info}``.
     """
     dataset, filename, treename, meta = item
     record, n, uuid, first, run_number = None, -1, b"", None, None
@@ -366,6 +389,16 @@ def make_pool(workers: int = 2):
     Workers are not restarted by loky's memory-leak heuristic below
     :data:`WORKER_MEMORY_GROWTH`: processing a chunk legitimately grows a worker by a few
     hundred MB. Shut it down with ``pool.shutdown()``.
+
+    Parameters
+    ----------
+    workers : int
+        Number of worker processes.
+
+    Returns
+    -------
+    loky.ProcessPoolExecutor
+        The pool (its workers ignore a terminal's Ctrl-C; the caller handles it).
     """
     from loky import ProcessPoolExecutor
 
@@ -558,6 +591,18 @@ def split_entries(numentries: int, chunksize: int) -> list[tuple[int, int]]:
     ``FileMeta.chunks`` does: a file of
     1.5 million events is two chunks at the default chunk size, so that two workers share it.
     An empty tree is one empty chunk (its ``Runs`` tree is still read).
+
+    Parameters
+    ----------
+    numentries : int
+        Entries of the tree.
+    chunksize : int
+        Target number of entries per chunk.
+
+    Returns
+    -------
+    list of (int, int)
+        The ``(start, stop)`` entry ranges, covering ``0 .. numentries`` in order.
     """
     if numentries <= 0:
         return [(0, 0)]
@@ -983,6 +1028,20 @@ def load_table(path: str | os.PathLike, *, datasets: Iterable[str] | None = None
     :class:`~na64tools.analysis.Analysis` and the CutExplorer also take the output as it is
     (``out["table"] is None``) and then read the partitions one at a time (docs/dask.md).
     A missing or incomplete table (index, partition, row count) raises ``ValueError``.
+
+    Parameters
+    ----------
+    path : str, path or TableIndex
+        The directory given as ``table_dir`` (or its checked :class:`TableIndex`).
+    datasets : iterable of str, optional
+        Read only the rows of these datasets.
+    columns : iterable of str, optional
+        Read only these columns of the table.
+
+    Returns
+    -------
+    CutTable
+        The cut table.
     """
     from .processor import _TABLE_COLUMNS, CutTable
 
@@ -1055,6 +1114,9 @@ def run(fileset, processor: cproc.ProcessorABC | None = None, *, executor="futur
         optionally a ``concurrent.futures`` process pool to reuse across runs.
     chunksize
         Events per chunk. Results do not depend on it.
+    workers
+        Local processes for ``"futures"``, and for ``"dask"`` the workers of the local cluster
+        started when ``client`` is ``None``.
     skip_bad_files
         Leave out unreadable or corrupt files and list them in ``out["skipped"]`` (with their
         MOT) instead of raising :class:`BadFileError`.
@@ -1107,6 +1169,22 @@ def run(fileset, processor: cproc.ProcessorABC | None = None, *, executor="futur
         The fileset counts events twice or mixes setups (or samples within a dataset).
     WorkerLostError
         The Dask workers running a chunk died repeatedly.
+
+    Examples
+    --------
+    Simulate a small signal and background sample, and run the processor in this process:
+
+    >>> import tempfile
+    >>> from na64tools import run
+    >>> from na64tools.sim import simulate
+    >>> d = tempfile.mkdtemp()
+    >>> _ = simulate("signal", mass=0.5, events=2000, seed=1, out=d + "/signal")
+    >>> _ = simulate("background", events=20000, seed=2, out=d + "/background")
+    >>> out = run([d + "/signal", d + "/background"], executor="iterative", progress=False)
+    >>> sorted(out["mot"])
+    ['background', 'signal_vector_m0.5']
+    >>> out["complete"]
+    True
     """
     if processor is None:
         processor = MissingMomentumProcessor()
@@ -1328,6 +1406,22 @@ def merge_outputs(outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     the union of the parts, and keeps the merged ``accumulator`` for further merging. A chunk
     present in two outputs raises :class:`DuplicateFileError`; files of different setups
     :class:`MixedSetupError`.
+
+    Parameters
+    ----------
+    outputs : iterable of dict
+        Outputs of :func:`run` with ``accumulator=True``.
+
+    Returns
+    -------
+    dict
+        The merged output, in the format of :func:`run`.
+
+    Raises
+    ------
+    ValueError
+        No output, or one without its ``accumulator`` or with other cuts, preselection or table
+        setting.
     """
     outputs = list(outputs)
     if not outputs:

@@ -49,6 +49,21 @@ class NA64CounterError(NA64SchemaError):
         super().__init__(self.describe())
 
     def describe(self, offset: int = 0, where: str = "") -> str:
+        """The message, with the entry shifted by ``offset`` and ``where`` (e.g. the file) in
+        front.
+
+        Parameters
+        ----------
+        offset : int
+            The file entry of the chunk's first entry.
+        where : str
+            A prefix naming the file.
+
+        Returns
+        -------
+        str
+            The one-line message.
+        """
         n_list = "no list" if self.n_list is None else f"{self.n_list} values"
         return (f"{where}Events entry {self.entry + offset}: {self.counter} = {self.n_counter} but "
                 f"{self.branch} has {n_list} (the counter and its collection disagree; "
@@ -183,6 +198,14 @@ class NA64Schema(BaseSchema):
     Collections get the mixins of :attr:`mixins` (:mod:`na64tools.behaviors`) and the docstrings of
     :attr:`docstrings`. The branch types are checked against the format; errors name the file
     (from ``metadata["filename"]`` when given) and the branch.
+
+    Parameters
+    ----------
+    base_form : dict
+        The form of the ``Events`` tree (given by coffea's ``NanoEventsFactory``).
+    *args, **kwargs
+        Accepted and ignored (only ``base_form`` goes to
+        :class:`coffea.nanoevents.schemas.BaseSchema`).
     """
 
     __dask_capable__ = True
@@ -289,7 +312,13 @@ class NA64Schema(BaseSchema):
 
     @classmethod
     def behavior(cls):
-        """Behaviours of the NA64 collections (dict), see :data:`behavior`."""
+        """Behaviours of the NA64 collections (dict), see :data:`behavior`.
+
+        Returns
+        -------
+        dict
+            The behaviour dictionary.
+        """
         return behavior
 
 

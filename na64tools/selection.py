@@ -108,7 +108,26 @@ class Selection:
         return tuple(c.name for c in self.flow)
 
     def requirements(self, cut: str, cuts: Cuts) -> list[tuple[str, str, object]]:
-        """Every ``(variable, op, value)`` test of one cut for the thresholds ``cuts``."""
+        """Every ``(variable, op, value)`` test of one cut for the thresholds ``cuts``.
+
+        Parameters
+        ----------
+        cut : str
+            A cut of the flow.
+        cuts : Cuts
+            The thresholds (:class:`~na64tools.config.Cuts`).
+
+        Returns
+        -------
+        list of (str, str, object)
+            The fixed requirements of the cut, then one ``(variable, op, threshold)`` per
+            threshold.
+
+        Raises
+        ------
+        ValueError
+            An unknown cut.
+        """
         c = next((c for c in self.flow if c.name == cut), None)
         if c is None:
             raise ValueError(f"unknown cut {cut!r} (the cuts are {', '.join(self.names)})")
@@ -244,6 +263,16 @@ def raw_variables(get) -> dict[str, np.ndarray]:
     ``Track_p``, ...). :func:`variables_from_branches` and :func:`variables_from_events`
     convert the result with :func:`as_float`; the processor keeps these arrays for the compact
     table (half the bytes, converted exactly to float64 when the table is assembled).
+
+    Parameters
+    ----------
+    get : callable
+        ``get(branch) -> array``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The arrays of :data:`VARIABLES`.
     """
     t_starts, t_counts, t_p = _lists(get("Track_p"))
     _, _, t_chi2 = _lists(get("Track_chi2"))
@@ -265,14 +294,36 @@ def raw_variables(get) -> dict[str, np.ndarray]:
 
 
 def as_float(raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The cut variables as the selection uses them: float64 (``trigger`` bool), exactly."""
+    """The cut variables as the selection uses them: float64 (``trigger`` bool), exactly.
+
+    Parameters
+    ----------
+    raw : mapping of str to numpy.ndarray
+        The variables of :func:`raw_variables`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The arrays of :data:`VARIABLES` (float64; ``trigger`` bool).
+    """
     return {k: np.asarray(raw[k]).astype(bool if k == "trigger" else np.float64, copy=False)
             for k in VARIABLES}
 
 
 def events_getter(events):
     """``get(branch)`` for :func:`raw_variables` on NanoEvents of :class:`na64tools.NA64Schema`
-    (``"Track_p"`` -> ``events.Track.p``)."""
+    (``"Track_p"`` -> ``events.Track.p``).
+
+    Parameters
+    ----------
+    events : coffea.nanoevents.NanoEventsArray
+        The events.
+
+    Returns
+    -------
+    callable
+        ``get(branch)``.
+    """
     def get(name: str):
         coll, field = name.split("_", 1)
         return getattr(getattr(events, coll), field)
@@ -281,10 +332,21 @@ def events_getter(events):
 
 
 def variables_from_branches(arrays: Mapping[str, object]) -> dict[str, np.ndarray]:
-    """Cut variables from raw ``Events`` branches (``Beam_p``, ``Track_p``, ...), as read by uproot.
+    """Cut variables from raw ``Events`` branches (``Beam_p``, ``Track_p``, ...), as read by
+    uproot.
 
     The number of tracks is the length of the ``Track_p`` lists (equal to ``nTrack`` in files
     of the format).
+
+    Parameters
+    ----------
+    arrays : mapping of str to array
+        The ``Events`` branches by name (``uproot``'s ``tree.arrays(...)``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The arrays of :data:`VARIABLES` (float64; ``trigger`` bool).
     """
     return as_float(raw_variables(lambda name: arrays[name]))
 
@@ -294,6 +356,16 @@ def variables_from_events(events) -> dict[str, np.ndarray]:
 
     Gives exactly the arrays of :func:`variables_from_branches` on the same events: the
     buffers of each branch are read once and the variables computed with numpy.
+
+    Parameters
+    ----------
+    events : coffea.nanoevents.NanoEventsArray
+        The events.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The arrays of :data:`VARIABLES` (float64; ``trigger`` bool).
     """
     return as_float(raw_variables(events_getter(events)))
 
@@ -301,7 +373,23 @@ def variables_from_events(events) -> dict[str, np.ndarray]:
 def cut_masks(v: Mapping[str, np.ndarray], cuts: Cuts,
               only: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Each cut's own pass mask (not cumulative), in cutflow order (:data:`CUTFLOW` for
-    :class:`~na64tools.config.Cuts`); ``only``: just these cuts."""
+    :class:`~na64tools.config.Cuts`); ``only``: just these cuts.
+
+    Parameters
+    ----------
+    v : mapping of str to numpy.ndarray
+        The cut variables (:data:`VARIABLES`: momenta and energies in GeV, counts), one entry per
+        event, e.g. from :func:`variables_from_branches`.
+    cuts : Cuts
+        The thresholds (:class:`~na64tools.config.Cuts`).
+    only : iterable of str, optional
+        Just these cuts (default: all).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of bool
+        ``{cut: mask}``.
+    """
     decl = declaration(type(cuts))
     return {name: _all(v, decl.requirements(name, cuts))
             for name in (decl.names if only is None else only)}
@@ -318,7 +406,20 @@ def _all(v: Mapping[str, np.ndarray], tests) -> np.ndarray:
 
 def stages(masks: Mapping[str, np.ndarray], order: Iterable[str] = CUTFLOW) -> np.ndarray:
     """The stage each event reaches: how many consecutive cuts of ``order`` it passes
-    (0 .. len(order), as ``uint8``), from the per-cut masks of :func:`cut_masks`."""
+    (0 .. len(order), as ``uint8``), from the per-cut masks of :func:`cut_masks`.
+
+    Parameters
+    ----------
+    masks : mapping of str to numpy.ndarray of bool
+        Per-cut masks (:func:`cut_masks`).
+    order : iterable of str
+        The cuts in cutflow order (default :data:`CUTFLOW`).
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        The stage of each event.
+    """
     order = tuple(order)
     alive = np.ones(len(masks[order[0]]), dtype=bool)
     stage = np.zeros(len(alive), dtype=np.uint8)
@@ -330,7 +431,18 @@ def stages(masks: Mapping[str, np.ndarray], order: Iterable[str] = CUTFLOW) -> n
 
 def cumulative(per_stage: np.ndarray) -> np.ndarray:
     """Events (or weights) reaching *at least* each stage, from the numbers that stop at each
-    stage (last axis): the cumulative cutflow."""
+    stage (last axis): the cumulative cutflow.
+
+    Parameters
+    ----------
+    per_stage : numpy.ndarray
+        Numbers stopping at each stage (last axis: the stages).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape: the numbers reaching at least each stage.
+    """
     return np.flip(np.cumsum(np.flip(per_stage, -1), -1), -1)
 
 
@@ -338,7 +450,26 @@ def cutflow(stage: np.ndarray, n_cuts: int, weights: np.ndarray | None = None,
             categories: np.ndarray | None = None, n_categories: int = 1) -> np.ndarray:
     """The cumulative cutflow ``[category, stage]``: sum of ``weights`` (default 1) of the events
     of each category (``categories``: integers ``0..n_categories-1``) that reach at least each
-    stage (``0``: all events, ``j``: after the ``j``-th cut) from :func:`stages`."""
+    stage (``0``: all events, ``j``: after the ``j``-th cut) from :func:`stages`.
+
+    Parameters
+    ----------
+    stage : numpy.ndarray of int
+        Stage of each event (:func:`stages`).
+    n_cuts : int
+        Number of cuts (stages ``0 .. n_cuts``).
+    weights : numpy.ndarray, optional
+        Weight of each event (default 1: event counts).
+    categories : numpy.ndarray of int, optional
+        Category of each event (default: one category).
+    n_categories : int
+        Number of categories.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_categories, n_cuts + 1)``.
+    """
     k = n_cuts + 1
     idx = stage if categories is None else categories * k + stage
     h = np.bincount(idx, weights=weights, minlength=n_categories * k)
@@ -346,7 +477,21 @@ def cutflow(stage: np.ndarray, n_cuts: int, weights: np.ndarray | None = None,
 
 
 def cumulative_masks(v: Mapping[str, np.ndarray], cuts: Cuts) -> dict[str, np.ndarray]:
-    """Pass masks after each cut of the flow (``"all"`` first)."""
+    """Pass masks after each cut of the flow (``"all"`` first).
+
+    Parameters
+    ----------
+    v : mapping of str to numpy.ndarray
+        The cut variables (:data:`VARIABLES`: momenta and energies in GeV, counts), one entry per
+        event, e.g. from :func:`variables_from_branches`.
+    cuts : Cuts
+        The thresholds (:class:`~na64tools.config.Cuts`).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of bool
+        ``{"all": ..., cut: mask after that cut, ...}`` in cutflow order.
+    """
     names = declaration(type(cuts)).names
     stage = stages(cut_masks(v, cuts), names)
     return {"all": np.ones(len(stage), dtype=bool),
@@ -354,7 +499,21 @@ def cumulative_masks(v: Mapping[str, np.ndarray], cuts: Cuts) -> dict[str, np.nd
 
 
 def passes(v: Mapping[str, np.ndarray], cuts: Cuts) -> np.ndarray:
-    """Events passing the full selection."""
+    """Events passing the full selection.
+
+    Parameters
+    ----------
+    v : mapping of str to numpy.ndarray
+        The cut variables (:data:`VARIABLES`: momenta and energies in GeV, counts), one entry per
+        event, e.g. from :func:`variables_from_branches`.
+    cuts : Cuts
+        The thresholds (:class:`~na64tools.config.Cuts`).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One entry per event.
+    """
     names = declaration(type(cuts)).names
     return stages(cut_masks(v, cuts), names) == len(names)
 
@@ -394,7 +553,19 @@ class Preselection(TypedConfig):
     hcal_max: float = _loose("hcal_max", 20.0)
 
     def check_looser_than(self, cuts: Cuts) -> None:
-        """Raise :class:`ConfigError` if a preselection bound is tighter than the selection."""
+        """Raise :class:`ConfigError` if a preselection bound is tighter than the selection.
+
+        Parameters
+        ----------
+        cuts : Cuts
+            The thresholds (:class:`~na64tools.config.Cuts`).
+
+        Raises
+        ------
+        ConfigError
+            The first selection threshold looser than the preselection (the message says what to
+            set).
+        """
         for f in fields(self):
             mine, theirs = getattr(self, f.name), getattr(cuts, f.name)
             lower = f.metadata["op"] in LOWER_OPS
@@ -407,10 +578,29 @@ class Preselection(TypedConfig):
                     f"(MissingMomentumProcessor(preselection=Preselection({f.name}=...)))")
 
     def mask(self, v: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Events passing the preselection, from the cut variables."""
+        """Events passing the preselection, from the cut variables.
+
+        Parameters
+        ----------
+        v : mapping of str to numpy.ndarray
+            The cut variables (:data:`VARIABLES`: momenta and energies in GeV, counts), one entry
+            per event, e.g. from :func:`variables_from_branches`.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per event.
+        """
         return _all(v, [*(r for c in _DEFAULT.flow for r in c.requires),
                         *((f.metadata["variable"], f.metadata["op"], getattr(self, f.name))
                           for f in fields(self))])
 
     def to_dict(self) -> dict[str, float]:
+        """The preselection bounds by name.
+
+        Returns
+        -------
+        dict of str to float
+            ``{name: value}`` (GeV, counts).
+        """
         return {f.name: getattr(self, f.name) for f in fields(self)}

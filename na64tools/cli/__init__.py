@@ -53,7 +53,13 @@ NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$"
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` that reads ``-1e10`` as a number (argparse alone takes it for an
     option and says "expected one argument"), so that the range checks of the commands can
-    refuse it with a message about the value."""
+    refuse it with a message about the value.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`argparse.ArgumentParser`.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,6 +67,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``na64tools`` argument parser, with one subcommand per module of :data:`SUBCOMMANDS`.
+
+    Each subcommand module adds its own subparser (its ``add_parser``) and sets its ``main`` as
+    ``func``. The CLI reference of the documentation is generated from this parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser of ``na64tools [--version] COMMAND ...``.
+    """
     parser = Parser(
         prog="na64tools",
         description="Analysis toolkit for the NA64mu missing-momentum search for dark sectors.",
@@ -74,6 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``na64tools`` command line (the ``na64tools`` console script, ``python -m
+    na64tools``).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: the command's (0 on success), 2 without a command (the help is
+        printed), 1 after a ``ValueError``/``OSError`` (printed as one line
+        ``na64tools COMMAND: error: ...``, no traceback), 130 on Ctrl-C and 143 on SIGTERM.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -102,8 +133,21 @@ MAX_ERROR = 600
 
 
 def one_line(err: BaseException) -> str:
-    """The message of ``err`` on one line: whitespace runs (newlines of a library's message)
-    collapsed to one space, cut after :data:`MAX_ERROR` characters."""
+    """The message of ``err`` on one line.
+
+    Whitespace runs (newlines of a library's message) are collapsed to one space, and the text
+    is cut after :data:`MAX_ERROR` characters (ending in `` ...``).
+
+    Parameters
+    ----------
+    err : BaseException
+        The error to print.
+
+    Returns
+    -------
+    str
+        Its message on one line.
+    """
     text = " ".join(str(err).split())
     return text if len(text) <= MAX_ERROR else text[:MAX_ERROR - 4].rstrip() + " ..."
 

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
+    """Add the ``dashboard`` subcommand (the outreach dashboard) to the ``na64tools`` parser.
+
+    Its ``main`` is set as the subcommand's ``func``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``na64tools`` parser (:func:`na64tools.cli.build_parser`).
+    """
     p = sub.add_parser(
         "dashboard", help="serve the interactive outreach dashboard (Voila) on 127.0.0.1",
         description="Build (once, cached) a small simulated dataset, then serve the CutExplorer "
@@ -19,6 +28,25 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
+    """Run ``na64tools dashboard``: build (once, cached) the small demo dataset, then serve the
+    CutExplorer dashboard with Voilà on 127.0.0.1
+    (:func:`na64tools.interactive.dashboard.serve`), in the foreground.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the subcommand (``port``, ``no_browser``, ``data``, ``rebuild``).
+
+    Returns
+    -------
+    int
+        The exit status: Voilà's exit code.
+
+    Raises
+    ------
+    ValueError
+        A port outside 1..65535 (printed as one line by :func:`na64tools.cli.main`).
+    """
     from ..interactive.dashboard import serve
 
     if not 0 < args.port < 65536:

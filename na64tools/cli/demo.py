@@ -6,6 +6,16 @@ from ..config import default_setup, load_setup
 
 
 def add_parser(sub) -> None:
+    """Add the ``demo`` subcommand (the whole analysis on the default setup) to the ``na64tools``
+    parser.
+
+    Its ``main`` is set as the subcommand's ``func``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``na64tools`` parser (:func:`na64tools.cli.build_parser`).
+    """
     from ..demo import DEMO_BACKGROUND_EVENTS, DEMO_MASSES, DEMO_SEED, DEMO_SIGNAL_EVENTS
 
     p = sub.add_parser(
@@ -41,6 +51,28 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
+    """Run ``na64tools demo``: print the physics table of the setup, then (unless
+    ``--physics-only``) simulate, run the processor and write the limits, plots and report into
+    ``--out`` (:func:`na64tools.demo.run_demo`), and print the paths written.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the subcommand (``setup``, ``masses``, ``model``, ``coupling``,
+        ``signal_events``, ``background_events``, ``seed``, ``executor``, ``workers``, ``out``,
+        ``quiet``, ``physics_only``).
+
+    Returns
+    -------
+    int
+        The exit status: 0.
+
+    Raises
+    ------
+    ValueError
+        Event or worker counts below 1, a coupling outside (0, 1) or an unwritable output directory
+        (printed as one line by :func:`na64tools.cli.main`).
+    """
     from ..demo import format_physics_table, physics_table, run_demo
 
     for name in ("signal_events", "background_events", "workers"):

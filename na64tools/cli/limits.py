@@ -7,6 +7,16 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
+    """Add the ``limits`` subcommand (efficiencies, background and coupling limits) to the
+    ``na64tools`` parser.
+
+    Its ``main`` is set as the subcommand's ``func``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``na64tools`` parser (:func:`na64tools.cli.build_parser`).
+    """
     p = sub.add_parser(
         "limits", help="efficiency, background by source and coupling limits from processor outputs",
         description="Read processor outputs saved by `na64tools run --out` (.json + .root), apply the cuts, "
@@ -36,7 +46,27 @@ def add_parser(sub) -> None:
 
 
 def load_output(path, *, trusted: bool = False) -> dict:
-    """:func:`na64tools.load_output`, and a clear error if the output has no cut table."""
+    """:func:`na64tools.load_output`, and a clear error if the output has no cut table.
+
+    Parameters
+    ----------
+    path : str or path
+        The ``output.json`` written by ``na64tools run --out DIR`` (its ``.root`` beside it), or
+        that directory (its ``output.json``, or its only ``NAME.json`` with a ``NAME.root``).
+    trusted : bool
+        Also read a pickled output (``--trust-pickle``; pickle runs code: only your own files).
+
+    Returns
+    -------
+    dict
+        The processor output, as :func:`na64tools.run` returned it.
+
+    Raises
+    ------
+    ValueError
+        A directory without exactly one output, a lone ntuple or non-ROOT file, or an output
+        without its cut table or MOT.
+    """
     from ..output import load_output as _load
 
     path = Path(path)
@@ -84,6 +114,29 @@ def _not_an_output(path: Path) -> None:
 
 
 def main(args) -> int:
+    """Run ``na64tools limits``: load a processor output (:func:`load_output`), build the
+    :class:`~na64tools.analysis.Analysis`, evaluate the cuts (the setup's or ``--cuts``), write
+    the results (:func:`na64tools.report.write_results`) into ``--out`` and print the
+    background, the event limit and the coupling limits.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the subcommand (``output``, ``setup``, ``cuts``, ``model``, ``cl``,
+        ``mot``, ``n_obs``, ``out``, ``allow_partial``, ``trust_pickle``).
+
+    Returns
+    -------
+    int
+        The exit status: 0.
+
+    Raises
+    ------
+    ValueError
+        A confidence level outside (0, 1), a non-positive ``--mot``, a negative ``--n-obs``, an
+        output without its cut table or a partial output without ``--allow-partial`` (printed as
+        one line by :func:`na64tools.cli.main`).
+    """
     from ..analysis import Analysis
     from ..config import Cuts, default_setup, load_setup
     from ..report import write_results
@@ -129,7 +182,19 @@ def main(args) -> int:
 
 def format_coupling_limits(result) -> str:
     """The coupling limits at the simulated masses (log-log interpolation of the limit curve):
-    observed, expected median and the expected ±1σ band, as a text table."""
+    observed, expected median and the expected ±1σ band, as a text table.
+
+    Parameters
+    ----------
+    result : na64tools.analysis.Result
+        The result of :meth:`na64tools.analysis.Analysis.evaluate`, with its limit.
+
+    Returns
+    -------
+    str
+        One line per simulated mass [GeV]: observed and median expected coupling limits and the
+        expected ±1σ band.
+    """
     import numpy as np
 
     from ..report import _loglog

@@ -21,6 +21,20 @@ EXECUTORS = ("iterative", "futures", "dask")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``run`` subcommand (run the processor) to the ``na64tools`` parser.
+
+    Its ``main`` is set as the subcommand's ``func``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The subparsers of the ``na64tools`` parser (:func:`na64tools.cli.build_parser`).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The subcommand's parser.
+    """
     p = subparsers.add_parser(
         "run", help="run the missing-momentum processor (iterative, futures or Dask)",
         description="Run the NA64mu missing-momentum processor on ntuples, print the cutflow and "
@@ -92,7 +106,18 @@ _SITE_OPTIONS = {"cores": "cores", "memory": "memory", "disk": "disk", "walltime
 
 def cluster_settings(args) -> dict:
     """The cluster settings of the command line: the ``cluster:`` section of
-    ``--cluster-config`` overridden by the options given on the command line."""
+    ``--cluster-config`` overridden by the options given on the command line.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``na64tools run``.
+
+    Returns
+    -------
+    dict
+        The settings (keys of :data:`na64tools.clients.CLUSTER_KEYS`), the command line winning.
+    """
     conf = {}
     if getattr(args, "cluster_config", None):
         from ..clients import load_cluster_config
@@ -114,6 +139,30 @@ def _client_kwargs(conf: dict) -> dict:
 
 
 def main(args) -> int:
+    """Run ``na64tools run``: run the missing-momentum processor on the files given
+    (:func:`na64tools.run`) with the executor and cluster settings of the command line and
+    ``--cluster-config``, print the cutflow and save the output into ``--out``; with
+    ``--dry-run`` print the batch job script instead.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the subcommand (``files``, ``executor``, ``workers``, ``facility``,
+        ``cluster_config``, ``out``, ``dry_run``, ...).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 when the cluster failed
+        (:class:`~na64tools.clients.ClusterError`, printed); a failed run removes the output
+        directory it created.
+
+    Raises
+    ------
+    ValueError
+        Invalid options, a bad input file or an unwritable output directory (printed as one line by
+        :func:`na64tools.cli.main`).
+    """
     from ..clients import ClusterError, parse_workers
 
     conf = cluster_settings(args)
@@ -236,7 +285,19 @@ class _NoPrintTraceback:
 
 
 def format_cutflow(out) -> str:
-    """The cutflow of every dataset as a text table (events, sum of weights, per MOT)."""
+    """The cutflow of every dataset as a text table (events, sum of weights, per MOT).
+
+    Parameters
+    ----------
+    out : dict
+        A processor output (:func:`na64tools.run`).
+
+    Returns
+    -------
+    str
+        For each dataset its MOT and files, then one line per cut: events, sum of weights and
+        sum of weights per MOT.
+    """
     lines = []
     for ds, flow in out["cutflow"].items():
         mot = out["mot"][ds].mot

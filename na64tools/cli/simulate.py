@@ -29,6 +29,20 @@ def _count(text: str) -> int:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``simulate`` subcommand (write simulated ntuples) to the ``na64tools`` parser.
+
+    Its ``main`` is set as the subcommand's ``func``.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The subparsers of the ``na64tools`` parser (:func:`na64tools.cli.build_parser`).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The subcommand's parser.
+    """
     p = subparsers.add_parser(
         "simulate",
         help="generate signal or background ntuples (ROOT, uproot)",
@@ -61,6 +75,30 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``na64tools simulate``: check the options (:func:`check_options`), generate the sample
+    with :func:`na64tools.sim.simulate` (serially, or on local Dask workers with ``--workers``,
+    or on the scheduler of ``--dask``), and print the files written. Interrupted or failed, it
+    stops the workers and removes the files being written.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of the subcommand (``sample``, ``setup``, ``model``, ``mass``,
+        ``coupling``, ``mot``, ``events``, ``seed``, ``x_min``, ``files``, ``out``, ``workers``,
+        ``dask``, ``no_progress``).
+
+    Returns
+    -------
+    int
+        The exit status: 0.
+
+    Raises
+    ------
+    ValueError
+        Options outside what the simulation describes (:func:`check_options`), ``--workers`` below
+        1, or the errors of :func:`na64tools.sim.simulate` (printed as one line by
+        :func:`na64tools.cli.main`).
+    """
     from ..config import default_setup, load_setup
     from ..sim import make_plan, simulate
 
@@ -116,6 +154,16 @@ def check_options(args: argparse.Namespace) -> None:
       arXiv:0906.0580; Kirpichnikov et al., PRD 104 (2021) 076012, arXiv:2107.13297), one X per
       muon at most and the beam not depleted, which holds for g ≪ 1 only; g ≥ 1 is not a small
       dark coupling (and is excluded by far by the muon g-2 alone, docs/physics.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``na64tools simulate``.
+
+    Raises
+    ------
+    ValueError
+        One line naming the options and why.
     """
     if args.sample == "background":
         given = [f"--{name.replace('_', '-')} {value}" for name, value in

@@ -61,7 +61,15 @@ _META = "dataset.json"
 
 
 def cache_dir() -> Path:
-    """The user cache directory of na64tools."""
+    """The user cache directory of na64tools.
+
+    ``$NA64TOOLS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/na64tools`` or ``~/.cache/na64tools``.
+
+    Returns
+    -------
+    Path
+        The directory (not created here).
+    """
     env = os.environ.get("NA64TOOLS_CACHE_DIR")
     if env:
         return Path(env)
@@ -99,6 +107,28 @@ def demo_output(directory: str | os.PathLike | None = None, *, masses: Sequence[
     saved there with the parameters in ``directory/dataset.json``. A pickle (``output.coffea``)
     is never loaded: loading a pickle executes code. ``directory`` defaults to
     :func:`default_data_dir`.
+
+    Parameters
+    ----------
+    directory : str or path, optional
+        The dataset directory (default: :func:`default_data_dir` of the parameters).
+    masses : sequence of float
+        Signal masses [GeV] to simulate.
+    signal_events, background_events : int
+        Generated events of each signal sample and of the background sample.
+    seed : int
+        Random seed of the simulation.
+    model : str
+        The X model of the signal samples.
+    rebuild : bool
+        Build the dataset again even if an output is there.
+    log : callable, optional
+        Called with progress messages (default ``print``; ``None``: silent).
+
+    Returns
+    -------
+    dict
+        The processor output, with its cut table.
     """
     from ..output import OutputFormatError, load_output, save_output
 
@@ -143,13 +173,25 @@ def demo_output(directory: str | os.PathLike | None = None, *, masses: Sequence[
 
 
 def notebook_path() -> Path:
-    """The dashboard notebook shipped with the package."""
+    """The dashboard notebook shipped with the package.
+
+    Returns
+    -------
+    Path
+        ``dashboard.ipynb`` of :mod:`na64tools.interactive`.
+    """
     return Path(str(resources.files("na64tools.interactive") / "dashboard.ipynb"))
 
 
 def template_root() -> Path:
     """The Jupyter data directory shipped with the package (``voila/templates/na64``): put on
-    ``JUPYTER_PATH`` so that Voilà finds the dashboard template (no CDN stylesheets)."""
+    ``JUPYTER_PATH`` so that Voilà finds the dashboard template (no CDN stylesheets).
+
+    Returns
+    -------
+    Path
+        The ``jupyter`` data directory of :mod:`na64tools.interactive`.
+    """
     return Path(str(resources.files("na64tools.interactive") / "jupyter"))
 
 
@@ -163,6 +205,24 @@ def voila_command(port: int, *, open_browser: bool = False, max_kernels: int = M
     most ``max_kernels`` at once, and Voilà's XSRF check on: Voilà runs through
     :mod:`na64tools.interactive._voila_app`, which sets the ``_xsrf`` cookie that the page's
     kernel shutdown request (sent when the page is closed) carries.
+
+    Parameters
+    ----------
+    port : int
+        The port on 127.0.0.1.
+    open_browser : bool
+        Let Voilà open a web browser.
+    max_kernels : int
+        Most kernels (open pages) at once.
+    cull_idle : int
+        Seconds after which an idle kernel without a connected page is culled.
+    cull_interval : int
+        Seconds between the culling checks.
+
+    Returns
+    -------
+    list of str
+        The command (``sys.executable -m ...``) and its arguments.
     """
     cmd = [sys.executable, "-m", "na64tools.interactive._voila_app", os.fspath(notebook_path()),
            f"--port={int(port)}",

@@ -108,7 +108,23 @@ class CutRange:
     preselection: str | None = None  #: the preselection field that bounds it, if any
 
     def check(self, value: float) -> float:
-        """``value`` as a float, or :class:`CutRangeError` saying what range is allowed."""
+        """``value`` as a float, or :class:`CutRangeError` saying what range is allowed.
+
+        Parameters
+        ----------
+        value : float
+            The cut value, in the unit of the cut.
+
+        Returns
+        -------
+        float
+            ``value`` as a float.
+
+        Raises
+        ------
+        CutRangeError
+            Not a finite number, or outside what the stored table can evaluate.
+        """
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise CutRangeError(f"{self.name}: {value!r} is not a number")
         v = float(value)
@@ -236,20 +252,77 @@ class Summary:
         return self.result.projection
 
     def efficiency(self, mass: float) -> float:
-        """Signal efficiency at ``mass`` (GeV), interpolated in log(mass) between simulated masses."""
+        """Signal efficiency at ``mass`` (GeV), interpolated in log(mass) between simulated
+        masses.
+
+        Parameters
+        ----------
+        mass : float
+            The mass [GeV], inside the simulated range.
+
+        Returns
+        -------
+        float
+            The efficiency in [0, 1].
+
+        Raises
+        ------
+        ValueError
+            No signal sample of the model, or a mass outside the simulated range.
+        """
         if self.result.curve is None:
             raise ValueError(f"no signal sample of model {self.model!r}: no efficiency")
         return float(self.result.curve(mass))
 
     def expected_limit(self, mass: float | Sequence[float]) -> float | np.ndarray:
-        """Median expected 90 % CL coupling limit at ``mass`` (log-log interpolation of the curve)."""
+        """Median expected 90 % CL coupling limit at ``mass`` (log-log interpolation of the
+        curve).
+
+        Parameters
+        ----------
+        mass : float or sequence of float
+            Mass(es) [GeV] inside the simulated range.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The coupling limit (dimensionless), a float for a scalar mass.
+
+        Raises
+        ------
+        ValueError
+            No limit, or a mass outside the limit curve.
+        """
         return _interp_limit(self.limit, mass, "median")
 
     def observed_limit(self, mass: float | Sequence[float]) -> float | np.ndarray:
+        """Observed coupling limit at ``mass`` (log-log interpolation of the curve; NaN without an
+        observed number of events).
+
+        Parameters
+        ----------
+        mass : float or sequence of float
+            Mass(es) [GeV] inside the simulated range.
+        Returns
+        -------
+        float or numpy.ndarray
+            The coupling limit (dimensionless), a float for a scalar mass.
+
+        Raises
+        ------
+        ValueError
+            No limit, or a mass outside the limit curve.
+        """
         return _interp_limit(self.limit, mass, "observed")
 
     def as_dict(self) -> dict:
-        """A JSON-serialisable summary (the Analysis summary plus cutflow and messages)."""
+        """A JSON-serialisable summary (the Analysis summary plus cutflow and messages).
+
+        Returns
+        -------
+        dict
+            :meth:`~na64tools.analysis.Result.summary` with ``cutflow``, ``messages`` and ``off``.
+        """
         d = self.result.summary()
         d["cutflow"] = [{"stage": r.stage, "label": r.label,
                          "signal": [{"mass": m, "fraction": f} for m, f in sorted(r.signal.items())],
@@ -572,6 +645,18 @@ class CutExplorerModel:
         are the values set by hand (kept while a cut is switched off), the effective cuts those
         values with every switched-off group at its loosest value on the table. Raises
         :class:`CutRangeError` (a ``ValueError``) for anything the table cannot evaluate.
+
+        Parameters
+        ----------
+        **values
+            Cuts fields in their units (GeV, counts; ``None`` switches the cut off) and cut groups
+            of
+            :attr:`groups` (``False``/``True`` switches the group off/on).
+
+        Returns
+        -------
+        tuple of (Cuts, Cuts, frozenset of str, list of str)
+            As above.
         """
         off = set(self.off)
         changes: dict[str, float] = {}
@@ -624,10 +709,23 @@ class CutExplorerModel:
     def set_cuts(self, **values) -> Summary:
         """Change some cuts (keyword = Cuts field, in its unit) and re-evaluate everything.
 
-        ``None`` as a value, or ``<group>=False`` with a group of :attr:`groups` (:data:`CUT_GROUPS`), switches a
+        ``None`` as a value, or ``<group>=False`` with a group of :attr:`groups`
+        (:data:`CUT_GROUPS`), switches a
         cut off (its loosest value on the stored table); ``<group>=True`` switches it back on
         with the values it had. Raises :class:`CutRangeError` (a ``ValueError``) for a value the
         table cannot evaluate; the state is then unchanged.
+
+        Parameters
+        ----------
+        **values
+            Cuts fields in their units (GeV, counts; ``None`` switches the cut off) and cut groups
+            of
+            :attr:`groups` (``False``/``True`` switches the group off/on).
+
+        Returns
+        -------
+        Summary
+            What the new cuts give.
         """
         slider, cuts, off, messages = self.make_cuts(**values)
         summary = self.evaluate(cuts, off=off, messages=messages)
@@ -635,18 +733,53 @@ class CutExplorerModel:
         return summary
 
     def reset(self) -> Summary:
-        """Back to the published selection (all cuts on)."""
+        """Back to the published selection (all cuts on).
+
+        Returns
+        -------
+        Summary
+            What the published cuts give.
+        """
         self.cuts = self.slider_cuts = self.published
         self.off = frozenset()
         self.summary = self.evaluate(self.published)
         return self.summary
 
     def to_yaml(self, cuts: Cuts | None = None) -> str:
-        """The cuts (default: the current ones) as a cut file readable by ``Cuts.from_file``."""
+        """The cuts (default: the current ones) as a cut file readable by ``Cuts.from_file``.
+
+        Parameters
+        ----------
+        cuts : Cuts, optional
+            The cuts (default: the current ones).
+
+        Returns
+        -------
+        str
+            The YAML text.
+        """
         return (cuts or self.cuts).to_yaml()
 
     def export_yaml(self, path, cuts: Cuts | None = None) -> Path:
-        """Write :meth:`to_yaml` to ``path`` (``.yaml``); returns the path."""
+        """Write :meth:`to_yaml` to ``path`` (``.yaml``); returns the path.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write (``.yaml`` or ``.yml``).
+        cuts : Cuts, optional
+            The cuts (default: the current ones).
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Raises
+        ------
+        ValueError
+            Another suffix.
+        """
         path = Path(path)
         if path.suffix not in (".yaml", ".yml"):
             raise ValueError(f"{path}: a cut file must end in .yaml or .yml")
@@ -670,7 +803,24 @@ class CutExplorerModel:
 
     def evaluate(self, cuts: Cuts, *, off: frozenset[str] = frozenset(),
                  messages: Sequence[str] = (), limits: bool = True) -> Summary:
-        """Everything for ``cuts`` (no state change): one pass over the per-cut masks."""
+        """Everything for ``cuts`` (no state change): one pass over the per-cut masks.
+
+        Parameters
+        ----------
+        cuts : Cuts
+            The cuts.
+        off : frozenset of str
+            The cut groups switched off (recorded in the summary).
+        messages : sequence of str
+            Messages to carry in the summary.
+        limits : bool
+            Compute the limits (``False``: efficiencies and background only).
+
+        Returns
+        -------
+        Summary
+            Efficiencies, background, limits, cutflow and the p_out histogram (N-1).
+        """
         masks = self._masks(cuts)
         names = self.selection.names
         stage = stages(masks, names)  # the number of consecutive cuts each event passes
@@ -720,7 +870,22 @@ class CutExplorerModel:
     def optimise(self, mass: float | tuple[float, float] | None = None, *,
                  max_background: float | None = None, **kwargs):
         """Cuts that minimise the expected 90 % CL coupling limit, tuned on one half of the events
-        and reported on the other; see :func:`na64tools.interactive.optimise.optimise_cuts`."""
+        and reported on the other; see :func:`na64tools.interactive.optimise.optimise_cuts`.
+
+        Parameters
+        ----------
+        mass : float or (float, float), optional
+            The mass [GeV] or mass range to optimise for (default: the simulated range).
+        max_background : float, optional
+            The largest allowed expected background [events].
+        **kwargs
+            Further options of :func:`~na64tools.interactive.optimise.optimise_cuts`.
+
+        Returns
+        -------
+        Optimisation
+            The optimised cuts and their report.
+        """
         from .optimise import optimise_cuts
 
         return optimise_cuts(self, mass=mass, max_background=max_background, **kwargs)

@@ -69,7 +69,22 @@ def _file_key(dataset: str, filename: str) -> str:
 
 
 def split_mask(table: CutTable, *, fraction: float = 0.5, salt: int = 0) -> np.ndarray:
-    """True for the rows of ``table`` in the first part of the split (see :func:`split_output`)."""
+    """True for the rows of ``table`` in the first part of the split (see :func:`split_output`).
+
+    Parameters
+    ----------
+    table : CutTable
+        The cut table.
+    fraction : float
+        Fraction of the events in the first part, in (0, 1).
+    salt : int
+        Salt of the hash.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One entry per table row.
+    """
     cols = table.columns
     ds = np.asarray(cols["dataset"], dtype=np.int64)
     fi = np.asarray(cols["file"], dtype=np.int64)
@@ -89,6 +104,25 @@ def split_output(output: Mapping, *, fraction: float = 0.5, salt: int = 0) -> tu
     Returns ``(first, second)``, processor outputs with the table rows of each part and the file
     bookkeeping (MOT, generated events, sums of weights) scaled by the fraction of each file's
     written events in that part. Histograms and cutflows of the full output are not carried over.
+
+    Parameters
+    ----------
+    output : dict
+        A processor output with its cut table.
+    fraction : float
+        Fraction of the events in the first part, in (0, 1).
+    salt : int
+        Salt of the hash (another salt, another split).
+
+    Returns
+    -------
+    first, second : dict
+        The two processor outputs.
+
+    Raises
+    ------
+    ValueError
+        ``fraction`` outside (0, 1), or an output without its cut table.
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction={fraction!r}: expected a number in (0, 1)")
@@ -187,7 +221,15 @@ class Optimisation:
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
 
     def report(self) -> str:
-        """Plain-text report."""
+        """Plain-text report.
+
+        Returns
+        -------
+        str
+            The mass range, the background constraint, the changed cuts (with units), the
+            held-out expected limit, background and efficiency before and after, the gain on the
+            tuning half, and a warning if the held-out background exceeds the constraint.
+        """
         where = (f"m = {self.masses[0]:g} GeV" if len(self.masses) == 1
                  else f"{self.masses[0]:g}–{self.masses[-1]:g} GeV ({len(self.masses)} masses)")
         lines = [f"Cut optimisation at {where}, expected background <= {self.max_background:g} events",
@@ -293,6 +335,18 @@ def optimise_cuts(model: CutExplorerModel, *, mass: float | tuple[float, float] 
         below it are noise, and would only tune on fluctuations).
     progress
         Called as ``progress(done, total)`` after each cut of a sweep.
+
+    Returns
+    -------
+    Optimisation
+        The cuts found, the starting cuts and the figures (expected limit, background,
+        efficiency) of both on the tuning and the held-out half.
+
+    Raises
+    ------
+    ValueError
+        A model built from an :class:`~na64tools.analysis.Analysis` (the output cannot be split),
+        a non-positive ``max_background``, or an invalid option.
     """
     output = getattr(model, "output", None)
     if output is None:

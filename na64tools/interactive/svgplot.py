@@ -75,6 +75,10 @@ class Panel:
         Log axes.
     alt
         The panel's text alternative (``aria-label`` and ``<desc>``): what it shows in words.
+    key : str
+        Unique name of the panel in the page (the id of its clip path).
+    categories : sequence of str, optional
+        Names of the x ticks ``0, 1, ...`` (a categorical x axis), instead of numbers.
     """
 
     W, H = 400.0, 300.0  #: width and height of the axes part (the legend is added below)
@@ -103,9 +107,33 @@ class Panel:
         return (v - lo) / (hi - lo)
 
     def x(self, v):
+        """SVG x coordinate of data values ``v`` (NaN for a non-positive value on a log axis).
+
+        Parameters
+        ----------
+        v : float or array_like
+            Data values.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The coordinates.
+        """
         return self.left + self._t(v, *self.xlim, self.xlog) * (self.W - self.left - self.right)
 
     def y(self, v):
+        """SVG y coordinate of data values ``v``, clipped to 5 % beyond the axes.
+
+        Parameters
+        ----------
+        v : float or array_like
+            Data values.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The coordinates.
+        """
         h = self.H - self.top - self.bottom
         return self.top + (1 - np.clip(self._t(v, *self.ylim, self.ylog), -0.05, 1.05)) * h
 
@@ -122,6 +150,23 @@ class Panel:
 
     def line(self, x, y, *, color="#000", width=2.0, dash: str | None = None, label: str | None = None,
              markers: bool = False) -> None:
+        """A polyline through ``(x, y)``, broken at non-finite points.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Data values.
+        color : str
+            SVG colour.
+        width : float
+            Line width (SVG units).
+        dash : str, optional
+            SVG ``stroke-dasharray`` (e.g. ``"6 4"``); solid without it.
+        label : str, optional
+            Legend text (no legend entry without it).
+        markers : bool
+            Also a dot at each point.
+        """
         d = self._path(self.x(x), self.y(y))
         if d:
             da = f' stroke-dasharray="{dash}"' if dash else ""
@@ -136,6 +181,15 @@ class Panel:
                                 f'stroke-width="{width}"{da}/>', label))
 
     def errorbars(self, x, y, err, *, color="#000") -> None:
+        """Vertical error bars ``y ± err`` at ``x`` (the lower end not below the axis).
+
+        Parameters
+        ----------
+        x, y, err : array_like
+            Positions and half-lengths, in data units.
+        color : str
+            SVG colour.
+        """
         for xi, yi, ei in zip(x, y, err, strict=True):
             lo, hi = self.y(max(yi - ei, self.ylim[0])), self.y(yi + ei)
             px = float(self.x(xi))
@@ -144,6 +198,23 @@ class Panel:
                                   f'stroke="{color}" stroke-width="1.5"/>')
 
     def steps(self, edges, counts, *, color="#000", width=2.0, label=None, dash=None) -> None:
+        """A histogram outline (on a log axis, empty bins are drawn below the axis).
+
+        Parameters
+        ----------
+        edges : array_like
+            Bin edges (``len(counts) + 1``).
+        counts : array_like
+            Bin contents.
+        color : str
+            SVG colour.
+        width : float
+            Line width.
+        label : str, optional
+            Legend text (no legend entry without it).
+        dash : str, optional
+            SVG ``stroke-dasharray`` (e.g. ``"6 4"``); solid without it.
+        """
         e = np.asarray(edges, dtype=float)
         c = np.asarray(counts, dtype=float)
         xs = np.repeat(e, 2)[1:-1]
@@ -153,6 +224,19 @@ class Panel:
         self.line(xs, ys, color=color, width=width, label=label, dash=dash)
 
     def band(self, x, lo, hi, *, color="#ccc", opacity=1.0, label=None) -> None:
+        """A filled band between ``lo`` and ``hi`` along ``x``.
+
+        Parameters
+        ----------
+        x, lo, hi : array_like
+            Positions and the lower and upper edges.
+        color : str
+            SVG colour.
+        opacity : float
+            Fill opacity in [0, 1].
+        label : str, optional
+            Legend text (no legend entry without it).
+        """
         xs = np.concatenate([self.x(x), self.x(x)[::-1]])
         ys = np.concatenate([self.y(hi), self.y(lo)[::-1]])
         ok = np.isfinite(xs) & np.isfinite(ys)
@@ -164,6 +248,21 @@ class Panel:
                                 f'fill-opacity="{opacity}"/>', label))
 
     def vline(self, xv, *, color="#000", dash="6 4", label=None, shade_left: str | None = None) -> None:
+        """A vertical dashed line at ``xv`` (nothing if it is off a log axis).
+
+        Parameters
+        ----------
+        xv : float
+            Position, in data units.
+        color : str
+            SVG colour.
+        dash : str
+            SVG ``stroke-dasharray``.
+        label : str, optional
+            Legend text (no legend entry without it).
+        shade_left : str, optional
+            Colour of a light shade over the axes left of the line.
+        """
         px = float(self.x(xv))
         if not math.isfinite(px):
             return
@@ -179,13 +278,41 @@ class Panel:
                                 f'stroke-dasharray="{dash}"/>', label))
 
     def text(self, x_frac: float, y_frac: float, s: str, *, anchor="middle", size=FONT, color="#333") -> None:
+        """A text at a fraction of the axes box.
+
+        Parameters
+        ----------
+        x_frac, y_frac : float
+            Position, as fractions of the axes width and height (0, 0: bottom left).
+        s : str
+            The text (escaped).
+        anchor : str
+            SVG ``text-anchor`` (``start``, ``middle``, ``end``).
+        size : float
+            Font size.
+        color : str
+            SVG colour.
+        """
         px = self.left + x_frac * (self.W - self.left - self.right)
         py = self.top + (1 - y_frac) * (self.H - self.top - self.bottom)
         self.items.append(f'<text x="{_num(px)}" y="{_num(py)}" text-anchor="{anchor}" font-size="{size}" '
                           f'fill="{color}">{html.escape(s)}</text>')
 
     def bar(self, xc: float, width: float, value: float, *, color="#4878d0", opacity=1.0) -> None:
-        """A vertical bar from the bottom of the axes to ``value`` (nothing for value <= 0 on log)."""
+        """A vertical bar from the bottom of the axes to ``value`` (nothing for value <= 0 on
+        log).
+
+        Parameters
+        ----------
+        xc, width : float
+            Centre and width of the bar, in data units.
+        value : float
+            Its height, in data units.
+        color : str
+            SVG colour.
+        opacity : float
+            Fill opacity in [0, 1].
+        """
         x0, x1 = float(self.x(xc - width / 2)), float(self.x(xc + width / 2))
         ytop = float(self.y(value))
         ybot = self.H - self.bottom
@@ -194,6 +321,15 @@ class Panel:
                               f'height="{_num(ybot - ytop)}" fill="{color}" fill-opacity="{opacity}"/>')
 
     def legend_entry(self, swatch: str, label: str) -> None:
+        """Add a legend entry.
+
+        Parameters
+        ----------
+        swatch : str
+            SVG markup of the symbol, drawn in a 22 × 12 box around ``(0, 0)``.
+        label : str
+            The text.
+        """
         self.legend.append((swatch, label))
 
     # --- axes ------------------------------------------------------------------------------------
@@ -245,7 +381,13 @@ class Panel:
         return out
 
     def svg(self) -> str:
-        """The panel as an ``<svg>`` element (scales to the width of its box)."""
+        """The panel as an ``<svg>`` element (scales to the width of its box).
+
+        Returns
+        -------
+        str
+            The SVG markup.
+        """
         clip = f"na64-clip-{self.key}"
         height = self.H + (21 * len(self.legend) + 8 if self.legend else 0)
         x0, y0 = self.left, self.top

@@ -144,8 +144,33 @@ class CutExplorer:
         Plain-language texts for the outreach dashboard.
     figure
         Draw the figure (False: numbers and table only, e.g. for tests).
+    coalesce
+        ``False`` applies every widget event at once; otherwise (default) events arriving within
+        :data:`COALESCE_S` of each other are applied together when the kernel runs an asyncio
+        loop (a burst of slider moves costs one evaluation).
     **model_kwargs
         Passed to :class:`CutExplorerModel` (``model``, ``projection_mot``, ``setup``, ...).
+
+    Examples
+    --------
+    In a notebook, the last line ``explorer`` shows the widget. Without a display, the cuts can
+    be set from code (``p_out_max`` in GeV) and the summary read:
+
+    >>> import tempfile
+    >>> from na64tools import run
+    >>> from na64tools.interactive import CutExplorer
+    >>> from na64tools.sim import simulate
+    >>> d = tempfile.mkdtemp()
+    >>> for mass in (0.1, 1.0):
+    ...     _ = simulate("signal", mass=mass, events=2000, seed=1, out=d + "/signal")
+    >>> _ = simulate("background", events=20000, seed=2, out=d + "/background")
+    >>> out = run([d + "/signal", d + "/background"], executor="iterative", progress=False)
+    >>> explorer = CutExplorer(out, figure=False)
+    >>> print(explorer.error)
+    None
+    >>> summary = explorer.set_cuts(p_out_max=90.0)
+    >>> summary.cuts.p_out_max
+    90.0
     """
 
     def __init__(self, source, *, mass: float | None = None, public: bool = False,
@@ -423,13 +448,36 @@ class CutExplorer:
 
     # --- public API -----------------------------------------------------------------------------
     def set_cuts(self, **values) -> Summary:
-        """Like :meth:`CutExplorerModel.set_cuts`, and the widgets follow. Raises ``ValueError``."""
+        """Like :meth:`CutExplorerModel.set_cuts`, and the widgets follow. Raises ``ValueError``.
+
+        Parameters
+        ----------
+        **values
+            Cuts fields in their units (``p_out_max=90.0`` [GeV]), ``None`` to switch a cut off, or
+            ``<group>=False``/``True`` to switch a cut group off/on.
+
+        Returns
+        -------
+        Summary
+            What the new cuts give (efficiencies, background, limits, cutflow).
+        """
         if self.model is None:
             raise ValueError(self.error)
         return self._apply(**values)
 
     def reset(self) -> Summary:
-        """Back to the published cuts."""
+        """Back to the published cuts.
+
+        Returns
+        -------
+        Summary
+            What the published cuts give.
+
+        Raises
+        ------
+        ValueError
+            The explorer could not start (:attr:`error`).
+        """
         if self.model is None:
             raise ValueError(self.error)
         summary = self.model.reset()
@@ -438,7 +486,23 @@ class CutExplorer:
         return summary
 
     def export_yaml(self, path: str | Path | None = None) -> str:
-        """The current cuts as YAML: shown in the page with a download link, written to ``path``."""
+        """The current cuts as YAML: shown in the page with a download link, written to ``path``.
+
+        Parameters
+        ----------
+        path : str or path, optional
+            Also write the cut file there (readable by ``Cuts.from_file``).
+
+        Returns
+        -------
+        str
+            The cut file text.
+
+        Raises
+        ------
+        ValueError
+            The explorer could not start (:attr:`error`).
+        """
         if self.model is None:
             raise ValueError(self.error)
         text = self.model.to_yaml()
@@ -460,6 +524,21 @@ class CutExplorer:
         options (``fields``, ``sweeps``, ``points``, ...) go to
         :func:`~na64tools.interactive.optimise_cuts`. Returns the
         :class:`~na64tools.interactive.Optimisation`; **Apply optimised cuts** then sets them.
+
+        Parameters
+        ----------
+        mass : float or (float, float), optional
+            The mass [GeV] (or mass range) to optimise for (default: the form's).
+        max_background : float, optional
+            The largest allowed expected background [events] (default: the form's).
+        **kwargs
+            Passed to :func:`~na64tools.interactive.optimise.optimise_cuts` (``sweeps`` default 2,
+            ``points`` default 10 here).
+
+        Returns
+        -------
+        Optimisation
+            The optimised cuts and their report.
         """
         if self.model is None:
             raise ValueError(self.error)
@@ -490,11 +569,33 @@ class CutExplorer:
         return opt
 
     def run_optimiser(self, **kwargs):
-        """:meth:`optimise` with the mass and background of the optimiser's form (the button)."""
+        """:meth:`optimise` with the mass and background of the optimiser's form (the button).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :meth:`optimise`.
+
+        Returns
+        -------
+        Optimisation
+            As :meth:`optimise`.
+        """
         return self.optimise(**kwargs)
 
     def apply_optimised(self) -> Summary:
-        """Set the sliders to the optimised cuts of the last :meth:`optimise`."""
+        """Set the sliders to the optimised cuts of the last :meth:`optimise`.
+
+        Returns
+        -------
+        Summary
+            What the optimised cuts give.
+
+        Raises
+        ------
+        ValueError
+            No optimisation was run.
+        """
         if self.optimisation is None:
             raise ValueError("run the optimiser first")
         values = {g: True for g in self.model.groups}

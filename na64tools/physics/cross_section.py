@@ -368,7 +368,22 @@ def _sigma_unit(cfg: _Config, x_min: float) -> float:
 def x_range(
     mass: float, *, energy: float = 160.0, target: str | Material = "Pb"
 ) -> tuple[float, float]:
-    """Kinematic range of x = E_X/E_0: (m/E_0, 1 - m^4/(8 E_0^3 A) - m_mu/E_0) (DMG4)."""
+    """Kinematic range of x = E_X/E_0: (m/E_0, 1 - m^4/(8 E_0^3 A) - m_mu/E_0) (DMG4).
+
+    Parameters
+    ----------
+    mass : float
+        Mass of X [GeV].
+    energy : float
+        Muon energy E_0 [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+
+    Returns
+    -------
+    (float, float)
+        The lower and upper bounds of x.
+    """
     cfg = _config(mass, "vector", energy, target, "WW")
     return cfg.x_lo, cfg.x_hi
 
@@ -403,6 +418,11 @@ def cross_section(
     method : {"WW", "IWW"}
         Photon-flux approximation (module docstring).
 
+    Returns
+    -------
+    float
+        σ(x > x_min) [pb].
+
     Raises
     ------
     ValueError
@@ -434,6 +454,28 @@ def dsigma_dx(
     r"""Differential cross-section :math:`d\sigma/dx` [pb], vectorised over ``x``.
 
     The θ integral of :func:`dsigma_dx_dtheta` over [0, 0.3] rad; 0 outside the kinematic range.
+
+    Parameters
+    ----------
+    x : array_like
+        x = E_X/E_0.
+    mass : float
+        Mass of X [GeV].
+    coupling : float
+        g (``"vector"``, ``"scalar"``) or ε (``"dark_photon"``); the result is ∝ coupling².
+    model : {"vector", "dark_photon", "scalar"}
+        The X model.
+    energy : float
+        Muon energy E_0 [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+    method : {"WW", "IWW"}
+        Photon-flux approximation.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        dσ/dx [pb], shaped like ``x``.
     """
     cfg = _config(mass, model, energy, target, method)
     g = _check_positive("coupling", coupling)
@@ -462,6 +504,30 @@ def dsigma_dx_dtheta(
     Vectorised: ``x`` and ``theta`` (polar angle of X in rad) broadcast together. Zero outside
     :math:`x \in (m/E_0, x_{max})`, :math:`\theta \in [0, 0.3]` and, for WW, where
     :math:`t_{min} \ge t_{max}`.
+
+    Parameters
+    ----------
+    x : array_like
+        x = E_X/E_0.
+    theta : array_like
+        Polar angle of X [rad].
+    mass : float
+        Mass of X [GeV].
+    coupling : float
+        g (``"vector"``, ``"scalar"``) or ε (``"dark_photon"``); the result is ∝ coupling².
+    model : {"vector", "dark_photon", "scalar"}
+        The X model.
+    energy : float
+        Muon energy E_0 [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+    method : {"WW", "IWW"}
+        Photon-flux approximation.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        d²σ/(dx dθ) [pb/rad], of the broadcast shape.
     """
     cfg = _config(mass, model, energy, target, method)
     g = _check_positive("coupling", coupling)
@@ -548,7 +614,7 @@ def _quantiles(edges: np.ndarray, dens: np.ndarray, levels: np.ndarray) -> np.nd
 
 
 class XThetaSampler:
-    r"""Tabulated (x, θ) distribution of X for one (mass, model, energy, target, x_min, method).
+    """Tabulated (x, θ) distribution of X for one (mass, model, energy, target, x_min, method).
 
     Construction (tens of ms):
 
@@ -566,6 +632,25 @@ class XThetaSampler:
     position in the bin (linear interpolation of the conditional in x); ρ by linear interpolation
     of that row's inverse CDF, mapped back to θ with the event's own x. Deterministic for a given
     :class:`numpy.random.Generator` state (3 uniforms per draw).
+
+    Parameters
+    ----------
+    mass : float
+        Mass of X [GeV].
+    model : {"vector", "dark_photon", "scalar"}
+        The X model.
+    energy : float
+        Muon energy E_0 [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+    x_min : float
+        Lower cut on x = E_X/E_0, in [0, 1).
+    method : {"WW", "IWW"}
+        Photon-flux approximation.
+    n_x, n_theta : int
+        Grid bins in x (in W) and θ points per x edge.
+    n_levels, n_theta_levels : int
+        Stored inverse-CDF levels of x and of θ given x.
 
     Attributes
     ----------
@@ -602,7 +687,18 @@ class XThetaSampler:
         self._build_theta(n_theta, n_theta_levels)
 
     def sigma_at(self, coupling: float) -> float:
-        """Total cross-section [pb] at the given coupling (∝ coupling²)."""
+        """Total cross-section [pb] at the given coupling (∝ coupling²).
+
+        Parameters
+        ----------
+        coupling : float
+            The coupling (g or ε), > 0.
+
+        Returns
+        -------
+        float
+            σ(x > x_min) [pb].
+        """
         return coupling_scale(self.model, _check_positive("coupling", coupling)) * self.sigma
 
     # -- the monotone variable W and its map to x
@@ -679,7 +775,20 @@ class XThetaSampler:
 
     # -- sampling
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``n`` pairs (x, θ [rad]); deterministic for a given Generator state."""
+        """Draw ``n`` pairs (x, θ [rad]); deterministic for a given Generator state.
+
+        Parameters
+        ----------
+        n : int
+            Number of draws (>= 0).
+        rng : numpy.random.Generator
+            The random generator.
+
+        Returns
+        -------
+        x, theta : numpy.ndarray
+            x = E_X/E_0 and the polar angle θ of X [rad], ``n`` each.
+        """
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         n = int(n)
@@ -724,7 +833,28 @@ def get_sampler(
     x_min: float = 0.0,
     method: str = "WW",
 ) -> XThetaSampler:
-    """The (cached) :class:`XThetaSampler` for this configuration."""
+    """The (cached) :class:`XThetaSampler` for this configuration.
+
+    Parameters
+    ----------
+    mass : float
+        Mass of X [GeV].
+    model : {"vector", "dark_photon", "scalar"}
+        The X model.
+    energy : float
+        Muon energy E_0 [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+    x_min : float
+        Lower cut on x = E_X/E_0, in [0, 1).
+    method : {"WW", "IWW"}
+        Photon-flux approximation.
+
+    Returns
+    -------
+    XThetaSampler
+        The sampler (built once per configuration).
+    """
     cfg = _config(mass, model, energy, target, method)
     return _cached_sampler(cfg.mass, model, cfg.energy, cfg.target, _check_x_min(x_min), method)
 
@@ -740,7 +870,32 @@ def sample_x_theta(
     method: str = "WW",
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` (x, θ) pairs from the cached sampler of this configuration."""
+    """Draw ``n`` (x, θ) pairs from the cached sampler of this configuration.
+
+    Parameters
+    ----------
+    n : int
+        Number of draws.
+    mass : float
+        Mass of X [GeV].
+    model : {"vector", "dark_photon", "scalar"}
+        The X model.
+    energy : float
+        Muon energy E_0 [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+    x_min : float
+        Lower cut on x = E_X/E_0, in [0, 1).
+    method : {"WW", "IWW"}
+        Photon-flux approximation.
+    rng : numpy.random.Generator
+        The random generator.
+
+    Returns
+    -------
+    x, theta : numpy.ndarray
+        x = E_X/E_0 and θ [rad].
+    """
     sampler = get_sampler(
         mass, model=model, energy=energy, target=target, x_min=x_min, method=method
     )

@@ -166,6 +166,20 @@ def v_limits(process: str, E, target: str | Material = "Pb") -> tuple[np.ndarray
       :data:`PHOTONUC_EPS_MIN` (G4KokoulinMuonNuclearXS).
 
     Returns arrays shaped like ``E``; where the range is empty ``v_lo >= v_hi``.
+
+    Parameters
+    ----------
+    process : {"brems", "pair", "photonuclear"}
+        The energy-loss process.
+    E : float or array_like
+        Total muon energy [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+
+    Returns
+    -------
+    v_lo, v_hi : numpy.ndarray
+        The bounds of v at each energy.
     """
     _check_process(process)
     E = _check_energy(E)
@@ -400,6 +414,22 @@ def dsigma_dv(process: str, E, v, target: str | Material = "Pb") -> np.ndarray:
 
     ``E`` and ``v`` broadcast. Zero outside the kinematic range (:func:`v_limits`).
 
+    Parameters
+    ----------
+    process : {"brems", "pair", "photonuclear"}
+        The energy-loss process.
+    E : float or array_like
+        Total muon energy [GeV].
+    v : float or array_like
+        Fraction of the muon energy transferred, in (0, 1) (broadcast with ``E``).
+    target : str or Material
+        Target material (Pb, W, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        dσ/dv [cm² per atom].
+
     Raises
     ------
     ValueError
@@ -416,26 +446,88 @@ def dsigma_dv(process: str, E, v, target: str | Material = "Pb") -> np.ndarray:
 def dsigma_dv_brems(E, v, target: str | Material = "Pb") -> np.ndarray:
     """Muon bremsstrahlung ``d sigma/dv`` [cm^2 per atom], nucleus with screening and nuclear
     size correction plus atomic electrons (Kelner-Kokoulin-Petrukhin; formula in ``_brems``:
-    Geant4 PRM "Muon bremsstrahlung", G4MuBremsstrahlungModel, GMS sec. 5.1)."""
+    Geant4 PRM "Muon bremsstrahlung", G4MuBremsstrahlungModel, GMS sec. 5.1).
+
+    Parameters
+    ----------
+    E : float or array_like
+        Total muon energy [GeV].
+    v : float or array_like
+        Fraction of the muon energy transferred, in (0, 1) (broadcast with ``E``).
+    target : str or Material
+        Target material (Pb, W, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        dσ/dv [cm² per atom].
+    """
     return dsigma_dv("brems", E, v, target)
 
 
 def dsigma_dv_pair(E, v, target: str | Material = "Pb") -> np.ndarray:
     """Direct e+e- pair production ``d sigma/dv`` [cm^2 per atom] (Kokoulin-Petrukhin with the
     rho integral by Gauss-Legendre quadrature; formula in ``_pair``: Geant4 PRM "Muon pair
-    production", G4MuPairProductionModel, GMS sec. 5.2)."""
+    production", G4MuPairProductionModel, GMS sec. 5.2).
+
+    Parameters
+    ----------
+    E : float or array_like
+        Total muon energy [GeV].
+    v : float or array_like
+        Fraction of the muon energy transferred, in (0, 1) (broadcast with ``E``).
+    target : str or Material
+        Target material (Pb, W, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        dσ/dv [cm² per atom].
+    """
     return dsigma_dv("pair", E, v, target)
 
 
 def dsigma_dv_photonuclear(E, v, target: str | Material = "Pb") -> np.ndarray:
     """Photonuclear ``d sigma/dv`` [cm^2 per atom] (Borog-Petrukhin in Kokoulin's form;
     formula in ``_photonuclear``: Geant4 PRM "Muon photonuclear interaction",
-    G4KokoulinMuonNuclearXS, GMS sec. 5.3)."""
+    G4KokoulinMuonNuclearXS, GMS sec. 5.3).
+
+    Parameters
+    ----------
+    E : float or array_like
+        Total muon energy [GeV].
+    v : float or array_like
+        Fraction of the muon energy transferred, in (0, 1) (broadcast with ``E``).
+    target : str or Material
+        Target material (Pb, W, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        dσ/dv [cm² per atom].
+    """
     return dsigma_dv("photonuclear", E, v, target)
 
 
 def v_dsigma_dv(process: str, E, v, target: str | Material = "Pb") -> np.ndarray:
-    """``(N_A / A) v d sigma / d v`` [cm^2/g], the integrand of :func:`b_value` in ``v``."""
+    """``(N_A / A) v d sigma / d v`` [cm^2/g], the integrand of :func:`b_value` in ``v``.
+
+    Parameters
+    ----------
+    process : {"brems", "pair", "photonuclear"}
+        The energy-loss process.
+    E : float or array_like
+        Total muon energy [GeV].
+    v : float or array_like
+        Fraction of the muon energy transferred, in (0, 1) (broadcast with ``E``).
+    target : str or Material
+        Target material (Pb, W, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N_A/A) v dσ/dv [cm²/g].
+    """
     _, A = _element(target)
     v_arr = np.asarray(v, dtype=float)
     return AVOGADRO / A * v_arr * dsigma_dv(process, E, v, target)
@@ -485,6 +577,19 @@ def b_value(
     target : str or Material
     v_cut : float, optional
         Upper limit of the ``v`` integral, in (0, 1).
+    process : {"brems", "pair", "photonuclear"}
+        The energy-loss process.
+    E : float or array_like
+        Total muon energy [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+    v_cut : float, optional
+        Integrate only ``v < v_cut`` (default: the whole kinematic range).
+
+    Returns
+    -------
+    numpy.ndarray
+        b(E) [1e-6 cm²/g], shaped like ``E``.
     """
     _check_process(process)
     E = _check_energy(E)
@@ -514,6 +619,24 @@ def total_cross_section(
     Multiply by ``material(target).n_atoms`` [1/cm^3] for the interaction rate per cm, or by
     ``N_A/A`` for cm^2/g. For bremsstrahlung ``v_min`` must be > 0 (the integral diverges like
     ``ln(1/v_min)``).
+
+    Parameters
+    ----------
+    process : {"brems", "pair", "photonuclear"}
+        The energy-loss process.
+    E : float or array_like
+        Total muon energy [GeV].
+    target : str or Material
+        Target material (Pb, W, ...).
+    v_min : float
+        Lower bound of v (> 0).
+    v_max : float, optional
+        Upper bound of v (default: the kinematic one).
+
+    Returns
+    -------
+    numpy.ndarray
+        σ(v > v_min) [cm² per atom], shaped like ``E``.
     """
     _check_process(process)
     E = _check_energy(E)
@@ -624,7 +747,18 @@ class EnergyLossSampler:
         self._duq = np.diff(self._uq)
 
     def pdf(self, v) -> np.ndarray:
-        """Normalised density ``dP/dv`` of the sampled ``v`` (zero outside the range)."""
+        """Normalised density ``dP/dv`` of the sampled ``v`` (zero outside the range).
+
+        Parameters
+        ----------
+        v : float or array_like
+            Energy fractions.
+
+        Returns
+        -------
+        numpy.ndarray
+            dP/dv at ``v``.
+        """
         v = np.asarray(v, dtype=float)
         u = np.log(np.clip(v, self.v_lo, self.v_hi))
         f = np.interp(u, self._u, self._f) / self.sigma / v
@@ -650,6 +784,18 @@ class EnergyLossSampler:
         ``n_quantiles + 1`` tabulated quantiles and ``ln v`` is interpolated linearly
         between them, so every quantile interval carries exactly its probability
         ``1/n_quantiles``.
+
+        Parameters
+        ----------
+        n : int
+            Number of draws.
+        rng : numpy.random.Generator
+            The random generator.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``n`` values of v.
         """
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")

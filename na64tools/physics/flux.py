@@ -61,13 +61,35 @@ _GL16_NODES, _GL16_WEIGHTS = np.polynomial.legendre.leggauss(16)
 
 
 def screening_t(Z: float) -> float:
-    """Atomic-screening scale t_a = 1/a^2 [GeV^2], a = 111 Z^(-1/3)/m_e (Tsai RMP 46 (1974) 815)."""
+    """Atomic-screening scale t_a = 1/a^2 [GeV^2], a = 111 Z^(-1/3)/m_e (Tsai RMP 46 (1974) 815).
+
+    Parameters
+    ----------
+    Z : float
+        Atomic number of the target.
+
+    Returns
+    -------
+    float
+        t_a [GeV²].
+    """
     a = SCREENING_COEFF * Z ** (-1.0 / 3.0) / M_E
     return 1.0 / (a * a)
 
 
 def nuclear_size_t(A: float) -> float:
-    """Nuclear-size scale t_d = 0.164 A^(-2/3) GeV^2 (Tsai, Rev. Mod. Phys. 46 (1974) 815)."""
+    """Nuclear-size scale t_d = 0.164 A^(-2/3) GeV^2 (Tsai, Rev. Mod. Phys. 46 (1974) 815).
+
+    Parameters
+    ----------
+    A : float
+        Mass number of the target.
+
+    Returns
+    -------
+    float
+        t_d [GeV²].
+    """
     return NUCLEAR_SIZE_COEFF * A ** (-2.0 / 3.0)
 
 
@@ -160,6 +182,20 @@ def photon_flux_numeric(
     The integral is done in :math:`\ln t` (the integrand spans many decades between
     :math:`t_a`, :math:`t_d` and :math:`t_{max}`), or in :math:`t` when the range is narrower
     than :math:`t_{min}`; used to validate :func:`photon_flux`.
+
+    Parameters
+    ----------
+    t_min, t_max : array_like
+        Limits of the momentum-transfer integral [GeV²] (broadcast together).
+    Z, A : float
+        Atomic and mass numbers of the target.
+    epsrel : float
+        Relative tolerance of the quadrature.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        χ (dimensionless), 0 where ``t_min >= t_max``.
     """
     _check_za(Z, A)
     ta, td = screening_t(Z), nuclear_size_t(A)

@@ -142,9 +142,23 @@ def _loop_integral(r: float, model: str) -> float:
 def delta_amu(
     mass: ArrayLike, coupling: float | ArrayLike, *, model: str = "vector"
 ) -> np.ndarray | float:
-    r"""One-loop Δa_μ of a boson of ``mass`` [GeV] and ``coupling`` (vectorised over both).
+    """One-loop Δa_μ of a boson of ``mass`` [GeV] and ``coupling`` (vectorised over both).
 
     ``coupling`` is g (``"vector"``, ``"scalar"``) or ε (``"dark_photon"``, g = ε e).
+
+    Parameters
+    ----------
+    mass : array_like
+        Boson mass [GeV] (> 0).
+    coupling : float or array_like
+        g, or ε for ``"dark_photon"`` (>= 0).
+    model : {"vector", "scalar", "dark_photon"}
+        The boson.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Δa_μ (absolute, not in units of 1e-11).
     """
     if model not in _G2_MODELS:
         raise ValueError(f"unknown model {model!r} (expected one of: {', '.join(_G2_MODELS)})")
@@ -177,6 +191,22 @@ def g2_band(
     """Couplings (g_low, g_high) where Δa_μ(m, g) = Δ ∓ nσ: the band explaining the anomaly.
 
     g_low is 0 where Δ − nσ <= 0.
+
+    Parameters
+    ----------
+    masses : array_like
+        Boson masses [GeV].
+    reference : GMinus2Reference
+        The Δa_μ reference.
+    model : {"vector", "scalar", "dark_photon"}
+        The boson.
+    nsigma : float
+        Number of standard deviations.
+
+    Returns
+    -------
+    g_low, g_high : numpy.ndarray
+        The couplings at each mass.
     """
     lo = _coupling_for(masses, reference.delta - nsigma * reference.sigma, model)
     hi = _coupling_for(masses, reference.delta + nsigma * reference.sigma, model)
@@ -189,5 +219,22 @@ def g2_upper_bound(
     model: str = "vector",
     nsigma: float = 2.0,
 ) -> np.ndarray:
-    """Largest coupling allowed by Δa_μ(m, g) < Δ + nσ (2025: 38.5e-11 + 2 × 63.7e-11)."""
+    """Largest coupling allowed by Δa_μ(m, g) < Δ + nσ (2025: 38.5e-11 + 2 × 63.7e-11).
+
+    Parameters
+    ----------
+    masses : array_like
+        Boson masses [GeV].
+    reference : GMinus2Reference
+        The Δa_μ reference.
+    model : {"vector", "scalar", "dark_photon"}
+        The boson.
+    nsigma : float
+        Number of standard deviations.
+
+    Returns
+    -------
+    numpy.ndarray
+        The coupling at each mass.
+    """
     return _coupling_for(masses, reference.delta + nsigma * reference.sigma, model)

@@ -41,7 +41,18 @@ MATERIALS: dict[str, Material] = {
 
 
 def material(name: str | Material) -> Material:
-    """Look up a material by name; raises ``ValueError`` naming the unknown target."""
+    """Look up a material by name; raises ``ValueError`` naming the unknown target.
+
+    Parameters
+    ----------
+    name : str or Material
+        A key of :data:`MATERIALS` (a :class:`Material` is returned as it is).
+
+    Returns
+    -------
+    Material
+        Z, A, density [g/cm³], X0 and λ_int [cm].
+    """
     if isinstance(name, Material):
         return name
     try:

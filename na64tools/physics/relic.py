@@ -113,11 +113,29 @@ def y_from_coupling(
     ratio: float = 3.0,
     portal: str = "dark_photon",
 ) -> np.ndarray | float:
-    r"""y = ε² α_D (m_χ/m_X)⁴ with m_X = ratio × m_χ (arXiv:1505.00011).
+    """y = ε² α_D (m_χ/m_X)⁴ with m_X = ratio × m_χ (arXiv:1505.00011).
 
     ``g`` is ε for ``portal="dark_photon"`` and the L_mu-L_tau coupling for ``portal="lmutau"``
     (ε² = g²/(4πα)). ``m_chi`` only sets the shape of the output (y does not depend on it at fixed
     ratio); it is validated and broadcast. An infinite coupling (no sensitivity) gives ``inf``.
+
+    Parameters
+    ----------
+    g : array_like
+        The coupling (ε or the L_mu-L_tau g, see above), >= 0.
+    m_chi : array_like
+        Dark-matter mass m_χ [GeV].
+    alpha_D : float
+        Dark coupling α_D.
+    ratio : float
+        m_X / m_χ.
+    portal : {"dark_photon", "lmutau"}
+        The mediator.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        y (dimensionless), of the broadcast shape.
     """
     if portal not in _PORTALS:
         raise ValueError(f"unknown portal {portal!r} (expected one of: {', '.join(_PORTALS)})")
@@ -195,8 +213,19 @@ def g_star(T: ArrayLike) -> np.ndarray | float:
 
 
 def g_star_s(T: ArrayLike) -> np.ndarray | float:
-    r"""Entropy degrees of freedom :math:`g_{*s}(T)` (same source and interpolation as
-    :func:`g_star`; 3.931 below 10 keV)."""
+    """Entropy degrees of freedom :math:`g_{*s}(T)` (same source and interpolation as
+    :func:`g_star`; 3.931 below 10 keV).
+
+    Parameters
+    ----------
+    T : array_like
+        Photon temperature [GeV].
+
+    Returns
+    -------
+    float or numpy.ndarray
+        g_*s(T).
+    """
     t = _temps(T)
     out = _interp(t, 1)
     return float(out) if np.ndim(out) == 0 else out
@@ -219,7 +248,26 @@ def sigma_v_coefficients(
     portal: str = "dark_photon",
     ratio: float = 3.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""(a, b) of σv = a + b v² [GeV⁻²] for χχ̄ → f f̄ at the given y (module docstring)."""
+    """(a, b) of σv = a + b v² [GeV⁻²] for χχ̄ → f f̄ at the given y (module docstring).
+
+    Parameters
+    ----------
+    m_chi : array_like
+        Dark-matter mass m_χ [GeV].
+    y : float
+        The dimensionless y = ε² α_D (m_χ/m_X)⁴.
+    dm : {"scalar", "dirac"}
+        Dark-matter type: ``"scalar"`` or ``"dirac"``.
+    portal : {"dark_photon", "lmutau"}
+        The mediator.
+    ratio : float
+        m_X / m_χ (> 2).
+
+    Returns
+    -------
+    a, b : numpy.ndarray
+        The s-wave and p-wave coefficients [GeV⁻²].
+    """
     if dm not in _DM_TYPES:
         raise ValueError(
             f"unknown dark-matter type {dm!r} (expected one of: {', '.join(_DM_TYPES)})"

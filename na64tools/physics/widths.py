@@ -68,7 +68,7 @@ def _vector_pair_factor(m: np.ndarray, m_f: float | np.ndarray) -> np.ndarray:
 
 
 def width_zprime(mass: ArrayLike, g: float, channel: str) -> np.ndarray | float:
-    r"""Partial width [GeV] of the L_mu-L_tau Z' into ``channel``.
+    """Partial width [GeV] of the L_mu-L_tau Z' into ``channel``.
 
     Parameters
     ----------
@@ -79,6 +79,11 @@ def width_zprime(mass: ArrayLike, g: float, channel: str) -> np.ndarray | float:
     channel : {"nu_mu", "nu_tau", "nunu", "mumu", "tautau", "total"}
         ``"nunu"`` is the sum over the two neutrino flavours (g² m/12π), ``"total"`` the sum of
         all SM channels.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The width [GeV], shaped like ``mass``.
     """
     m = _masses(mass)
     g = _coupling("g", g)
@@ -105,6 +110,18 @@ def widths_lmutau(mass: ArrayLike, g: float) -> dict[str, np.ndarray | float]:
     """Partial widths [GeV] of the L_mu-L_tau Z': ``{"nunu", "mumu", "tautau"}``.
 
     ``"nunu"`` is the total over both neutrino flavours; the values sum to the total width.
+
+    Parameters
+    ----------
+    mass : array_like
+        Z' mass [GeV].
+    g : float
+        L_mu-L_tau gauge coupling.
+
+    Returns
+    -------
+    dict of str to float or numpy.ndarray
+        ``{"nunu": ..., "mumu": ..., "tautau": ...}`` [GeV].
     """
     return {ch: width_zprime(mass, g, ch) for ch in ("nunu", "mumu", "tautau")}
 
@@ -115,6 +132,20 @@ def width_dark(mass: ArrayLike, m_chi: ArrayLike, alpha_D: float) -> np.ndarray 
     :math:`\Gamma = \alpha_D m/3\,(1 + 2 r_\chi)\sqrt{1 - 4 r_\chi}` (arXiv:1505.00011;
     docs/references.md), zero for :math:`m \le 2 m_\chi`. With α_D = 0.1 it exceeds the
     L_mu-L_tau SM width (∝ g²/12π) by ~α_D/(g²/4π): BR(Z' → χχ̄) = 1 − O(g²/α_D).
+
+    Parameters
+    ----------
+    mass : array_like
+        Mass of the dark vector [GeV].
+    m_chi : array_like
+        Dark-matter mass m_χ [GeV].
+    alpha_D : float
+        Dark coupling α_D = g_D²/4π.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The width [GeV], shaped like ``mass``.
     """
     m = _masses(mass)
     a = _coupling("alpha_D", alpha_D)
@@ -128,6 +159,18 @@ def width_dark_photon_leptons(mass: ArrayLike, eps: float) -> np.ndarray | float
     r"""Visible width [GeV] of a dark photon into :math:`e^+e^-, \mu^+\mu^-, \tau^+\tau^-`.
 
     :math:`\sum_\ell \epsilon^2\alpha m/3 (1+2r_\ell)\sqrt{1-4r_\ell}`; hadronic decays neglected.
+
+    Parameters
+    ----------
+    mass : array_like
+        Dark-photon mass [GeV].
+    eps : float
+        Kinetic mixing ε.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The width [GeV], shaped like ``mass``.
     """
     m = _masses(mass)
     e = _coupling("eps", eps)
@@ -136,7 +179,20 @@ def width_dark_photon_leptons(mass: ArrayLike, eps: float) -> np.ndarray | float
 
 
 def width_scalar_mumu(mass: ArrayLike, g: float) -> np.ndarray | float:
-    r"""Width [GeV] of a muon-philic scalar into muons, :math:`g_S^2 m/(8\pi)(1-4r_\mu)^{3/2}`."""
+    r"""Width [GeV] of a muon-philic scalar into muons, :math:`g_S^2 m/(8\pi)(1-4r_\mu)^{3/2}`.
+
+    Parameters
+    ----------
+    mass : array_like
+        Scalar mass [GeV].
+    g : float
+        Muon coupling g_S.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The width [GeV], shaped like ``mass``.
+    """
     m = _masses(mass)
     g = _coupling("g", g)
     r = (M_MU / m) ** 2
@@ -156,7 +212,7 @@ def br_invisible(
     alpha_D: float = 0.1,
     scalar_width_invisible: float | None = None,
 ) -> np.ndarray | float:
-    r"""Invisible branching fraction BR(X -> invisible).
+    """Invisible branching fraction BR(X -> invisible).
 
     Parameters
     ----------
@@ -184,6 +240,11 @@ def br_invisible(
         docs/references.md).
     scalar_width_invisible : float, optional
         Invisible width [GeV] of the scalar (see above).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        BR(X → invisible) in [0, 1], shaped like ``mass``.
     """
     m = _masses(mass)
     g = _coupling("g", g)

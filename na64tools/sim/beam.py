@@ -55,12 +55,39 @@ class Hadron:
         return (m * m - MUON_MASS**2) / (2.0 * m)
 
     def decay_probability(self, p: float | np.ndarray, length: float) -> float | np.ndarray:
-        """Probability to decay within ``length`` [cm] at momentum ``p`` [GeV]."""
+        """Probability to decay within ``length`` [cm] at momentum ``p`` [GeV].
+
+        Parameters
+        ----------
+        p : float or numpy.ndarray
+            Hadron momentum [GeV].
+        length : float
+            Flight length [cm].
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The probability.
+        """
         return -np.expm1(-length * self.mass / (np.asarray(p) * self.ctau))
 
     def decay(self, p_h: np.ndarray, cos_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Muon ``(energy, transverse momentum)`` [GeV] in the lab for decays of hadrons of momentum
-        ``p_h`` with muon emission angle ``cos_star`` in the rest frame (exact two-body boost)."""
+        """Muon ``(energy, transverse momentum)`` [GeV] in the lab for decays of hadrons of
+        momentum ``p_h`` with muon emission angle ``cos_star`` in the rest frame (exact
+        two-body boost).
+
+        Parameters
+        ----------
+        p_h : numpy.ndarray
+            Hadron momentum [GeV].
+        cos_star : numpy.ndarray
+            cos θ* of the muon in the hadron rest frame.
+
+        Returns
+        -------
+        energy, pt : numpy.ndarray
+            Muon energy and transverse momentum [GeV].
+        """
         m = self.mass
         e_h = np.sqrt(p_h * p_h + m * m)
         gamma, gb = e_h / m, p_h / m
@@ -92,6 +119,19 @@ class BeamModel:
 
     @classmethod
     def from_setup(cls, setup: Setup) -> BeamModel:
+        """The beam of a setup description (its ``beam`` section; the pile-up mean is the
+        intensity [1/s] times the readout window [ns]).
+
+        Parameters
+        ----------
+        setup : Setup
+            The setup description.
+
+        Returns
+        -------
+        BeamModel
+            The model.
+        """
         b = setup.beam
         return cls(
             energy=float(b.energy), spread=float(b.energy_spread), spot=float(b.spot_sigma),
@@ -101,17 +141,57 @@ class BeamModel:
         )
 
     def draw_momentum(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Beam momenta [GeV]."""
+        """Beam momenta [GeV].
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+        n : int
+            Number of particles.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``n`` momenta [GeV] (Gaussian spread).
+        """
         return self.energy * (1.0 + self.spread * rng.standard_normal(n))
 
     def decay_rate(self, key: str) -> float:
-        """Muons on target from decays of hadron ``key`` per beam particle: fraction x P(decay) x BR."""
+        """Muons on target from decays of hadron ``key`` per beam particle: fraction x P(decay) x
+        BR.
+
+        Parameters
+        ----------
+        key : {"k", "pi"}
+            The hadron.
+
+        Returns
+        -------
+        float
+            Muons per beam particle.
+        """
         h = HADRONS[key]
         return self.fractions[key] * float(h.decay_probability(self.energy, self.decay_length)) * h.branching
 
     def draw_decay_position(self, rng: np.random.Generator, key: str, p_h: np.ndarray) -> np.ndarray:
         """Distance [cm] from the decay point to the target, given a decay inside the region
-        (truncated exponential of the decay length)."""
+        (truncated exponential of the decay length).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+        key : {"k", "pi"}
+            The hadron.
+        p_h : numpy.ndarray
+            Hadron momentum [GeV].
+
+        Returns
+        -------
+        numpy.ndarray
+            Distance [cm], per hadron.
+        """
         h = HADRONS[key]
         lam = p_h * h.ctau / h.mass
         # decay distance from the MS1 end: d in [0, L] with density ~ exp(-d/lam)

@@ -29,7 +29,24 @@ SOURCES = ("misreconstruction", "decays_in_flight", "non_hermeticity")
 def background_by_source(setup: Setup | None = None, *, events: int = 1_000_000, seed: int = 0,
                          mot: float | None = None) -> dict[str, tuple[float, float, int]]:
     """Expected background events per source passing ``setup.cuts``, for ``mot`` (default: the
-    run's MOT): ``{source: (events, statistical error, generated events passing)}``."""
+    run's MOT): ``{source: (events, statistical error, generated events passing)}``.
+
+    Parameters
+    ----------
+    setup : Setup, optional
+        The setup (default: the shipped 2022 setup).
+    events : int
+        Generated background events.
+    seed : int
+        Random seed.
+    mot : float, optional
+        Exposure [MOT] (default: the run's).
+
+    Returns
+    -------
+    dict of str to (float, float, int)
+        For each source, ``"other"`` and ``"total"``.
+    """
     from ..processes import source_of_codes
     from ..selection import passes, variables_from_branches
     from .generator import generate
@@ -50,7 +67,23 @@ def background_by_source(setup: Setup | None = None, *, events: int = 1_000_000,
 def calibrated_parameters(setup: Setup, measured: dict[str, tuple[float, float, int]],
                           targets: dict[str, float]) -> dict[str, float]:
     """New values of ``ms2.tail_fraction``, ``beam.kaon_fraction`` and ``hcal.gap`` that move the
-    ``measured`` yields (:func:`background_by_source`) to ``targets`` (linear scaling)."""
+    ``measured`` yields (:func:`background_by_source`) to ``targets`` (linear scaling).
+
+    Parameters
+    ----------
+    setup : Setup
+        The setup the yields were measured with.
+    measured : dict of str to (float, float, int)
+        :func:`background_by_source` of that setup.
+    targets : dict of str to float
+        Target yields [events] of ``misreconstruction``, ``decays_in_flight``,
+        ``non_hermeticity`` (any of them).
+
+    Returns
+    -------
+    dict of str to float
+        ``{"section.key": new value}`` for the parameters of the targets given.
+    """
     out = {}
     if "misreconstruction" in targets:
         out["ms2.tail_fraction"] = float(setup.ms2.tail_fraction) * targets["misreconstruction"] / measured["misreconstruction"][0]

@@ -97,6 +97,11 @@ def landau_quantile(u: np.ndarray, mpv: float | np.ndarray, width: float | np.nd
         Most probable value [GeV].
     width : float or array
         Width (scale) parameter [GeV] of ``scipy.stats.landau``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values [GeV], shaped like ``u``.
     """
     g, mode = _landau_table()
     u = np.minimum(u, _U_MAX)
@@ -110,11 +115,28 @@ def landau_quantile(u: np.ndarray, mpv: float | np.ndarray, width: float | np.nd
 
 
 def mip_deposit(rng: np.random.Generator, n: int, cal: Calorimeter, scale: float = 1.0) -> np.ndarray:
-    """Landau MIP deposits [GeV] of ``n`` muons in ``cal`` (``scale`` for a fraction of its depth).
+    """Landau MIP deposits [GeV] of ``n`` muons in ``cal`` (``scale`` for a fraction of its
+    depth).
 
     For a thickness fraction ``scale`` both the peak and the width scale linearly (the Landau
     width ``xi`` is proportional to the thickness; the logarithmic drift of the peak is ignored).
     The deposit is clipped at 0 (a Landau has a thin left tail).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random generator.
+    n : int
+        Number of muons.
+    cal : Calorimeter
+        The calorimeter section of the setup (``mip`` and ``mip_width`` [GeV]).
+    scale : float
+        Fraction of its depth crossed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` deposits [GeV], >= 0.
     """
     out = landau_quantile(rng.random(n), float(cal.mip) * scale, float(cal.mip_width) * scale)
     return np.maximum(out, 0.0, out=out)
@@ -127,7 +149,26 @@ def em_fraction(energy: np.ndarray, t_start: np.ndarray, t_lo: float | np.ndarra
                 t_hi: float | np.ndarray, *, material: str, photon: bool | np.ndarray) -> np.ndarray:
     """Fraction of an EM shower of ``energy`` [GeV] starting at depth ``t_start`` [X0] deposited
     between depths ``t_lo`` and ``t_hi`` [X0] (gamma-function profile, PDG RPP eq. 34.36);
-    ``photon`` (per shower) selects the photon or the electron shower maximum."""
+    ``photon`` (per shower) selects the photon or the electron shower maximum.
+
+    Parameters
+    ----------
+    energy : numpy.ndarray
+        Shower energy [GeV].
+    t_start : numpy.ndarray
+        Depth where the shower starts [X0].
+    t_lo, t_hi : float or numpy.ndarray
+        The depth interval [X0].
+    material : str
+        The absorber (sets the critical energy).
+    photon : bool or numpy.ndarray
+        A photon (else an electron) shower.
+
+    Returns
+    -------
+    numpy.ndarray
+        The fraction in [0, 1], per shower.
+    """
     ec = CRITICAL_ENERGY.get(material, 7.43e-3)
     c = np.where(photon, 0.5, -0.5)
     t_max = np.maximum(np.log(np.maximum(energy, ec) / ec) + c, 0.1)
@@ -138,14 +179,42 @@ def em_fraction(energy: np.ndarray, t_start: np.ndarray, t_lo: float | np.ndarra
 
 
 def smear(energy: np.ndarray, stochastic: float, normal: np.ndarray) -> np.ndarray:
-    """``E (1 + a/sqrt(E) N)`` clipped at 0, with ``normal`` standard normal numbers."""
+    """``E (1 + a/sqrt(E) N)`` clipped at 0, with ``normal`` standard normal numbers.
+
+    Parameters
+    ----------
+    energy : numpy.ndarray
+        True energy [GeV].
+    stochastic : float
+        Stochastic term ``a`` [GeV^1/2].
+    normal : numpy.ndarray
+        Standard normal numbers, one per value.
+
+    Returns
+    -------
+    numpy.ndarray
+        Measured energy [GeV].
+    """
     e = np.maximum(energy, 0.0)
     return np.maximum(e + stochastic * np.sqrt(e) * normal, 0.0)
 
 
 def highland_angle(p: np.ndarray, x_over_x0: float) -> np.ndarray:
     """RMS plane scattering angle [rad] of a muon of momentum ``p`` [GeV] through ``x/X0``
-    (Highland formula, PDG RPP eq. 34.15, beta = 1)."""
+    (Highland formula, PDG RPP eq. 34.15, beta = 1).
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        Momentum [GeV].
+    x_over_x0 : float
+        Thickness in radiation lengths.
+
+    Returns
+    -------
+    numpy.ndarray
+        θ0 [rad].
+    """
     return 0.0136 / np.maximum(p, 1e-3) * np.sqrt(x_over_x0) * (1.0 + 0.038 * np.log(x_over_x0))
 
 
@@ -170,6 +239,25 @@ class TrackModel:
 
     @classmethod
     def from_setup(cls, spec: Spectrometer, where: str = "spectrometer") -> TrackModel:
+        """The track model of a spectrometer section of the setup (``ms1`` or ``ms2``).
+
+        Parameters
+        ----------
+        spec : Spectrometer
+            The section.
+        where : str
+            Its name, for error messages.
+
+        Returns
+        -------
+        TrackModel
+            The model.
+
+        Raises
+        ------
+        ValueError
+            Inconsistent values (named with ``where``).
+        """
         planes = int(round(float(spec.hits)))
         model = cls(
             resolution=float(spec.resolution), tail_fraction=float(spec.tail_fraction),
@@ -202,22 +290,61 @@ class TrackModel:
         return self.tail_fraction * self._q ** self.planes
 
     def tail_exceeds(self, s_min: float) -> float:
-        """``P(d > s_min)`` for a mismeasured track: one sign, ``|d|`` beyond ``s_min``."""
+        """``P(d > s_min)`` for a mismeasured track: one sign, ``|d|`` beyond ``s_min``.
+
+        Parameters
+        ----------
+        s_min : float
+            Threshold on the relative curvature error.
+
+        Returns
+        -------
+        float
+            The probability.
+        """
         return 0.5 * (1.0 + s_min / self.tail_scale) ** (-self.tail_power)
 
     def draw_missing(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Missing planes of ``n`` tracks (natural distribution)."""
+        """Missing planes of ``n`` tracks (natural distribution).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+        n : int
+            Number of tracks.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            Missing planes per track.
+        """
         return rng.binomial(self.planes, 1.0 - self.plane_efficiency, n)
 
     def draw_natural_tail(self, rng: np.random.Generator, missing: np.ndarray,
                           exclude_up_beyond: float | None = None) -> np.ndarray:
-        """Relative curvature error ``d`` of tracks with ``missing`` planes (0 if not mismeasured).
+        """Relative curvature error ``d`` of tracks with ``missing`` planes (0 if not
+        mismeasured).
 
         With ``exclude_up_beyond = s``, the configurations ``d > s`` are excluded (drawn again),
         which samples the natural distribution conditioned on ``not (d > s)``: the complement of
         a forced-tail stratum (:meth:`draw_forced_tail`). The rejected tracks get new
         ``missing`` planes too (``missing`` is modified in place) because the excluded
         probability depends on them.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+        missing : numpy.ndarray of int
+            Missing planes per track (modified in place, see above).
+        exclude_up_beyond : float, optional
+            The threshold ``s``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``d`` per track.
         """
         n = missing.size
         d = np.zeros(n)
@@ -243,6 +370,22 @@ class TrackModel:
         Given a tail, the missing-plane count has the distribution ``Binomial(k) h^k``
         normalised, i.e. ``Binomial(planes, p')`` with ``p' = (1-eff) h / (eff + (1-eff) h)``;
         ``d`` has the power law truncated below at ``s_min``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+        n : int
+            Number of tracks.
+        s_min : float
+            Lower bound of ``d``.
+
+        Returns
+        -------
+        missing : numpy.ndarray of int
+            Missing planes per track.
+        d : numpy.ndarray
+            Relative curvature error per track.
         """
         pq = (1.0 - self.plane_efficiency) * self.tail_hit_factor / self._q
         missing = rng.binomial(self.planes, pq, n)
@@ -253,7 +396,28 @@ class TrackModel:
     @staticmethod
     def measure(p_true: np.ndarray, charge: float, d: np.ndarray, resolution: float,
                 normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Measured ``(p, charge sign)`` from the true momentum, the tail error and a core normal."""
+        """Measured ``(p, charge sign)`` from the true momentum, the tail error and a core normal.
+
+        Parameters
+        ----------
+        p_true : numpy.ndarray
+            True momentum [GeV].
+        charge : float
+            True charge sign (±1).
+        d : numpy.ndarray
+            Relative curvature error of the tail (0 for a well-measured track).
+        resolution : float
+            Relative momentum resolution of the core.
+        normal : numpy.ndarray
+            Standard normal numbers.
+
+        Returns
+        -------
+        p : numpy.ndarray
+            Measured momentum [GeV].
+        sign : numpy.ndarray of int32
+            Measured charge sign.
+        """
         k = (1.0 + resolution * normal + d) / np.maximum(p_true, 1e-9)
         k = np.where(k == 0.0, 1e-12, k)
         sign = np.where(k > 0.0, 1, -1).astype(np.int32) * int(charge)
@@ -263,7 +427,24 @@ class TrackModel:
 def chi2_per_ndf(rng: np.random.Generator, hits: np.ndarray, tail: np.ndarray,
                  model: TrackModel) -> np.ndarray:
     """``chi2/ndf`` of tracks with ``hits`` hits (ndf = hits - 5, at least 1); mismeasured
-    tracks (``tail``) get an extra exponential of mean ``model.tail_chi2``."""
+    tracks (``tail``) get an extra exponential of mean ``model.tail_chi2``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random generator.
+    hits : numpy.ndarray of int
+        Hits per track.
+    tail : numpy.ndarray of bool
+        The track is mismeasured.
+    model : TrackModel
+        The track model.
+
+    Returns
+    -------
+    numpy.ndarray
+        chi2/ndf per track.
+    """
     ndf = np.maximum(hits - 5, 1).astype(float)
     chi2 = 2.0 * rng.standard_gamma(0.5 * ndf) / ndf
     extra = rng.standard_exponential(hits.size) * model.tail_chi2

@@ -573,7 +573,22 @@ class Block(dict):
 
 
 def generate_block(plan: SamplePlan, block: int, *, triggered_only: bool = True) -> Block:
-    """Generate block ``block`` of ``plan``; keep the triggered events (or all)."""
+    """Generate block ``block`` of ``plan``; keep the triggered events (or all).
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The sample (:func:`make_plan`).
+    block : int
+        The block number (blocks of :data:`~na64tools.sim.plan.BLOCK_SIZE` events).
+    triggered_only : bool
+        Keep only the triggered events.
+
+    Returns
+    -------
+    Block
+        The branches of the kept events, in event-number order.
+    """
     _prepare(plan)
     lo, hi = plan.block_range(block)
     lay = plan.layout_of(block)
@@ -709,6 +724,31 @@ def generate(
     event numbers of the sample (default: all), ``triggered_only`` keeps only the events the
     scattered-muon trigger writes (default: all generated events, with ``Trigger_scattered``
     telling which fire).
+
+    Parameters
+    ----------
+    sample : {"signal", "background"}
+        The sample.
+    setup : Setup or path, optional
+        Setup description or its YAML file (default: the shipped 2022 setup).
+    model : str
+        Signal only: the X model (``vector``, ``dark_photon``, ``scalar``).
+    mass : float, optional
+        Signal only: X mass [GeV].
+    coupling : float, optional
+        Signal only: the coupling (default 1e-4).
+    mot : float, optional
+        Muons on target the sample stands for [MOT] (background default: the setup's run).
+    events : int, optional
+        Generated events (before the trigger).
+    seed : int
+        Random seed (>= 0).
+    x_min : float
+        Signal only: generate X with x = E_X/E_0 > x_min.
+    triggered_only : bool
+        Keep only the events the trigger writes.
+    start, stop : int
+        Range of event numbers of the sample (``stop`` default: all).
 
     Returns
     -------

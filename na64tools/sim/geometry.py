@@ -95,6 +95,23 @@ class GeometryModel:
 
     @classmethod
     def from_setup(cls, setup: Setup) -> GeometryModel:
+        """The geometry of a setup description (positions in cm, field integral in T m).
+
+        Parameters
+        ----------
+        setup : Setup
+            The setup description (its ``geometry`` and ``ms2`` sections).
+
+        Returns
+        -------
+        GeometryModel
+            The model.
+
+        Raises
+        ------
+        ValueError
+            Inconsistent geometry values (named), e.g. MS2 hits not a multiple of the stations.
+        """
         g = setup.geometry
         n_up = int(round(float(g.ms2_up_stations)))
         n_down = int(round(float(g.ms2_down_stations)))
@@ -136,13 +153,43 @@ class GeometryModel:
     # --- propagation ---------------------------------------------------------------------
     def kick(self, p: np.ndarray, d: np.ndarray | float = 0.0) -> np.ndarray:
         """Bending angle [rad] in the MS2 dipole of a unit-charge track of momentum ``p`` [GeV]
-        with relative curvature error ``d`` (the fit's view of a kinked track)."""
+        with relative curvature error ``d`` (the fit's view of a kinked track).
+
+        Parameters
+        ----------
+        p : numpy.ndarray
+            Momentum [GeV].
+        d : numpy.ndarray or float
+            Relative curvature error.
+
+        Returns
+        -------
+        numpy.ndarray
+            The bending angle [rad].
+        """
         return BEND_CONSTANT * self.field_integral / np.maximum(p, 1e-6) * (1.0 + d)
 
     def at(self, z: float, x: np.ndarray, y: np.ndarray, tx: np.ndarray, ty: np.ndarray,
            bend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Position at ``z`` of tracks at the vertex ``(x, y)`` with slopes ``(tx, ty)`` and
-        bending angle ``bend`` (see :meth:`kick`)."""
+        bending angle ``bend`` (see :meth:`kick`).
+
+        Parameters
+        ----------
+        z : float
+            Position along the beam [cm].
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+        bend : array_like
+            Bending angle in the MS2 dipole [rad] (:meth:`kick`).
+
+        Returns
+        -------
+        x, y : numpy.ndarray
+            The position at ``z`` [cm].
+        """
         dz = z - self.z_vertex
         xz = x + tx * dz
         if z > self.magnet_z:
@@ -152,7 +199,22 @@ class GeometryModel:
     # --- detectors -----------------------------------------------------------------------
     def ms2_in_aperture(self, x, y, tx, ty, bend) -> np.ndarray:
         """``(n_stations, n)`` booleans, upstream stations first: the track passes inside the
-        station's aperture."""
+        station's aperture.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+        bend : array_like
+            Bending angle in the MS2 dipole [rad] (:meth:`kick`).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            Shape ``(n_stations, n)``.
+        """
         out = np.empty((self.n_stations,) + np.shape(x), bool)
         i = 0
         for zs, (hx, hy) in ((self.up_z, self.up_half), (self.down_z, self.down_half)):
@@ -163,18 +225,63 @@ class GeometryModel:
         return out
 
     def ms2_lost_planes(self, x, y, tx, ty, bend) -> np.ndarray:
-        """Number of MS2 planes a track misses because it passes outside a station's aperture."""
+        """Number of MS2 planes a track misses because it passes outside a station's aperture.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+        bend : array_like
+            Bending angle in the MS2 dipole [rad] (:meth:`kick`).
+
+        Returns
+        -------
+        numpy.ndarray of int
+            The planes lost, per track.
+        """
         seen = self.ms2_in_aperture(x, y, tx, ty, bend)
         return (self.n_stations - seen.sum(axis=0)) * self.planes_per_station
 
     def stations_alive(self, u: np.ndarray) -> np.ndarray:
         """``(n_stations, n)`` booleans from uniform numbers ``u`` of that shape: the station
-        recorded hits in the event (``u < station efficiency``)."""
+        recorded hits in the event (``u < station efficiency``).
+
+        Parameters
+        ----------
+        u : numpy.ndarray
+            Uniform numbers in [0, 1), shape ``(n_stations, n)``.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            Shape ``(n_stations, n)``.
+        """
         return u < np.asarray(self.station_efficiency)[:, None]
 
     def ms2_seen(self, x, y, tx, ty, bend, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(planes lost, two-sided) of tracks: planes of the stations the track misses (outside
-        the aperture or not alive), and whether a station on each side of the magnet saw it."""
+        the aperture or not alive), and whether a station on each side of the magnet saw it.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+        bend : array_like
+            Bending angle in the MS2 dipole [rad] (:meth:`kick`).
+        alive : numpy.ndarray of bool
+            The stations that recorded hits (:meth:`stations_alive`).
+
+        Returns
+        -------
+        lost : numpy.ndarray of int
+            The planes lost, per track.
+        both : numpy.ndarray of bool
+            A station on each side of the magnet saw the track.
+        """
         seen = self.ms2_in_aperture(x, y, tx, ty, bend) & alive
         lost = (self.n_stations - seen.sum(axis=0)) * self.planes_per_station
         both = seen[: self.n_up].any(axis=0) & seen[self.n_up:].any(axis=0)
@@ -182,16 +289,45 @@ class GeometryModel:
 
     def random_veto_probability(self, pileup_mean: float, spot: float) -> float:
         """Probability that an unrelated beam muon crosses the upstream beam veto (outside its
-        hole) in the readout window: ``1 - exp(-mu exp(-R^2/(2 sigma^2)))`` with ``mu`` the mean
-        number of beam muons per window and ``sigma`` the Gaussian spot (Poisson statistics; the
-        fraction of a 2D Gaussian outside radius R is ``exp(-R^2/(2 sigma^2))``)."""
+        hole) in the readout window: ``1 - exp(-mu exp(-R^2/(2 sigma^2)))`` with ``mu`` the
+        mean number of beam muons per window and ``sigma`` the Gaussian spot (Poisson
+        statistics; the fraction of a 2D Gaussian outside radius R is ``exp(-R^2/(2
+        sigma^2))``).
+
+        Parameters
+        ----------
+        pileup_mean : float
+            Mean number of beam muons per readout window.
+        spot : float
+            Gaussian beam spot σ [cm].
+
+        Returns
+        -------
+        float
+            The probability.
+        """
         if pileup_mean <= 0.0:
             return 0.0
         f_out = float(np.exp(-self.beam_veto_radius**2 / (2.0 * spot * spot))) if spot > 0 else 0.0
         return float(-np.expm1(-pileup_mean * f_out))
 
     def counters_hit(self, x, y, tx, ty, bend) -> np.ndarray:
-        """True where the track crosses both trigger counters (S4 and S_mu)."""
+        """True where the track crosses both trigger counters (S4 and S_mu).
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+        bend : array_like
+            Bending angle in the MS2 dipole [rad] (:meth:`kick`).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per track.
+        """
         ok = np.ones(np.shape(x), bool)
         for z, x_min, x_max, half_y in (self.s4, self.smu):
             xz, yz = self.at(z, x, y, tx, ty, bend)
@@ -199,23 +335,75 @@ class GeometryModel:
         return ok
 
     def in_hcal(self, x, y, tx, ty, bend) -> np.ndarray:
-        """True where the track enters the front face of the HCAL."""
+        """True where the track enters the front face of the HCAL.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+        bend : array_like
+            Bending angle in the MS2 dipole [rad] (:meth:`kick`).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per track.
+        """
         xz, yz = self.at(self.hcal_z, x, y, tx, ty, bend)
         return (np.abs(xz) < self.hcal_half) & (np.abs(yz) < self.hcal_half)
 
     def beam_accepted(self, x, y) -> np.ndarray:
-        """True where the incoming particle at ``(x, y)`` passes the hole of the upstream beam veto
-        (radius ``beam_veto_radius``)."""
+        """True where the incoming particle at ``(x, y)`` passes the hole of the upstream beam
+        veto (radius ``beam_veto_radius``).
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position of the incoming particle [cm].
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per track.
+        """
         return x * x + y * y < self.beam_veto_radius**2
 
     def in_veto(self, x, y, tx, ty) -> np.ndarray:
-        """True where the track crosses the VETO counters."""
+        """True where the track crosses the VETO counters.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per track.
+        """
         xz, yz = self.at(self.veto[0], x, y, tx, ty, 0.0)
         return (np.abs(xz) < self.veto[1]) & (np.abs(yz) < self.veto[1])
 
     def in_vhcal_body(self, x, y, tx, ty) -> np.ndarray:
         """True where the track crosses the VHCAL material: inside its outer size, outside its
-        central hole."""
+        central hole.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Position at the vertex [cm].
+        tx, ty : array_like
+            Slopes dx/dz, dy/dz [rad].
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One entry per track.
+        """
         xz, yz = self.at(self.vhcal[0], x, y, tx, ty, 0.0)
         r = np.maximum(np.abs(xz), np.abs(yz))
         return (r >= self.vhcal[1]) & (r < self.vhcal[2])

@@ -26,7 +26,20 @@ BASKET_EVENTS = 100_000
 
 
 def file_name(plan: SamplePlan, index: int) -> str:
-    """File name of file ``index`` of a sample, e.g. ``background_seed0_0003.root``."""
+    """File name of file ``index`` of a sample, e.g. ``background_seed0_0003.root``.
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The sample (:func:`make_plan`).
+    index : int
+        The file number, from 0.
+
+    Returns
+    -------
+    str
+        The name.
+    """
     if plan.sample == "signal":
         tag = f"signal_{plan.model}_m{plan.mass:g}_g{plan.coupling:g}"
         if plan.x_min:
@@ -52,7 +65,25 @@ def _stratum_counts(plan: SamplePlan, start: int, stop: int) -> np.ndarray:
 
 
 def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
-    """The ``Runs`` entry of file ``index`` (without the written-event sums)."""
+    """The ``Runs`` entry of file ``index`` (without the written-event sums).
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The validated sample (:func:`~na64tools.sim.make_plan`).
+    index : int
+        The file number, from 0.
+    files : int
+        The number of files of the sample.
+
+    Returns
+    -------
+    dict
+        The ``Runs`` branches of the file (docs/ntuple_format.md): ``run`` (``index + 1``), ``mot``
+        (the file's share of the sample's MOT), ``nGenerated``, ``genEventSumw``, the sample,
+        model, mass [GeV], coupling, ``xMin``, ``sigma`` [pb], ``brInvisible``, the setup's name,
+        hash and file name, the generator, the seed and ``firstEvent``.
+    """
     start, stop = plan.file_range(index, files)
     n = stop - start
     counts = _stratum_counts(plan, start, stop)
@@ -80,7 +111,26 @@ def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
 
 def write_sample_file(plan: SamplePlan, index: int, files: int, out: str | os.PathLike,
                       progress=None) -> Path:
-    """Generate and write file ``index`` of ``files`` of ``plan`` into directory ``out``."""
+    """Generate and write file ``index`` of ``files`` of ``plan`` into directory ``out``.
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The sample (:func:`make_plan`).
+    index : int
+        The file number, from 0.
+    files : int
+        The number of files of the sample.
+    out : str or path
+        The output directory.
+    progress : callable, optional
+        Called with the number of events generated after each block.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     start, stop = plan.file_range(index, files)
     path = Path(out) / file_name(plan, index)
 
@@ -158,6 +208,20 @@ def simulate(
     ------
     ValueError
         For invalid inputs (naming the value) or an unwritable output directory.
+
+    Examples
+    --------
+    A small signal sample (2 000 generated events of a 0.5 GeV vector X, one file) and a
+    background sample, written into a temporary directory:
+
+    >>> import tempfile
+    >>> from na64tools.sim import simulate
+    >>> out = tempfile.mkdtemp()
+    >>> files = simulate("signal", mass=0.5, events=2000, seed=1, out=out + "/signal")
+    >>> [f.name for f in files]
+    ['signal_vector_m0.5_g0.0001_seed1_0000.root']
+    >>> [f.name for f in simulate("background", events=20000, seed=2, out=out + "/background")]
+    ['background_seed2_0000.root']
     """
     files = int(files) if not isinstance(files, bool) and float(files) == int(files) else files
     if not isinstance(files, int) or files < 1:

@@ -228,7 +228,18 @@ class SamplePlan:
         return layout(BLOCK_SIZE, self.shares)
 
     def block_range(self, block: int) -> tuple[int, int]:
-        """First and last+1 event number of ``block``."""
+        """First and last+1 event number of ``block``.
+
+        Parameters
+        ----------
+        block : int
+            The block number.
+
+        Returns
+        -------
+        (int, int)
+            ``(start, stop)``.
+        """
         return block * BLOCK_SIZE, min((block + 1) * BLOCK_SIZE, self.n_events)
 
     @property
@@ -236,6 +247,18 @@ class SamplePlan:
         return -(-self.n_events // BLOCK_SIZE)
 
     def layout_of(self, block: int) -> np.ndarray:
+        """The stratum of each event of ``block`` (the block layout, cut to a shorter last block).
+
+        Parameters
+        ----------
+        block : int
+            The block number.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            One stratum index per event of the block.
+        """
         lo, hi = self.block_range(block)
         lay = self.block_layout
         return lay if hi - lo == BLOCK_SIZE else lay[: hi - lo]
@@ -256,7 +279,20 @@ class SamplePlan:
         return np.array([self.mot * r / n if n else 0.0 for r, n in zip(self.rates, self.counts, strict=True)])
 
     def file_range(self, index: int, files: int) -> tuple[int, int]:
-        """Event numbers ``[start, stop)`` of file ``index`` of ``files``."""
+        """Event numbers ``[start, stop)`` of file ``index`` of ``files``.
+
+        Parameters
+        ----------
+        index : int
+            The file number, from 0.
+        files : int
+            The number of files.
+
+        Returns
+        -------
+        (int, int)
+            ``(start, stop)``.
+        """
         return self.n_events * index // files, self.n_events * (index + 1) // files
 
     # --- models ----------------------------------------------------------------------------
@@ -373,6 +409,33 @@ def make_plan(
     x_min: float = 0.0,
 ) -> SamplePlan:
     """Validate the inputs and build the :class:`SamplePlan` of a sample.
+
+    Parameters
+    ----------
+    sample : {"signal", "background"}
+        The sample.
+    setup : Setup or path, optional
+        Setup description or its YAML file (default: the shipped 2022 setup).
+    model : str
+        Signal only: the X model (``vector``, ``dark_photon``, ``scalar``).
+    mass : float, optional
+        Signal only: X mass [GeV].
+    coupling : float, optional
+        Signal only: the coupling (default 1e-4).
+    mot : float, optional
+        Muons on target the sample stands for [MOT] (background default: the setup's run).
+    events : int, optional
+        Generated events (before the trigger).
+    seed : int
+        Random seed (>= 0).
+    x_min : float
+        Signal only: generate X with x = E_X/E_0 > x_min.
+
+    Returns
+    -------
+    SamplePlan
+        The validated sample: inputs, strata with probabilities, counts and weights, the number
+        of events and the exposure [MOT].
 
     Raises
     ------

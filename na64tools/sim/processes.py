@@ -55,6 +55,19 @@ class TargetModel:
 
     @classmethod
     def from_setup(cls, setup: Setup) -> TargetModel:
+        """The target of a setup description (its ``target`` section and the material's atom
+        density and interaction length).
+
+        Parameters
+        ----------
+        setup : Setup
+            The setup description.
+
+        Returns
+        -------
+        TargetModel
+            The model.
+        """
         from ..physics.materials import material
 
         t = setup.target
@@ -116,6 +129,19 @@ class PhotonuclearModel:
 
     @classmethod
     def from_setup(cls, setup: Setup) -> PhotonuclearModel:
+        """The photonuclear model of a setup description (``target.pn_*`` and the ``hcal`` gap,
+        depth and modules).
+
+        Parameters
+        ----------
+        setup : Setup
+            The setup description.
+
+        Returns
+        -------
+        PhotonuclearModel
+            The model.
+        """
         t = setup.target
         return cls(leading_power=float(t.pn_leading_power),
                    neutral_fraction=float(t.pn_neutral_fraction),
@@ -130,13 +156,39 @@ class PhotonuclearModel:
         return self.hcal_gap + (1.0 - self.hcal_gap) * np.exp(-self.hcal_depth * self.hcal_modules)
 
     def z_tail(self, z_min: float) -> float:
-        """``P(z > z_min)``."""
+        """``P(z > z_min)``.
+
+        Parameters
+        ----------
+        z_min : float
+            Leading-hadron energy fraction, in [0, 1].
+
+        Returns
+        -------
+        float
+            The probability.
+        """
         return (1.0 - z_min) ** (self.leading_power + 1.0)
 
     def draw_z(self, rng: np.random.Generator, n: int, z_min: float = 0.0,
                z_max: float = 1.0) -> np.ndarray:
         """Leading-hadron energy fractions, optionally conditioned on ``z_min < z < z_max``
-        (inverse of the tail ``P(z > z0) = (1 - z0)^(n+1)``)."""
+        (inverse of the tail ``P(z > z0) = (1 - z0)^(n+1)``).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+        n : int
+            Number of draws.
+        z_min, z_max : float
+            The interval of z.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``n`` values of z.
+        """
         u = rng.random(n)
         a = self.z_tail(z_min)
         b = self.z_tail(z_max)
@@ -145,14 +197,40 @@ class PhotonuclearModel:
     @staticmethod
     def survival(target: TargetModel) -> float:
         """Mean probability that a hadron produced uniformly along the target leaves it without
-        interacting: ``(lambda/L)(1 - exp(-L/lambda))``."""
+        interacting: ``(lambda/L)(1 - exp(-L/lambda))``.
+
+        Parameters
+        ----------
+        target : TargetModel
+            The target (thickness and λ_int [cm]).
+
+        Returns
+        -------
+        float
+            The probability.
+        """
         r = target.thickness / target.lambda_int
         return float(-np.expm1(-r) / r)
 
     @staticmethod
     def draw_depth_surviving(rng: np.random.Generator, n: int, target: TargetModel) -> np.ndarray:
         """Interaction depths [cm] conditioned on the leading hadron leaving the target:
-        density ``~ exp(-(L - z)/lambda)`` on [0, L]."""
+        density ``~ exp(-(L - z)/lambda)`` on [0, L].
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+        n : int
+            Number of draws.
+        target : TargetModel
+            The target (thickness and λ_int [cm]).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``n`` depths [cm].
+        """
         L, lam = target.thickness, target.lambda_int
         u = rng.random(n)
         return L + lam * np.log(np.exp(-L / lam) + u * -np.expm1(-L / lam))
@@ -160,8 +238,23 @@ class PhotonuclearModel:
     def forced_probability(self, target: TargetModel, z_min: float, z_max: float = 1.0,
                            charge: str = "neutral") -> float:
         """Probability of the *escape configuration*: ``z_min < z < z_max``, a leading hadron of
-        the given ``charge`` (``"neutral"``, ``"charged"`` or ``"any"``) that leaves the ECAL and
-        is lost (misses or punches through the HCAL)."""
+        the given ``charge`` (``"neutral"``, ``"charged"`` or ``"any"``) that leaves the ECAL
+        and is lost (misses or punches through the HCAL).
+
+        Parameters
+        ----------
+        target : TargetModel
+            The target (thickness and λ_int [cm]).
+        z_min, z_max : float
+            The interval of z.
+        charge : {"neutral", "charged", "any"}
+            The leading hadron's charge.
+
+        Returns
+        -------
+        float
+            The probability per photonuclear interaction.
+        """
         frac = {"neutral": self.neutral_fraction, "charged": 1.0 - self.neutral_fraction, "any": 1.0}[charge]
         return ((self.z_tail(z_min) - self.z_tail(z_max)) * frac
                 * self.survival(target) * self.escape_probability)
@@ -171,7 +264,26 @@ class PhotonuclearModel:
 # signal
 # ------------------------------------------------------------------------------------------
 def signal_sampler(mass: float, model: str, energy: float, material: str, x_min: float):
-    """The cached :class:`na64tools.physics.XThetaSampler` (``.sigma`` [pb] at coupling 1)."""
+    """The cached :class:`na64tools.physics.XThetaSampler` (``.sigma`` [pb] at coupling 1).
+
+    Parameters
+    ----------
+    mass : float
+        X mass [GeV].
+    model : str
+        The X model.
+    energy : float
+        Beam energy [GeV].
+    material : str
+        Target material.
+    x_min : float
+        Lower bound of x = E_X/E_0.
+
+    Returns
+    -------
+    XThetaSampler
+        The sampler.
+    """
     from ..physics import get_sampler
 
     return get_sampler(mass, model=model, energy=energy, target=material, x_min=x_min)
@@ -179,9 +291,34 @@ def signal_sampler(mass: float, model: str, energy: float, material: str, x_min:
 
 def signal_rate(mass: float, coupling: float, model: str, energy: float, target: TargetModel,
                 x_min: float) -> tuple[float, float, float]:
-    """``(rate per MOT, sigma [pb], BR(invisible))`` of invisible signal events with ``x > x_min``.
+    """``(rate per MOT, sigma [pb], BR(invisible))`` of invisible signal events with ``x >
+    x_min``.
 
     ``rate = n_A L sigma BR`` (docs/references.md, thin target); ``sigma`` at the coupling.
+
+    Parameters
+    ----------
+    mass : float
+        X mass [GeV].
+    coupling : float
+        The coupling (g, or ε for the dark photon).
+    model : str
+        The X model.
+    energy : float
+        Beam energy [GeV].
+    target : TargetModel
+        The target (atom density [cm⁻³], thickness [cm]).
+    x_min : float
+        Lower bound of x = E_X/E_0.
+
+    Returns
+    -------
+    rate : float
+        Invisible signal events per MOT.
+    sigma : float
+        σ(x > x_min) [pb] at the coupling.
+    br : float
+        BR(X → invisible).
     """
     from ..physics import br_invisible
 

@@ -52,7 +52,13 @@ _STRING = _NT.ListType(_NT.NumpyType("uint8", parameters={"__array__": "char"}),
 
 def events_tree_types() -> dict[str, object]:
     """Branch types of ``Events`` for ``mktree``: numpy dtypes and ``var * {record}`` collections
-    (as awkward types, so that uproot does not parse datashape strings)."""
+    (as awkward types, so that uproot does not parse datashape strings).
+
+    Returns
+    -------
+    dict
+        Branch name -> type.
+    """
     types: dict[str, object] = {k: np.dtype(t) for k, t in FLAT_BRANCHES.items()}
     for c, fields in COLLECTIONS.items():
         types[c] = _NT.ListType(_NT.RecordType([_NT.NumpyType(np.dtype(t).name) for t in fields.values()],
@@ -67,6 +73,16 @@ def runs_tree_types() -> dict[str, object]:
 
 def check_output_dir(out: str | os.PathLike) -> Path:
     """Create ``out`` if needed and check that files can be created in it.
+
+    Parameters
+    ----------
+    out : str or path
+        The directory.
+
+    Returns
+    -------
+    Path
+        The directory.
 
     Raises
     ------
@@ -111,6 +127,24 @@ def write_file(path: str | os.PathLike, chunks: Iterable[Block], runs: Mapping[s
     ``sumw2`` are filled here from the written events if absent. With ``uuid_key`` the file
     UUIDs are derived from it (reproducible); the creation times in the ROOT headers are the
     only bytes that differ between two writes of the same content.
+
+    Parameters
+    ----------
+    path : str or path
+        The file to write (replaced atomically).
+    chunks : iterable of Block
+        The events, one ``Events`` basket per chunk.
+    runs : mapping
+        The ``Runs`` entry.
+    compression : optional
+        uproot compression (default :data:`COMPRESSION`, ZSTD level 1).
+    uuid_key : str, optional
+        Derive the file UUIDs from this key.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = Path(path)
     # a private temporary directory next to the final file, so that the file keeps its final
@@ -180,6 +214,18 @@ def content_hash(paths: str | os.PathLike | Iterable[str | os.PathLike], *,
     Every branch except ``exclude`` (default: ``run``, the file number) contributes its name and
     the bytes of its values (jagged branches: counts and content), so that a sample split into
     any number of files has the same hash as the same sample in one file.
+
+    Parameters
+    ----------
+    paths : str, path or iterable of them
+        The files, in order.
+    exclude : tuple of str
+        Branches left out.
+
+    Returns
+    -------
+    str
+        The hex digest.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

@@ -39,7 +39,18 @@ LOW_N_EFF = 10.0
 
 
 def n_effective(weights) -> float:
-    """Kish effective number of events (Σw)²/Σw² of a weight array (0 for no event)."""
+    """Kish effective number of events (Σw)²/Σw² of a weight array (0 for no event).
+
+    Parameters
+    ----------
+    weights : array_like of float
+        The event weights.
+
+    Returns
+    -------
+    float
+        The effective number of events.
+    """
     w = np.asarray(weights, dtype=float)
     sw2 = float(np.dot(w, w))
     return float(w.sum()) ** 2 / sw2 if sw2 > 0 else 0.0
@@ -85,6 +96,14 @@ class BackgroundEstimate:
         return self.n_eff < LOW_N_EFF
 
     def as_dict(self) -> dict[str, float | int | None]:
+        """The estimate as a JSON-serialisable dict.
+
+        Returns
+        -------
+        dict
+            ``source``, ``value``, ``stat``, ``syst``, ``error`` (events), ``n_events``, ``n_eff``,
+            ``low_statistics`` and ``upper`` (``None`` unless no simulated event passed).
+        """
         return {"source": self.source, "value": self.value, "stat": self.stat, "syst": self.syst,
                 "error": self.error, "n_events": self.n_events, "n_eff": self.n_eff,
                 "low_statistics": self.low_statistics, "upper": self.upper}
@@ -96,11 +115,33 @@ def background_by_source(yields, sources, passed, *, mot_sample: float, mot: flo
 
     Parameters
     ----------
-    yields : per-event ``genWeight`` (MOT units): expected events of this kind in ``mot_sample`` MOT.
-    sources : per-event source name (:data:`na64tools.processes.SOURCES`).
-    passed : per-event boolean, the event passes the selection.
-    mot_sample : MOT the sample stands for (sum over its files' ``Runs.mot``).
-    mot : exposure to scale to.
+    yields : array_like of float
+        Per-event ``genWeight`` (MOT units): expected events of this kind in ``mot_sample`` MOT.
+    sources : array_like of str
+        Per-event source name (:data:`na64tools.processes.SOURCES`).
+    passed : array_like of bool
+        Per event: the event passes the selection.
+    mot_sample : float
+        MOT the sample stands for (sum over its files' ``Runs.mot``).
+    mot : float
+        Exposure to scale to [MOT].
+    systematics : mapping of str to float, optional
+        Relative systematic uncertainty of each source (default :data:`SYSTEMATICS`).
+
+    Returns
+    -------
+    dict of str to BackgroundEstimate
+        For every source of :data:`~na64tools.processes.SOURCES`: the sum of the passing yields
+        times ``mot / mot_sample`` [events], its statistical error (root of the sum of squared
+        weights, scaled), the systematic ``relative * value``, the number of passing simulated
+        events, and when none passed an upper estimate :data:`ZERO_EVENT_UPPER` × the largest
+        weight of the source (scaled).
+
+    Raises
+    ------
+    ValueError
+        Arrays of different lengths, negative or non-finite yields, a non-positive
+        ``mot_sample``, a negative ``mot``, an unknown source or a negative systematic.
     """
     y = np.asarray(yields, dtype=float)
     s = np.asarray(sources)
@@ -137,7 +178,19 @@ def background_by_source(yields, sources, passed, *, mot_sample: float, mot: flo
 
 
 def total_background(estimates: Mapping[str, BackgroundEstimate]) -> BackgroundEstimate:
-    """Sum of the sources; statistical errors in quadrature, systematics added linearly (conservative)."""
+    """Sum of the sources; statistical errors in quadrature, systematics added linearly
+    (conservative).
+
+    Parameters
+    ----------
+    estimates : mapping of str to BackgroundEstimate
+        The estimates by source (:func:`background_by_source`).
+
+    Returns
+    -------
+    BackgroundEstimate
+        Source ``"total"``: the summed value and events, the combined errors.
+    """
     value = sum(e.value for e in estimates.values())
     stat = float(np.sqrt(sum(e.stat ** 2 for e in estimates.values())))
     syst = sum(e.syst for e in estimates.values())

@@ -60,6 +60,13 @@ class Efficiency:
     n_total: int
 
     def as_dict(self) -> dict[str, float]:
+        """The efficiency as a JSON-serialisable dict.
+
+        Returns
+        -------
+        dict
+            ``value``, ``error``, ``n_pass``, ``n_total``.
+        """
         return {"value": self.value, "error": self.error, "n_pass": self.n_pass, "n_total": self.n_total}
 
 
@@ -67,11 +74,27 @@ def efficiency(sumw_pass: float, sumw_total: float, sumw2_total: float | None = 
                n_pass: int | None = None, n_total: int | None = None) -> Efficiency:
     """Weighted efficiency Σ_pass w / Σ_total w with its binomial error (Kish effective entries).
 
+    The error is the binomial ``sqrt(ε(1-ε)/n_eff)`` with ``n_eff = (Σw)²/Σw²``; at ε = 0 or 1,
+    the distance to the centre of the 1σ Wilson score interval plus its half-width.
+
     Parameters
     ----------
-    sumw_pass, sumw_total : sums of weights after the selection and before it (generated).
-    sumw2_total : sum of squared weights before the selection (default: unit weights, = sumw_total).
-    n_pass, n_total : raw event counts, stored for reference.
+    sumw_pass, sumw_total : float
+        Sums of weights after the selection and before it (generated).
+    sumw2_total : float, optional
+        Sum of squared weights before the selection (default: unit weights, = ``sumw_total``).
+    n_pass, n_total : int, optional
+        Raw event counts, stored for reference (default: derived from ε and ``n_eff``).
+
+    Returns
+    -------
+    Efficiency
+        Value, error and counts.
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite sums, no generated events, or ``sumw_pass > sumw_total``.
     """
     for name, v in (("sumw_pass", sumw_pass), ("sumw_total", sumw_total)):
         if not np.isfinite(v) or v < 0:
@@ -116,6 +139,18 @@ class EfficiencyCurve:
 
     @classmethod
     def from_points(cls, points: dict[float, Efficiency]) -> EfficiencyCurve:
+        """The curve through efficiencies at simulated masses.
+
+        Parameters
+        ----------
+        points : dict of float to Efficiency
+            ``{mass [GeV]: Efficiency}``.
+
+        Returns
+        -------
+        EfficiencyCurve
+            Masses sorted increasing, with their values and errors.
+        """
         masses = sorted(points)
         return cls(np.array(masses), np.array([points[m].value for m in masses]),
                    np.array([points[m].error for m in masses]))
@@ -135,7 +170,18 @@ class EfficiencyCurve:
         return out if np.ndim(masses) else out[0]
 
     def error(self, masses) -> np.ndarray:
-        """Statistical error interpolated like the efficiency."""
+        """Statistical error interpolated like the efficiency.
+
+        Parameters
+        ----------
+        masses : float or array_like
+            Masses [GeV] inside the simulated range.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The statistical error at each mass (a float for a scalar mass).
+        """
         m = np.atleast_1d(np.asarray(masses, dtype=float))
         self(m)  # range check
         out = (np.full(m.shape, self.errors[0]) if self.masses.size == 1
@@ -201,6 +247,15 @@ class EfficiencyFactors:
         return _ratio(self.n_selected, self.n_produced)
 
     def as_dict(self) -> dict[str, float | int]:
+        """The factors as a JSON-serialisable dict.
+
+        Returns
+        -------
+        dict
+            ``trigger``, ``correction`` (and ``correction_status``), ``acceptance``, ``selection``,
+            ``total`` and the event counts ``n_produced``, ``n_triggered``, ``n_accepted``,
+            ``n_selected``.
+        """
         return {"trigger": self.trigger, "correction": float(self.correction),
                 "correction_status": CORRECTION_LABEL, "acceptance": self.acceptance,
                 "selection": self.selection, "total": self.total, "n_produced": self.n_produced, "n_triggered": self.n_triggered,

@@ -202,7 +202,18 @@ class CountingExperiment:
         """The experiment with ``k`` times the exposure (MOT): the background and its
         uncertainty scale by ``k`` (the *relative* background uncertainty is kept: a
         systematic-dominated assumption), the relative signal uncertainty and ``n_obs`` are
-        unchanged (a scaled experiment is for expected limits, which do not use ``n_obs``)."""
+        unchanged (a scaled experiment is for expected limits, which do not use ``n_obs``).
+
+        Parameters
+        ----------
+        k : float
+            Ratio of the exposures (new MOT / this experiment's MOT), > 0.
+
+        Returns
+        -------
+        CountingExperiment
+            The scaled experiment.
+        """
         k = _check_positive("k", k)
         return replace(self, background=self.background * k,
                        background_uncertainty=self.background_uncertainty * k)
@@ -424,6 +435,8 @@ def cls_pvalues(signal: float, experiment: CountingExperiment | None = None, *ar
         ``cls_pvalues(signal, n_obs, background, background_uncertainty, signal_uncertainty=...)``.
     method
         ``"cls"`` or ``"asymptotic"``.
+    *args, **old
+        The arguments of the deprecated form (a ``DeprecationWarning`` is issued).
 
     Returns
     -------
@@ -465,6 +478,8 @@ def upper_limit(experiment: CountingExperiment | None = None, *args, cl: float =
     experiment
         The :class:`CountingExperiment`. Deprecated form:
         ``upper_limit(n_obs, background, background_uncertainty, signal_uncertainty=...)``.
+    *args, **old
+        The arguments of that deprecated form (a ``DeprecationWarning`` is issued).
     cl
         Confidence level in (0, 1); NA64 quotes 0.9.
     method
@@ -485,6 +500,17 @@ def upper_limit(experiment: CountingExperiment | None = None, *args, cl: float =
     ValueError
         For a negative or non-integer ``n_obs``, a negative or non-finite background or
         uncertainty, ``cl`` outside (0, 1) or an unknown ``method``.
+
+    Examples
+    --------
+    No event observed: 2.303 events at 90 % CL whatever the background (``-ln 0.1``), more with
+    a signal-yield uncertainty (the 2022 NA64μ run, PRL 132 (2024) 211803):
+
+    >>> from na64tools.stats.limits import CountingExperiment, upper_limit
+    >>> round(upper_limit(CountingExperiment(0, 0.07, 0.03)), 3)
+    2.303
+    >>> bool(upper_limit(CountingExperiment(0, 0.07, 0.03, 0.142)) > 2.303)
+    True
     """
     experiment = _experiment("upper_limit", _given(experiment, args), old)
     cl = _check_cl(cl)
@@ -510,11 +536,28 @@ class ExpectedLimits:
     plus2: float | np.ndarray
 
     def as_dict(self) -> dict[str, float | np.ndarray]:
-        """The five quantiles keyed by name, ordered from ``minus2`` to ``plus2``."""
+        """The five quantiles keyed by name, ordered from ``minus2`` to ``plus2``.
+
+        Returns
+        -------
+        dict
+            ``{"minus2": ..., "minus1": ..., "median": ..., "plus1": ..., "plus2": ...}``.
+        """
         return {name: getattr(self, name) for name in QUANTILES}
 
     def map(self, func) -> ExpectedLimits:
-        """A new band with ``func`` applied to each quantile."""
+        """A new band with ``func`` applied to each quantile.
+
+        Parameters
+        ----------
+        func : callable
+            Applied to each quantile (a float or an array).
+
+        Returns
+        -------
+        ExpectedLimits
+            The transformed band.
+        """
         return ExpectedLimits(**{name: func(value) for name, value in self.as_dict().items()})
 
 
@@ -526,6 +569,18 @@ def background_only_quantiles(
     ``n`` follows Poisson(b) (negative binomial when ``background_uncertainty > 0``: the prior
     predictive of the Gamma-distributed background). The ``q``-quantile is the smallest ``n``
     with ``P(N <= n) >= q``; the quantiles are ``Φ(z)`` for the ``z`` of :data:`QUANTILES`.
+
+    Parameters
+    ----------
+    background : float
+        Expected background events ``b`` (>= 0).
+    background_uncertainty : float
+        Absolute standard deviation of ``b`` (events).
+
+    Returns
+    -------
+    dict of str to int
+        ``{name: n}`` for the names of :data:`QUANTILES` (``minus2`` ... ``plus2``).
     """
     b, db = _check_background(background, background_uncertainty)
     probs = {name: float(special.ndtr(z)) for name, z in QUANTILES.items()}
@@ -550,6 +605,17 @@ def expected_limits(experiment: CountingExperiment | None = None, *args, cl: flo
     :class:`CountingExperiment` (its ``n_obs`` is not used); deprecated form
     ``expected_limits(background, background_uncertainty, signal_uncertainty=...)``. ``cl`` and
     ``method`` as in :func:`upper_limit`.
+
+    Parameters
+    ----------
+    experiment : CountingExperiment
+        The experiment (its ``n_obs`` is not used).
+    *args, **old
+        The arguments of the deprecated form (a ``DeprecationWarning`` is issued).
+    cl : float
+        Confidence level in (0, 1).
+    method : str
+        ``"cls"``, ``"bayes"`` or ``"asymptotic"``, as in :func:`upper_limit`.
 
     Returns
     -------
@@ -659,6 +725,30 @@ def coupling_limit(
         keywords ``n_obs``, ``background``, ``background_uncertainty``, ``signal_uncertainty``.
     cl, method
         As in :func:`upper_limit`.
+    **old
+        The deprecated keywords above (a ``DeprecationWarning`` is issued).
+
+    Returns
+    -------
+    CouplingLimit
+        ``observed`` and ``expected`` coupling limits at each mass, with the event limits
+        ``events_observed`` / ``events_expected`` they come from.
+
+    Raises
+    ------
+    ValueError
+        Masses or yields that are not finite and non-negative, of different shapes, or
+        ``g_ref <= 0`` (and as :func:`upper_limit` for the experiment).
+
+    Examples
+    --------
+    With 50 (5) signal events expected at g = 1e-4 for 0.1 (1) GeV and no event observed, the
+    limit is ``1e-4 * sqrt(2.303 / N)``:
+
+    >>> from na64tools.stats.limits import CountingExperiment, coupling_limit
+    >>> lim = coupling_limit([0.1, 1.0], [50.0, 5.0], 1e-4, CountingExperiment(0, 0.07, 0.03))
+    >>> [f"{g:.3g}" for g in lim.observed]
+    ['2.15e-05', '6.79e-05']
     """
     experiment = _experiment("coupling_limit", _given(experiment, ()), old, names=())
     masses = _check_yields("masses", masses)
@@ -744,6 +834,14 @@ def project(
         As in :func:`coupling_limit`, for the reference exposure.
     cl, method
         As in :func:`upper_limit`.
+    **old
+        The deprecated keywords (a ``DeprecationWarning`` is issued).
+
+    Returns
+    -------
+    Projection
+        Expected coupling limits at each exposure and mass, with the event limits and the scaled
+        background.
     """
     if not isinstance(experiment, CountingExperiment):  # project(mot, ..., background_ref=...)
         if mot is not None:
@@ -828,6 +926,11 @@ def upper_limit_pyhf(
     scan
         Signal yields to scan (events). Default: 61 points around the expected answer. A result
         on the edge of the scan raises ``ValueError`` (the interpolation would be clamped).
+
+    Returns
+    -------
+    float
+        The upper limit on the signal yield (events) at confidence level ``cl``.
     """
     try:
         import pyhf

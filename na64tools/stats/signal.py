@@ -34,7 +34,32 @@ PB_TO_CM2 = 1e-36
 
 def yield_per_mot(masses, coupling: float, *, setup: Setup, model: str = "vector",
                   x_min: float = 0.0, br_kwargs: dict | None = None) -> np.ndarray:
-    """Signal events per muon on target before efficiency: BR · n_A · L_T · σ(x > x_min)."""
+    """Signal events per muon on target before efficiency: BR · n_A · L_T · σ(x > x_min).
+
+    ``n_A`` is the atom density of the target material [cm⁻³], ``L_T`` the target thickness [cm],
+    σ the cross-section [pb] of :func:`~na64tools.physics.cross_section.cross_section` at the
+    beam energy.
+
+    Parameters
+    ----------
+    masses : float or array_like
+        X masses [GeV].
+    coupling : float
+        The coupling ``g`` (ε for ``dark_photon``), dimensionless.
+    setup : Setup
+        The setup description (beam energy [GeV], target material and thickness [cm]).
+    model : str
+        ``vector``, ``dark_photon`` or ``scalar``.
+    x_min : float
+        Lower bound of ``x = E_X/E_0`` in the cross-section.
+    br_kwargs : dict, optional
+        Extra keyword arguments of :func:`~na64tools.physics.widths.br_invisible`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Signal events per MOT at each mass (before trigger and selection efficiencies).
+    """
     m = np.atleast_1d(np.asarray(masses, dtype=float))
     mat = material(setup.target.material)
     per_pb = mat.n_atoms * float(setup.target.thickness) * PB_TO_CM2
@@ -50,8 +75,39 @@ def signal_yield(masses, coupling: float, *, setup: Setup, efficiency: Callable 
                  br_kwargs: dict | None = None) -> np.ndarray:
     """N_sig at each mass for ``mot`` muons on target (default: the setup's run).
 
-    ``efficiency`` is a callable of mass (e.g. :class:`~na64tools.stats.efficiency.EfficiencyCurve`),
+    ``efficiency`` is a callable of mass (e.g.
+    :class:`~na64tools.stats.efficiency.EfficiencyCurve`),
     a number, or an array matching ``masses``.
+
+    Parameters
+    ----------
+    masses : float or array_like
+        X masses [GeV].
+    coupling : float
+        The coupling ``g`` (ε for ``dark_photon``), dimensionless.
+    setup : Setup
+        The setup description (beam energy [GeV], target material and thickness [cm]).
+    efficiency : callable, float or array_like
+        Signal efficiency in [0, 1]: a callable of the mass, a number or an array matching
+        ``masses``.
+    mot : float, optional
+        Exposure [MOT] (default: the setup's run, ``run.mot``).
+    model : str
+        ``vector``, ``dark_photon`` or ``scalar``.
+    x_min : float
+        Lower bound of ``x = E_X/E_0`` in the cross-section.
+    br_kwargs : dict, optional
+        Extra keyword arguments of :func:`~na64tools.physics.widths.br_invisible`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected signal events at each mass: ``mot * efficiency * yield_per_mot``.
+
+    Raises
+    ------
+    ValueError
+        A non-positive coupling, a negative exposure or an efficiency outside [0, 1].
     """
     if not np.isfinite(coupling) or coupling <= 0:
         raise ValueError(f"coupling={coupling!r}: expected a positive number")
@@ -71,6 +127,16 @@ def signal_systematics(setup: Setup) -> dict[str, float]:
 
     ``ww_approximation`` and ``acceptance_model`` are the setup's ``systematics`` section; ``mot``
     is ``run.mot_uncertainty / run.mot`` ((1.98 ± 0.02)e10 MOT, PRL 132 (2024) 211803).
+
+    Parameters
+    ----------
+    setup : Setup
+        The setup description.
+
+    Returns
+    -------
+    dict of str to float
+        ``{"ww_approximation": ..., "acceptance_model": ..., "mot": ...}``, relative.
     """
     mot = float(setup.run.mot)
     return {
@@ -85,5 +151,15 @@ def signal_uncertainty(setup: Setup) -> float:
 
     The sources are independent (theory, detector model, beam counting), so their relative
     uncertainties add in quadrature; for the 2022 setup √(0.10² + 0.10² + 0.0101²) = 0.1418.
+
+    Parameters
+    ----------
+    setup : Setup
+        The setup description.
+
+    Returns
+    -------
+    float
+        The relative uncertainty of the signal yield.
     """
     return float(np.sqrt(sum(v * v for v in signal_systematics(setup).values())))

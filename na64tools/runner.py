@@ -912,6 +912,19 @@ class TableIndex:
     Attributes: ``path``, ``partitions`` (the index entries, in the order of the in-memory
     table), ``preselection``, ``datasets``/``samples``/``files`` (sorted names, as in the
     in-memory :class:`~na64tools.processor.CutTable`), ``rows``.
+
+    Parameters
+    ----------
+    path : str or path
+        The directory given as ``table_dir``.
+    expect : mapping, optional
+        The ``out["run"]["table"]`` record of the run (``partitions``, ``rows``) to check the
+        directory against.
+
+    Raises
+    ------
+    ValueError
+        The directory, its index or a partition is missing, or a row count differs.
     """
 
     def __init__(self, path: str | os.PathLike, *, expect: Mapping | None = None):
@@ -964,7 +977,18 @@ class TableIndex:
 
     @classmethod
     def of_output(cls, output: Mapping) -> TableIndex:
-        """The on-disk table of a processor output (``out["run"]["table"]``), checked."""
+        """The on-disk table of a processor output (``out["run"]["table"]``), checked.
+
+        Parameters
+        ----------
+        output : mapping
+            A :func:`run` output written with ``table_dir``.
+
+        Returns
+        -------
+        TableIndex
+            Its table, checked against the run's record.
+        """
         info = (output.get("run") or {}).get("table")
         if not isinstance(info, Mapping) or "path" not in info:
             raise ValueError("the processor output has no cut table: neither 'table' nor "
@@ -973,7 +997,20 @@ class TableIndex:
         return cls(info["path"], expect=info)
 
     def read(self, part: Mapping, columns: Iterable[str]) -> dict[str, np.ndarray]:
-        """``columns`` of one partition as numpy arrays with the dtypes of the in-memory table."""
+        """``columns`` of one partition as numpy arrays with the dtypes of the in-memory table.
+
+        Parameters
+        ----------
+        part : mapping
+            One entry of :attr:`partitions`.
+        columns : iterable of str
+            Table columns to read.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            One array per column, the partition's rows in order.
+        """
         import pyarrow.parquet as pq
 
         columns = list(columns)
@@ -986,7 +1023,20 @@ class TableIndex:
 
     def blocks(self, part: Mapping, columns: Iterable[str]):
         """``columns`` of one partition, one Parquet row group (:data:`TABLE_ROW_GROUP` rows) at
-        a time, in row order: the memory held is that of one row group, whatever the partition."""
+        a time, in row order: the memory held is that of one row group, whatever the partition.
+
+        Parameters
+        ----------
+        part : mapping
+            One entry of :attr:`partitions`.
+        columns : iterable of str
+            Table columns to read.
+
+        Yields
+        ------
+        dict of str to numpy.ndarray
+            The columns of one row group.
+        """
         import pyarrow.parquet as pq
 
         columns = list(columns)
@@ -1002,7 +1052,20 @@ class TableIndex:
                              f"{part['rows']}: the table was modified")
 
     def iter(self, columns: Iterable[str], *, datasets: Iterable[str] | None = None):
-        """``(index entry, {column: array})`` per row group of each partition, in table order."""
+        """``(index entry, {column: array})`` per row group of each partition, in table order.
+
+        Parameters
+        ----------
+        columns : iterable of str
+            Table columns to read.
+        datasets : iterable of str, optional
+            Only the partitions of these datasets.
+
+        Yields
+        ------
+        tuple of (dict, dict of str to numpy.ndarray)
+            The partition's index entry and the columns of one of its row groups.
+        """
         columns = list(columns)
         wanted = None if datasets is None else set(datasets)
         for p in self.partitions:

@@ -188,6 +188,14 @@ class Subsample:
     fractions: dict[str, float]  #: background source -> fraction of its rows kept
 
     def message(self) -> str:
+        """The one-line notice shown with every summary of a subsample.
+
+        Returns
+        -------
+        str
+            Rows loaded of the table, the fraction kept per background source, and where the
+            exact numbers are.
+        """
         kept = ", ".join(f"{s} {f:.3g}" for s, f in self.fractions.items() if f < 1)
         return (f"background from a subsample of the on-disk table ({self.rows_kept} of "
                 f"{self.rows_total} rows loaded, max_rows={self.max_rows}; fraction kept per "
@@ -195,6 +203,13 @@ class Subsample:
                 "cuts: model.exact_result()")
 
     def as_dict(self) -> dict:
+        """The subsample as plain data (for exports and ``Summary.as_dict``).
+
+        Returns
+        -------
+        dict
+            ``path``, ``rows_total``, ``rows_kept``, ``max_rows``, ``fractions``.
+        """
         return {"path": self.path, "rows_total": self.rows_total, "rows_kept": self.rows_kept,
                 "max_rows": self.max_rows, "fractions": dict(self.fractions)}
 
@@ -526,7 +541,20 @@ class CutExplorerModel:
     def exact_result(self, cuts: Cuts | None = None, *, limits: bool = True) -> Result:
         """The :class:`~na64tools.analysis.Result` of ``cuts`` (default: the current ones) on
         every row of the table: for a :class:`Subsample` of an on-disk table, the whole table read
-        partition by partition (seconds per 1e7 rows); otherwise the same as the summary's."""
+        partition by partition (seconds per 1e7 rows); otherwise the same as the summary's.
+
+        Parameters
+        ----------
+        cuts : Cuts, optional
+            The cuts (default: the explorer's current ones).
+        limits : bool
+            Also compute the limits (default ``True``).
+
+        Returns
+        -------
+        Result
+            Efficiencies, background and limits of ``cuts`` on the whole table.
+        """
         cuts = cuts or self.cuts
         a = self.exact_analysis if self.exact_analysis is not None else self.analysis
         return a.evaluate(cuts, model=self.model, limits=limits)

@@ -492,9 +492,14 @@ def setup_rows(setup, section: str) -> tuple[list[str], list[list[str | nodes.No
             rows.append([f.metadata.get("doc", f.name), value, b.source])
         return ["source", "n_b (events)", "reference"], rows, [40, 20, 40]
     if isinstance(obj, Cuts):
-        rows = [[nodes.literal(text=n), format_number(getattr(obj, n)), Cuts.unit(n), Cuts.doc(n),
-                 Cuts.source(n)] for n in Cuts.names()]
-        return ["cut", "value", "unit", "meaning", "source"], rows, [19, 9, 10, 31, 31]
+        from na64tools.selection import declaration
+
+        t = declaration(type(obj)).thresholds  # the comparison each threshold makes, declared once
+        rows = [[nodes.literal(text=n), format_number(getattr(obj, n)), Cuts.unit(n),
+                 nodes.literal(text=f"{t[n].variable} {t[n].op} {format_number(getattr(obj, n))}"),
+                 Cuts.doc(n), Cuts.source(n)] for n in Cuts.names()]
+        return (["cut", "value", "unit", "an event passes if", "meaning", "source"], rows,
+                [17, 8, 8, 19, 25, 23])
     rows = []
     for f in dataclasses.fields(obj):
         v = getattr(obj, f.name)

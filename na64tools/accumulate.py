@@ -188,16 +188,15 @@ def _fill_by_class(dataset: str, items: Sequence[tuple], codes: np.ndarray, valu
         c = np.bincount(bins, minlength=h._total * nu).reshape(h.nbins, nproc, nu)
         counts.append(c.transpose(1, 0, 2).reshape(h._total, nu))
     # sum_u count[b, u] * values[u], exactly: terms[k, b] = sum_u count[b, u] * t[k, u], for
-    # the filled bins of all histograms at once. |terms| <= n * 2**27: exact in float64 (a
-    # matrix product in any order) below 2**53, i.e. for chunks of fewer than 2**26 events
+    # the filled bins of all histograms at once, in int64 (|terms| <= n * 2**27). An integer
+    # matrix product: numpy's own loop, no BLAS (whose threads spin after a call and take a core
+    # from the other workers)
     allc = np.concatenate(counts)
     filled = np.flatnonzero(allc.any(axis=1))
     cf = allc.take(filled, axis=0)
-    exact_float = len(codes) < (1 << 26)
     sums = []
     for t, e in ((terms_w, exps_w), (terms_w2, exps_w2)):
-        part = (cf.astype(np.float64) @ t.T.astype(np.float64)).astype(np.int64) if exact_float \
-            else cf @ t.T
+        part = cf @ t.T
         terms = np.zeros((len(e), len(allc)), np.int64)
         terms[:, filled] = part.T
         sums.append(ExactSums.from_terms(terms, e))

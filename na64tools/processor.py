@@ -485,8 +485,9 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         variables = as_float(raw)
         weight, process = read_weights(events)
         check_process_codes(process, filename)
-        # compared with Runs.sumw, Runs.sumw2 by na64tools.run (a file read in full)
-        out.weights[(dataset, filename, start, stop)] = (float(weight.sum()), float(np.dot(weight, weight)))
+        # compared with Runs.sumw, Runs.sumw2 by na64tools.run (a file read in full); no BLAS
+        # call (np.dot) here: OpenBLAS threads spin after one and take a core from the next worker
+        out.weights[(dataset, filename, start, stop)] = (float(weight.sum()), float((weight * weight).sum()))
 
         # 2. the selection: each cut's pass mask, and the loose preselection
         masks = cut_masks(variables, self.cuts)

@@ -1284,7 +1284,8 @@ def run(fileset, processor: cproc.ProcessorABC | None = None, *, executor="futur
     ex = _Executors(executor, client=client, workers=workers, progress=progress, retries=retries,
                     worker_timeout=worker_timeout)
     try:
-        infos_map = ex.map(items, inspect_file, desc="Inspecting files", unit="file")
+        # in this process (the futures executor's inspector), while the new workers import coffea
+        infos_map = ex.map(items, inspect_file, desc="Inspecting files", unit="file", inspect=True)
         infos = [infos_map[(d, f)] for d, f, _, _ in items]
         bad = [i for i in infos if i.error]
         if bad and not skip_bad_files:

@@ -122,3 +122,25 @@ def test_mass_range_objective(model):
     opt = model.optimise(mass=(0.01, 0.5), max_background=0.5, fields=("p_out_max",), sweeps=1, points=4)
     assert opt.masses[0] == 0.01 and opt.masses[-1] == 0.5 and len(opt.masses) > 2
     assert opt.tuning_best.expected_limit <= opt.tuning_start.expected_limit
+
+
+def test_model_and_optimiser_do_not_import_each_other():
+    """issue 13: model.py and optimise.py no longer import each other at module level (their
+    shared per-event hashing lives in na64tools.interactive.hashing); the model loads the
+    optimiser only inside ``CutExplorerModel.optimise``, and only its public entry point."""
+    import ast
+    from pathlib import Path
+
+    import na64tools.interactive as pkg
+
+    def imports(path, top_level_only):
+        tree = ast.parse(Path(path).read_text())
+        nodes = tree.body if top_level_only else list(ast.walk(tree))
+        return [(n.module, [a.name for a in n.names]) for n in nodes
+                if isinstance(n, ast.ImportFrom) and n.level == 1]
+
+    here = Path(pkg.__file__).parent
+    assert not [m for m, _ in imports(here / "model.py", True) if m == "optimise"]
+    assert not [m for m, _ in imports(here / "optimise.py", True) if m == "model"]
+    lazy = [names for m, names in imports(here / "model.py", False) if m == "optimise"]
+    assert lazy == [["optimise_cuts"]]

@@ -33,6 +33,7 @@ from ..stats.background import LOW_N_EFF, BackgroundEstimate
 from ..stats.efficiency import Efficiency
 from ..stats.limits import CouplingLimit, Projection
 from .errors import CutRangeError
+from .hashing import file_key, uniform
 
 __all__ = [
     "CUT_GROUPS",
@@ -480,7 +481,6 @@ class CutExplorerModel:
         ``max_rows``, else :class:`Subsample`); keeps the exact on-disk :class:`Analysis`."""
         from ..processor import _TABLE_COLUMNS, CutTable
         from ..runner import load_table
-        from .optimise import _file_key, _uniform
 
         exact = Analysis(source, **analysis_kwargs)   # checks the table, counts the rows
         self.exact_analysis = exact
@@ -517,7 +517,7 @@ class CutExplorerModel:
                     f = np.zeros(len(src))
                     for s in SOURCES:
                         f[src == s] = fractions[s]
-                    u = _uniform(_file_key(ds, part["file"]), cols["entry"], SUBSAMPLE_SALT)
+                    u = uniform(file_key(ds, part["file"]), cols["entry"], SUBSAMPLE_SALT)
                     keep = u < f
                     cols = {c: v[keep] for c, v in cols.items()}
                     cols["genWeight"] = cols["genWeight"] / f[keep]

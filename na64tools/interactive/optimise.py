@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,34 +37,13 @@ from ..analysis import Analysis
 from ..config import ConfigError, Cuts
 from ..processor import CutTable
 from .errors import CutRangeError
+from .hashing import file_key as _file_key
+from .hashing import uniform as _uniform
 
 if TYPE_CHECKING:   # model.py imports this module (CutExplorerModel.optimise)
     from .model import CutExplorerModel
 
 __all__ = ["Figures", "Optimisation", "split_output", "split_mask", "optimise_cuts"]
-
-_M1, _M2, _M3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (Steele, Lea, Flood, OOPSLA 2014): a bijective 64-bit mixer."""
-    x = x + _M1
-    x = (x ^ (x >> np.uint64(30))) * _M2
-    x = (x ^ (x >> np.uint64(27))) * _M3
-    return x ^ (x >> np.uint64(31))
-
-
-def _uniform(key: str, entries: np.ndarray, salt: int = 0) -> np.ndarray:
-    """A number in [0, 1) per entry, a deterministic function of (key, entry, salt)."""
-    base = np.uint64((zlib.crc32(key.encode()) << 32) ^ (int(salt) & 0xFFFFFFFF))
-    h = _splitmix64(np.asarray(entries, dtype=np.uint64) ^ base)
-    h = _splitmix64(h ^ np.uint64(zlib.crc32(key[::-1].encode())))
-    return (h >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
-
-
-def _file_key(dataset: str, filename: str) -> str:
-    return f"{dataset}/{os.path.basename(str(filename))}"
-
 
 def split_mask(table: CutTable, *, fraction: float = 0.5, salt: int = 0) -> np.ndarray:
     """True for the rows of ``table`` in the first part of the split (see :func:`split_output`).

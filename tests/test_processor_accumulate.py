@@ -162,3 +162,29 @@ def test_simulated_files_counting_path_equals_slices_any_chunking(tmp_path, monk
             np.testing.assert_array_equal(v, b[0][k][0], err_msg=k)
             np.testing.assert_array_equal(var, b[0][k][1], err_msg=k)
     assert counting[1]["bkg"]["all"].events > 5000
+
+
+def test_no_blas_call_in_the_chunk_path():
+    """issue 13: OpenBLAS threads spin after a call (np.dot, a float matmul) and take the core
+    another worker needs; the per-chunk code (processor, accumulate, exact sums, selection)
+    makes no such call."""
+    import ast
+    from pathlib import Path
+
+    import na64tools
+
+    root = Path(na64tools.__file__).parent
+    found = []
+    for name in ("processor.py", "accumulate.py", "exact.py", "selection.py", "behaviors.py"):
+        tree = ast.parse((root / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+                src = ast.unparse(node)
+                # an integer product (numpy's own loop) is allowed where it says so
+                if "cf @ t.T" not in src:
+                    found.append(f"{name}:{node.lineno}: {src}")
+            if isinstance(node, ast.Attribute) and node.attr in ("dot", "matmul", "vdot", "inner",
+                                                                 "tensordot", "einsum"):
+                found.append(f"{name}:{node.lineno}: .{node.attr}")
+    assert not found, found
+

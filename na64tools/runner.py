@@ -383,12 +383,20 @@ def _worker_init(limit: int) -> None:
     import na64tools.processor  # noqa: F401
 
 
+#: environment of the futures executor's workers: one thread per BLAS/OpenMP library, as Dask's
+#: nanny sets for its workers. N workers share N cores, and an idle OpenBLAS thread spins after
+#: each call, taking the core of another worker (docs/processor.md, "What was changed for it")
+WORKER_ENV: dict[str, str] = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                              "MKL_NUM_THREADS": "1"}
+
+
 def make_pool(workers: int = 2):
     """A loky process pool for ``executor="futures"`` (pass it as ``client=`` to reuse it).
 
     Workers are not restarted by loky's memory-leak heuristic below
     :data:`WORKER_MEMORY_GROWTH`: processing a chunk legitimately grows a worker by a few
-    hundred MB. Shut it down with ``pool.shutdown()``.
+    hundred MB. Each worker runs one BLAS/OpenMP thread (:data:`WORKER_ENV`). Shut it down with
+    ``pool.shutdown()``.
 
     Parameters
     ----------
@@ -408,7 +416,7 @@ def make_pool(workers: int = 2):
     try:
         with children_started():  # the workers ignore a terminal's Ctrl-C (na64tools._signals)
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                                       initargs=(WORKER_MEMORY_GROWTH,))
+                                       initargs=(WORKER_MEMORY_GROWTH,), env=WORKER_ENV)
             # start them now, inside the block: loky spawns every worker (and its management
             # thread) in submit(). No waiting for the workers: they import coffea (0.5 s of CPU
             # each) while the caller goes on (na64tools.run inspects the files meanwhile)

@@ -53,3 +53,19 @@ def test_what_is_neither_an_executor_nor_a_processor_is_refused(fileset):
         run(fileset, executor="threads", progress=False)
     with pytest.raises(TypeError, match="processor: expected a coffea ProcessorABC"):
         run(fileset, processor=object(), progress=False)
+
+
+def test_futures_workers_run_one_blas_thread():
+    """issue 13: the futures executor's workers run one BLAS/OpenMP thread each (an idle
+    OpenBLAS thread spins after a call and takes the core of another worker)."""
+    import os
+
+    from na64tools.runner import make_pool
+
+    pool = make_pool(1)
+    try:
+        env = {k: pool.submit(os.getenv, k).result(timeout=120)
+               for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    finally:
+        pool.shutdown(wait=True)
+    assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}

@@ -192,6 +192,11 @@ def main(args) -> int:
     return 0
 
 
+#: the coupling's name printed for the shipped models (unchanged output); other models print the
+#: ``coupling`` of their registry entry
+_SHIPPED_COUPLING = {"vector": "g", "scalar": "g", "dark_photon": "epsilon"}
+
+
 def format_coupling_limits(result) -> str:
     """The coupling limits at the simulated masses (log-log interpolation of the limit curve):
     observed, expected median and the expected ±1σ band, as a text table.
@@ -216,6 +221,7 @@ def format_coupling_limits(result) -> str:
 
     spec = get_model(result.model)
     g = spec.coupling + (f" [{spec.coupling_unit}]" if spec.coupling_unit else "")
+    g = _SHIPPED_COUPLING.get(result.model, g)  # the shipped models print as they always did
     cl = f"{int(round(lim.cl * 100))}% CL"
     lines = [f"coupling limits, model {result.model} ({cl}; {g} above the limit is excluded):",
              f"  {'m_X [GeV]':>10s} {g + ' observed':>14s} {g + ' expected':>14s}   expected ±1σ"]

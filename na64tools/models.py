@@ -53,13 +53,12 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "Model",
-    "Sampler",
     "ReferenceCurve",
     "ENTRY_POINT_GROUP",
     "SHIPPED_MODELS",
@@ -77,19 +76,6 @@ SHIPPED_MODELS = ("vector", "dark_photon", "scalar")
 
 #: a model name: used in file names (``signal_<name>_m0.1_...root``) and dataset names
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class Sampler(Protocol):
-    """What ``Model.make_sampler`` returns (:class:`na64tools.physics.XThetaSampler` is one)."""
-
-    #: total cross-section [pb] at coupling 1 for x > x_min
-    sigma: float
-
-    def sigma_at(self, coupling: float) -> float:
-        """Total cross-section [pb] at ``coupling``."""
-
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` draws of (x, theta [rad])."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +123,7 @@ class Model:
     description : str
         One sentence.
     make_sampler : callable
-        ``make_sampler(mass, energy, material, x_min) -> Sampler`` (module docstring). Must be
+        ``make_sampler(mass, energy, material, x_min) -> sampler`` (module docstring). Must be
         picklable (a module-level function or a ``functools.partial`` of one) to reach Dask workers
         when the model is not loaded from a file.
     br_invisible : callable
@@ -232,8 +218,9 @@ class Model:
 
         Returns
         -------
-        Sampler
-            ``make_sampler(mass, energy, material, x_min)``.
+        object
+            ``make_sampler(mass, energy, material, x_min)``: ``sigma``, ``sigma_at``, ``sample``
+            (module docstring).
         """
         return _cached_sampler(self, float(mass), float(energy), str(material), float(x_min))
 
@@ -542,7 +529,7 @@ def model_from_info(info: dict, *, make_sampler: Callable, br_invisible: Callabl
         Keys ``name``, ``label``, ``coupling``, ``coupling_label``, ``coupling_unit``, ``pdgid``,
         ``reference``, ``description`` (other keys are passed to :class:`Model` too).
     make_sampler : callable
-        ``make_sampler(mass, energy, material, x_min) -> Sampler``.
+        ``make_sampler(mass, energy, material, x_min) -> sampler`` (module docstring).
     br_invisible : callable
         ``br_invisible(mass, coupling) -> float``.
     **options

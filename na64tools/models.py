@@ -272,7 +272,15 @@ class Model:
         ValueError
             A value outside [0, 1] or not a number.
         """
-        br = float(np.asarray(self.br_invisible(mass, coupling, **kwargs), dtype=float))
+        try:
+            arr = np.asarray(self.br_invisible(mass, coupling, **kwargs), dtype=float)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"model {self.name!r}: br_invisible({mass!r}, {coupling!r}) is not a "
+                             f"number ({err})") from None
+        if arr.size != 1:
+            raise ValueError(f"model {self.name!r}: br_invisible({mass!r}, {coupling!r}) returned "
+                             f"{arr.size} values, expected one fraction")
+        br = float(arr.reshape(-1)[0])
         if not 0.0 <= br <= 1.0:
             raise ValueError(f"model {self.name!r}: br_invisible({mass!r}, {coupling!r}) = {br!r}, "
                              "expected a fraction in [0, 1]")

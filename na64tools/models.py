@@ -45,6 +45,7 @@ reference when importable, else by value with cloudpickle, as Dask does).
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
 import re
 import sys
@@ -67,6 +68,7 @@ __all__ = [
     "available_models",
     "load_model_file",
     "model_from_info",
+    "register_module",
 ]
 
 #: the entry-point group of installed packages that provide models
@@ -548,7 +550,43 @@ def model_from_info(info: dict, *, make_sampler: Callable, br_invisible: Callabl
     Model
         The model (not registered: pass it to :func:`register_model`).
     """
+    known = {f.name for f in fields(Model)}
+    unknown = sorted(set(info) - known)
+    if unknown:
+        raise ValueError(f"MODEL_INFO {info.get('name')!r}: unknown key(s) {', '.join(unknown)} "
+                         f"(expected: {', '.join(sorted(known))})")
     return Model(**info, make_sampler=make_sampler, br_invisible=br_invisible, **options)
+
+
+def register_module(module, *, info: str = "MODEL_INFO", make_sampler: str = "make_sampler",
+                    br_invisible: str = "br_invisible", replace: bool = False, **options) -> Model:
+    """Register the model of a physics module that exposes ``MODEL_INFO``, ``make_sampler`` and
+    ``br_invisible`` (the interface of the physics modules, :func:`model_from_info`).
+
+    Parameters
+    ----------
+    module : str or module
+        The module or its import name, e.g. ``"na64tools.physics.alp"``.
+    info, make_sampler, br_invisible : str
+        The names of the three attributes in the module (for a module with several models, e.g.
+        ``info="MODEL_INFO_TAU", make_sampler="make_sampler_tau"``).
+    replace : bool
+        Replace a model already registered under that name.
+    **options
+        Further :class:`Model` fields (``mass_symbol``, ``reference_lines``, ``cross_section``).
+
+    Returns
+    -------
+    Model
+        The registered model.
+    """
+    mod = importlib.import_module(module) if isinstance(module, str) else module
+    try:
+        spec = model_from_info(getattr(mod, info), make_sampler=getattr(mod, make_sampler),
+                               br_invisible=getattr(mod, br_invisible), **options)
+    except AttributeError as err:
+        raise ValueError(f"module {mod.__name__}: {err}") from None
+    return register_model(spec, replace=replace)
 
 
 # ------------------------------------------------------------------------------------------

@@ -163,6 +163,25 @@ def test_model_from_info_takes_the_physics_modules_interface(clean_registry):
     assert mass_label("info_test") == "$m_{X}$ [GeV]"
 
 
+def test_register_module_reads_the_physics_module_interface(clean_registry):
+    """What the lead writes for a new physics module: one register_module call."""
+    import types
+
+    mod = types.ModuleType("fake_physics")
+    mod.MODEL_INFO = dict(name="fake_alp", label="fake ALP", coupling="g_amumu",
+                          coupling_label=r"$g_{a\mu\mu}$", coupling_unit="GeV^-1", pdgid=9000005,
+                          reference="a test", description="A test.")
+    mod.make_sampler = models._x_sampler
+    mod.br_invisible = models._x_br
+    m = models.register_module(mod, mass_symbol="a")
+    assert get_model("fake_alp") is m and m.mass_symbol == "a" and m.pdgid == 9000005
+    mod.MODEL_INFO = dict(mod.MODEL_INFO, name="fake2", colour="red")
+    with pytest.raises(ValueError, match="unknown key.*colour"):
+        models.register_module(mod)
+    with pytest.raises(ValueError, match="fake_physics"):
+        models.register_module(mod, info="MODEL_INFO_TAU")
+
+
 def test_shipped_labels_are_unchanged():
     from na64tools.plotting import coupling_label, mass_label
 

@@ -54,7 +54,7 @@ def add_model_file_option(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
         The subcommand's parser.
     """
-    parser.add_argument("--model-file", action="append", default=[], metavar="FILE", dest="model_file",
+    parser.add_argument("--model-file", action="append", metavar="FILE", dest="model_file",
                         help="Python file that registers a signal model of your own "
                              "(na64tools.models.register_model; docs/models.md); repeatable")
 

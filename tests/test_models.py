@@ -425,3 +425,37 @@ def test_chain_python_api_limit_is_the_vector_one_over_sqrt2(chain, user_model):
     np.testing.assert_allclose(usr.limit.observed, vec.limit.observed / math.sqrt(2.0), rtol=1e-6)
     np.testing.assert_allclose(usr.limit.expected.median, vec.limit.expected.median / math.sqrt(2.0),
                                rtol=1e-6)
+
+
+def test_chain_cut_explorer_and_plots_for_the_user_model(chain, user_model):
+    """The CutExplorer and the exclusion plot take the user model: its coupling label, no (g-2)
+    band (the model has none), its reference lines."""
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    from na64tools.analysis import Analysis
+    from na64tools.interactive import CutExplorer
+    from na64tools.output import load_output
+    from na64tools.plotting import plot_exclusion
+
+    output = load_output(chain / "run" / "output.json")
+    e = CutExplorer(output, model="double_vector")
+    assert e.message_html.value == ""
+    svg = e.panels["limit"].value
+    assert svg.startswith("<svg") and "coupling g_2" in svg and "(g−2)" not in svg
+    result = Analysis(output).evaluate(model="double_vector")
+    line = models.ReferenceCurve("a digitised constraint", np.array([0.1, 0.5]), np.array([1e-3, 2e-3]),
+                                 "a test, not a publication")
+    with_line = dataclasses.replace(get_model("double_vector"), name="double_vector_ref",
+                                    source=None, reference_lines=(lambda m: line,))
+    register_model(with_line, replace=True)
+    try:
+        fig, ax = plot_exclusion(result.limit, model="double_vector_ref")
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any("a digitised constraint" in t for t in labels)
+        assert not any("g-2" in t for t in labels)
+        assert ax.get_ylabel() == "$g_2$"
+        plt.close(fig)
+    finally:
+        models._REGISTRY.pop("double_vector_ref", None)

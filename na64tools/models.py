@@ -308,7 +308,7 @@ class Model:
     def __reduce__(self):
         if self.source is not None:
             return (_model_from_source, (self.name, *self.source))
-        if self.name in SHIPPED_MODELS and _REGISTRY.get(self.name) is self:
+        if self.name in _BUILTIN and _REGISTRY.get(self.name) is self:  # every process has it
             return (get_model, (self.name,))
         return (_rebuild, (type(self), {f.name: getattr(self, f.name) for f in fields(self)}))
 
@@ -645,3 +645,9 @@ for _m in (
 ):
     register_model(_m)
 del _m
+
+# the models of the other physics modules of na64tools are registered here, one line each, e.g.
+# register_module("na64tools.physics.alp", mass_symbol="a")
+
+#: the models na64tools registers when imported (sent to worker processes by name)
+_BUILTIN = frozenset(_REGISTRY)

@@ -118,6 +118,7 @@ def test_shipped_models_are_registered_first():
     from na64tools.sim import MODELS as SIM_MODELS
 
     assert MODELS == SIM_MODELS == models.SHIPPED_MODELS  # backward compatible constants
+    assert set(models.SHIPPED_MODELS) <= models._BUILTIN
 
 
 def test_unknown_model_error_names_it_and_the_available_ones():

@@ -831,6 +831,12 @@ class Analysis:
         ----------
         model : str, optional
             The X model (``None``: any simulated model).
+
+        Raises
+        ------
+        ValueError
+            No signal sample (of ``model``), a model not in the registry
+            (:mod:`na64tools.models`: a user model needs its ``--model-file``), or no background.
         """
         if not self.models:
             raise ValueError("the processor output has no signal sample: no limit can be computed; "
@@ -839,6 +845,17 @@ class Analysis:
         if model is not None and model not in self.models:
             raise ValueError(f"no signal sample for model {model!r} in the processor output "
                              f"(have: {', '.join(self.models)})")
+        from .models import available_models, get_model
+
+        name = model or self.models[0]
+        try:
+            get_model(name)
+        except ValueError:
+            raise ValueError(f"the processor output's signal samples are of model {name!r}, which "
+                             f"is not registered (registered: {', '.join(available_models())}): "
+                             "pass the file that defines it, na64tools limits --model-file FILE "
+                             "(Python: na64tools.models.load_model_file(FILE)); docs/models.md"
+                             ) from None
         if self.mot_background <= 0:
             raise ValueError("processor output has no background dataset: simulate one "
                              "(na64tools simulate --sample background) and run the processor on it")

@@ -62,16 +62,18 @@ def physics_table(setup: Setup, masses, *, coupling: float = 1e-4,
     list of PhysicsRow
         One row per model and mass: σ [pb], BR(invisible) and N_sig/ε per 1e10 MOT.
     """
-    from .physics import br_invisible, cross_section, material
+    from .models import get_model
+    from .physics import material
     from .stats.signal import yield_per_mot
 
     energy = float(setup.beam.energy)
     mat = material(setup.target.material)
     rows = []
     for model in models:
+        spec = get_model(model)  # any registered model (na64tools.models)
         for m in masses:
-            sigma = cross_section(m, coupling, model=model, energy=energy, target=mat.name, x_min=x_min)
-            br = float(br_invisible(m, coupling, model=model))
+            sigma = spec.sigma(m, coupling, energy, mat.name, x_min)
+            br = spec.branching(m, coupling)
             per_mot = float(yield_per_mot([m], coupling, setup=setup, model=model, x_min=x_min)[0])
             rows.append(PhysicsRow(model, float(m), sigma, br, 1e10 * per_mot, x_min))
     return rows
@@ -98,16 +100,17 @@ def format_physics_table(setup: Setup, rows: list[PhysicsRow], *, coupling: floa
     energy = float(setup.beam.energy)
     x_min = rows[0].x_min if rows else 0.0
     sigma_head = f"sigma(x>{x_min:g}) [pb]"
+    w = max([8, *(len(r.model) for r in rows)])  # a registered model's name may be longer
     lines = [
         f"NA64mu setup {setup.name}: {energy:g} GeV muons on {float(setup.target.thickness):g} cm "
         f"{setup.target.material}, {float(setup.run.mot):.3g} MOT, p_out < {setup.cuts.p_out_max:g} GeV",
         f"Dark-boson production mu N -> mu N X (WW), coupling g = {coupling:g}, X generated with x > {x_min:g}",
         "",
-        f"{'model':<8} {'m_X [GeV]':>10} {sigma_head:>18} {'BR(inv)':>8} "
+        f"{'model':<{w}} {'m_X [GeV]':>10} {sigma_head:>18} {'BR(inv)':>8} "
         f"{'N_sig/eps / 1e10 MOT':>21}",
     ]
     for r in rows:
-        lines.append(f"{r.model:<8} {r.mass:>10.3g} {r.sigma:>18.4g} {r.br_inv:>8.3f} {r.yield_per_1e10:>21.4g}")
+        lines.append(f"{r.model:<{w}} {r.mass:>10.3g} {r.sigma:>18.4g} {r.br_inv:>8.3f} {r.yield_per_1e10:>21.4g}")
     lines.append("")
     lines.append(f"N_sig = N_MOT * n_A * L_T * sigma(x > {x_min:g}) * BR(inv) * eps, eps = fraction of the "
                  f"produced X (x > {x_min:g}) passing trigger, acceptance and all cuts (p_out < "

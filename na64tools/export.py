@@ -27,6 +27,16 @@ _EFF_DEFINITION = ("Signal efficiency eps: the fraction of the produced X with x
 _MODEL_COUPLING = {"vector": "g_Z'", "scalar": "g_S", "dark_photon": "epsilon"}
 
 
+def _coupling_name(model: str) -> str:
+    """The coupling's name of a registered model (:mod:`na64tools.models`), ``g`` if unknown."""
+    from .models import get_model
+
+    try:
+        return get_model(model).coupling
+    except ValueError:
+        return _MODEL_COUPLING.get(model, "g")
+
+
 def _path(path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +209,7 @@ def write_hepdata(result, outdir, *, description: str = "") -> Path:
     lim = result.limit
     if lim is None:
         raise ValueError("result has no limit curve to export")
-    coupling = _MODEL_COUPLING.get(result.model, "g")
+    coupling = _coupling_name(result.model)
     sub = Submission()
     sub.comment = description or (f"NA64mu missing-momentum search, {result.mot:.3g} MOT, reproduced with "
                                   "the na64tools simulation (not an official NA64 result).")

@@ -57,14 +57,28 @@ _STYLE = [hep.style.ROOT, {"font.size": 14, "axes.labelsize": 16, "xtick.labelsi
 CHI = r"\mathit{\chi}"
 CHI_FONT = "stix"
 
-#: per model: (mass symbol, coupling symbol) in math text
+#: per shipped model: (mass symbol, coupling symbol) in math text (kept for backward
+#: compatibility: the labels come from the model registry, :mod:`na64tools.models`)
 _MODEL_SYMBOLS = {"vector": ("Z^\\prime", "g_{Z^\\prime}"), "scalar": ("S", "g_S"),
                   "dark_photon": ("A^\\prime", "\\epsilon")}
 
 
+def _model_or_none(model):
+    """The registered model of that name, or None (unknown or unspecified: generic labels)."""
+    from .models import get_model
+
+    if not model:
+        return None
+    try:
+        return get_model(model)
+    except ValueError:
+        return None
+
+
 def mass_label(model: str = "") -> str:
     """Axis label of the boson mass for ``model``: m_Z′ (vector), m_S (scalar), m_A′ (dark
-    photon), m_X for an unknown or unspecified model.
+    photon), the ``mass_symbol`` of a registered model (:mod:`na64tools.models`), m_X for an
+    unknown or unspecified model.
 
     Parameters
     ----------
@@ -76,11 +90,14 @@ def mass_label(model: str = "") -> str:
     str
         Matplotlib math text, e.g. ``$m_{Z′}$ [GeV]``.
     """
-    return rf"$m_{{{_MODEL_SYMBOLS.get(model, ('X', 'g'))[0]}}}$ [GeV]"
+    spec = _model_or_none(model)
+    return rf"$m_{{{spec.mass_symbol if spec is not None else 'X'}}}$ [GeV]"
 
 
 def coupling_label(model: str = "") -> str:
-    """Axis label of the coupling for ``model``: g_Z′ (vector), g_S (scalar), ε (dark photon).
+    """Axis label of the coupling for ``model``: g_Z′ (vector), g_S (scalar), ε (dark photon), the
+    ``coupling_label`` (with its unit) of a registered model (:mod:`na64tools.models`), g for an
+    unknown model.
 
     Parameters
     ----------
@@ -92,7 +109,8 @@ def coupling_label(model: str = "") -> str:
     str
         Matplotlib math text.
     """
-    return rf"${_MODEL_SYMBOLS.get(model, ('X', 'g'))[1]}$"
+    spec = _model_or_none(model)
+    return spec.axis_label if spec is not None else "$g$"
 
 
 def format_mot(mot: float) -> str:
@@ -393,7 +411,7 @@ def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, 
     ax.set_xlabel(mass_label(model))
     ax.set_ylabel("efficiency (produced X with $x > x_{min}$)")
     ax.set_ylim(0, 1.15)
-    _legend(ax, _label(ax, _MODEL_NAMES.get(model, model)), fontsize=10, ncol=2)
+    _legend(ax, _label(ax, _model_name(model)), fontsize=10, ncol=2)
     return _finish(fig, save), ax
 
 
@@ -579,6 +597,12 @@ _MODEL_NAMES = {"vector": r"$L_\mu - L_\tau$ $Z^\prime$", "scalar": "muon-philic
                 "dark_photon": "dark photon"}
 
 
+def _model_name(model: str) -> str:
+    """The legend name of a model: its ``plot_label`` in the registry, else the name itself."""
+    spec = _model_or_none(model)
+    return spec.plot_label if spec is not None else _MODEL_NAMES.get(model, model)
+
+
 def _same(a, b, rtol: float = 0.01) -> bool:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b)
@@ -609,7 +633,8 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
     limit : CouplingLimit
         The coupling limits versus mass [GeV].
     model : str
-        The X model (axis labels, (g−2)_μ curves).
+        The X model, a name of :mod:`na64tools.models` (axis labels, the (g−2)_μ curves of the
+        models that have them, the model's ``reference_lines``).
     projections : sequence of (str, array_like, array_like), optional
         ``(label, masses [GeV], expected median coupling)`` of each projection.
     g2 : sequence of str
@@ -667,7 +692,12 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
             ax.plot(m, obs, "k-", lw=2, label=f"{label}, observed {cl}% CL")
         ax.plot(m, med, "--", color=_MEDIAN_ON_OBS if med_is_obs else "k", lw=1.3, label=med_label, zorder=3)
         mm = np.geomspace(m.min(), m.max(), 200)
-    g2_model = model  # delta_amu knows each model's coupling (ε for the dark photon)
+    spec = _model_or_none(model)
+    g2_model = spec.g2 if spec is not None else None  # the (g-2) curves, for the models that have them
+    if g2_model is None:
+        g2 = ()
+    for curve in spec.curves(mm) if spec is not None else ():  # the model's reference lines
+        ax.plot(curve.masses, curve.couplings, lw=1.5, label=curve.label)
     if "2021" in g2:
         glo, ghi = g2_band(mm, G2_2021, g2_model, nsigma=2)
         ax.fill_between(mm, glo, ghi, color="green", alpha=0.25,
@@ -691,7 +721,7 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
         ax.set_ylim(lo, hi)
     ax.set_xlabel(mass_label(model))
     ax.set_ylabel(coupling_label(model))
-    _legend(ax, _label(ax, _MODEL_NAMES.get(model, model)), fontsize=8)
+    _legend(ax, _label(ax, _model_name(model)), fontsize=8)
     if status:
         ax.text(0.0, -0.16, status, transform=ax.transAxes, ha="left", va="top", fontsize=8,
                 style="italic")

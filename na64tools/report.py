@@ -6,6 +6,7 @@ Used by ``na64tools demo`` and ``na64tools limits`` so both write the same produ
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from .config import Setup
 from .demo import DEMO_LABEL
+from .models import get_model
 from .stats.efficiency import CORRECTION_LABEL
 
 __all__ = ["write_results", "build_summary", "format_report", "format_headline", "headline_masses",
@@ -157,8 +159,8 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
         keep("exclusion", plotting.plot_exclusion(result.limit, model=result.model, projections=proj,
                                                   label=DEMO_LABEL, status=reproduction_status(short=True),
                                                   save=out / "exclusion.png")[0])
-        portal = "lmutau" if result.model == "vector" else "dark_photon"
-        if result.model != "scalar":
+        portal = get_model(result.model).relic_portal  # the LDM plot, for the models that have one
+        if portal is not None:
             keep("ldm", plotting.plot_ldm(result.limit, portal=portal, projections=proj,
                                           save=out / "ldm.png")[0])
     paths.update(export_result(result, out))
@@ -211,17 +213,29 @@ def _loglog(x, xs, ys) -> float:
 
 
 def _limit_rows(result) -> list[tuple[float, float, float, float, float, float]]:
-    """(mass, observed, expected median, g-2 2021 low, g-2 2021 high, g-2 2025 upper bound)."""
+    """(mass, observed, expected median, g-2 2021 low, g-2 2021 high, g-2 2025 upper bound);
+    the (g-2) columns are NaN for a model without (g-2) curves (``Model.g2``)."""
     from .physics import G2_2021, G2_2025, g2_band, g2_upper_bound
 
     lim = result.limit
+    g2 = get_model(result.model).g2
     rows = []
     for m in headline_masses(result):
-        lo, hi = g2_band(m, G2_2021, result.model, nsigma=2)
-        up = g2_upper_bound(m, G2_2025, result.model)
+        lo, hi, up = math.nan, math.nan, math.nan
+        if g2 is not None:
+            lo, hi = g2_band(m, G2_2021, g2, nsigma=2)
+            up = g2_upper_bound(m, G2_2025, g2)
         rows.append((m, _loglog(m, lim.masses, lim.observed), _loglog(m, lim.masses, lim.expected.median),
                      float(lo), float(hi), float(up)))
     return rows
+
+
+def _range_text(lo: float, hi: float, sep: str) -> str:
+    return "—" if math.isnan(hi) else f"{lo:.3g}{sep}{hi:.3g}"
+
+
+def _bound_text(up: float) -> str:
+    return "—" if math.isnan(up) else f"< {up:.3g}"
 
 
 def _signal_syst_text(result) -> str:
@@ -274,7 +288,7 @@ def format_headline(setup: Setup, result) -> str:
             eps = result.efficiencies[m].value
             otxt = f"{obs:.3g}" if result.n_obs is not None else "—"
             lines.append(f"{m:>10.3g} {eps:>7.3f} {otxt:>12} {exp:>13.3g} "
-                         f"{f'{lo:.3g} .. {hi:.3g}':>25} {f'< {up:.3g}':>17}")
+                         f"{_range_text(lo, hi, ' .. '):>25} {_bound_text(up):>17}")
     else:
         lines.append("No limit: no signal sample of this model.")
     return "\n".join(lines)
@@ -393,7 +407,7 @@ def format_report(setup: Setup, result, output, plots=None) -> str:
                   "|---|---|---|---|---|"]
         for m, obs, exp, lo, hi, up in _limit_rows(result):
             otxt = f"{obs:.3g}" if result.n_obs is not None else "—"
-            lines.append(f"| {m:g} | {otxt} | {exp:.3g} | {lo:.3g} – {hi:.3g} | < {up:.3g} |")
+            lines.append(f"| {m:g} | {otxt} | {exp:.3g} | {_range_text(lo, hi, ' – ')} | {_bound_text(up)} |")
     if plots:
         lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in plots) + "."]
     lines.append("")

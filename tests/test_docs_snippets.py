@@ -7,6 +7,7 @@ folder that holds what the snippets expect to find:
 * ``sim/``: a small background sample and a signal sample at 0.1 GeV (the folder the commands
   process), and the same files as ``bkg_0.root``, ``bkg_1.root``, ``bkg.root``, ``sig_0.root``;
 * ``mycuts.yaml``: a cut file;
+* the example files of ``docs/examples/`` (e.g. the model file of models.md);
 * in Python: ``fileset`` (the mapping of those files), ``setup`` (the 2022 setup) and ``output``
   (the processor output on ``fileset``), for snippets that continue a previous page.
 
@@ -203,6 +204,8 @@ def sandbox(tmp_path_factory) -> Path:
     shutil.copy(simulate("background", events=20_000, seed=3, out=base / "other")[0], base / "bkg_1.root")
     shutil.copy(sig, base / "sig_0.root")
     (base / "mycuts.yaml").write_text("cuts:\n  p_out_max: {value: 70, unit: GeV}\n")
+    for example in sorted((DOCS / "examples").glob("*.py")):  # files the pages include (models.md)
+        shutil.copy(example, base / example.name)
     bindir = base / "bin"
     bindir.mkdir()
     for name, target in [("na64tools", f'"{sys.executable}" -m na64tools "$@"'),

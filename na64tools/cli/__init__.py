@@ -46,6 +46,51 @@ example, from simulated ntuples to coupling limits:
 or all of it at once: na64tools demo (-> ./na64-demo/). Each command's options: na64tools COMMAND --help
 """
 
+def add_model_file_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model-file FILE`` (repeatable): a Python file registering signal models.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser.
+    """
+    parser.add_argument("--model-file", action="append", metavar="FILE", dest="model_file",
+                        help="Python file that registers a signal model of your own "
+                             "(na64tools.models.register_model; docs/models.md); repeatable")
+
+
+def model_names() -> str:
+    """The registered signal models, for a ``--help`` text: ``vector, dark_photon, scalar``.
+
+    Returns
+    -------
+    str
+        The names, comma separated.
+    """
+    from ..models import available_models
+
+    return ", ".join(available_models())
+
+
+def load_model_files(args: argparse.Namespace) -> None:
+    """Register the models of every ``--model-file`` (:func:`na64tools.models.load_model_file`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options (``model_file``: a list of paths).
+
+    Raises
+    ------
+    ValueError
+        One line naming a file that cannot be read or run, or registers no model.
+    """
+    from ..models import load_model_file
+
+    for path in getattr(args, "model_file", None) or ():
+        load_model_file(path)
+
+
 #: a negative number, also with an exponent (-1e10) or -inf/-nan: a value, not an option
 NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.I)
 

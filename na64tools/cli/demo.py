@@ -25,9 +25,13 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="na64-demo", metavar="DIR",
                    help="output directory (default ./%(default)s)")
     p.add_argument("--setup", metavar="YAML", help="setup file (default: the shipped NA64mu 2022 setup)")
-    p.add_argument("--model", default="vector", choices=["vector", "dark_photon", "scalar"],
-                   help="signal model: L_mu-L_tau Z' (vector), dark photon or muon-philic scalar "
+    from . import add_model_file_option, model_names
+
+    p.add_argument("--model", default="vector",
+                   help="signal model: L_mu-L_tau Z' (vector), dark photon or muon-philic scalar; "
+                        f"one of {model_names()} or one registered by --model-file "
                         "(default %(default)s)")
+    add_model_file_option(p)
     p.add_argument("--masses", type=float, nargs="+", metavar="GEV", default=list(DEMO_MASSES),
                    help="X masses of the signal samples in GeV (default: "
                         + " ".join(f"{m:g}" for m in DEMO_MASSES) + ")")
@@ -58,7 +62,8 @@ def main(args) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        The parsed options of the subcommand (``setup``, ``masses``, ``model``, ``coupling``,
+        The parsed options of the subcommand (``setup``, ``masses``, ``model``, ``model_file``,
+        ``coupling``,
         ``signal_events``, ``background_events``, ``seed``, ``executor``, ``workers``, ``out``,
         ``quiet``, ``physics_only``).
 
@@ -70,10 +75,13 @@ def main(args) -> int:
     Raises
     ------
     ValueError
-        Event or worker counts below 1, a coupling outside (0, 1) or an unwritable output directory
-        (printed as one line by :func:`na64tools.cli.main`).
+        Event or worker counts below 1, a coupling outside (0, 1), an unknown model or a bad
+        ``--model-file``, or an unwritable output directory (printed as one line by
+        :func:`na64tools.cli.main`).
     """
     from ..demo import format_physics_table, physics_table, run_demo
+    from ..models import get_model
+    from . import load_model_files
 
     for name in ("signal_events", "background_events", "workers"):
         if getattr(args, name) < 1:
@@ -81,6 +89,8 @@ def main(args) -> int:
                              "positive number")
     if not 0 < args.coupling < 1:
         raise ValueError(f"--coupling {args.coupling!r}: expected a small dark coupling, 0 < g < 1")
+    load_model_files(args)
+    get_model(args.model)  # an unknown model: one line naming it and the registered ones
     setup = load_setup(args.setup) if args.setup else default_setup()
     if not args.physics_only:
         from ..sim.writer import check_output_dir

@@ -30,7 +30,11 @@ def add_parser(sub) -> None:
                         "only for files whose origin you trust)")
     p.add_argument("--setup", metavar="YAML", help="setup file (default: the shipped NA64mu 2022 setup)")
     p.add_argument("--cuts", metavar="FILE", help="cuts (YAML/TOML) to apply on the stored table")
-    p.add_argument("--model", choices=["vector", "dark_photon", "scalar"], help="signal model (default: first found)")
+    from . import add_model_file_option, model_names
+
+    p.add_argument("--model", help=f"signal model: {model_names()} or one registered by --model-file "
+                                   "(default: the first found in the output)")
+    add_model_file_option(p)
     p.add_argument("--mot", type=float,
                    help="exposure in MOT (default: the setup's run); another exposure gives expected "
                         "limits only, unless --n-obs is given")
@@ -122,7 +126,8 @@ def main(args) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        The parsed options of the subcommand (``output``, ``setup``, ``cuts``, ``model``, ``cl``,
+        The parsed options of the subcommand (``output``, ``setup``, ``cuts``, ``model``,
+        ``model_file``, ``cl``,
         ``mot``, ``n_obs``, ``out``, ``allow_partial``, ``trust_pickle``).
 
     Returns
@@ -143,6 +148,13 @@ def main(args) -> int:
 
     if not 0 < args.cl < 1:
         raise ValueError(f"--cl {args.cl!r}: expected a confidence level in (0, 1)")
+    from . import load_model_files
+
+    load_model_files(args)
+    if args.model is not None:
+        from ..models import get_model
+
+        get_model(args.model)  # an unknown name: one line listing the registered models
     from ..sim.writer import check_output_dir
     from .run import _with_cut_file
 
@@ -180,6 +192,11 @@ def main(args) -> int:
     return 0
 
 
+#: the coupling's name printed for the shipped models (unchanged output); other models print the
+#: ``coupling`` of their registry entry
+_SHIPPED_COUPLING = {"vector": "g", "scalar": "g", "dark_photon": "epsilon"}
+
+
 def format_coupling_limits(result) -> str:
     """The coupling limits at the simulated masses (log-log interpolation of the limit curve):
     observed, expected median and the expected ±1σ band, as a text table.
@@ -200,7 +217,11 @@ def format_coupling_limits(result) -> str:
     from ..report import _loglog
 
     lim = result.limit
-    g = "epsilon" if result.model == "dark_photon" else "g"
+    from ..models import get_model
+
+    spec = get_model(result.model)
+    g = spec.coupling + (f" [{spec.coupling_unit}]" if spec.coupling_unit else "")
+    g = _SHIPPED_COUPLING.get(result.model, g)  # the shipped models print as they always did
     cl = f"{int(round(lim.cl * 100))}% CL"
     lines = [f"coupling limits, model {result.model} ({cl}; {g} above the limit is excluded):",
              f"  {'m_X [GeV]':>10s} {g + ' observed':>14s} {g + ' expected':>14s}   expected ±1σ"]

@@ -91,6 +91,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "the workers (client memory independent of the number of events; "
                         "docs/dask.md) instead of keeping it in the output")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    from . import add_model_file_option
+
+    add_model_file_option(p)
     p.add_argument("--pickle", action="store_true",
                    help="also write NAME.coffea (coffea util.save, a pickle: loading it executes "
                         "code, so share the .root and .json instead)")
@@ -164,7 +167,9 @@ def main(args) -> int:
         :func:`na64tools.cli.main`).
     """
     from ..clients import ClusterError, parse_workers
+    from . import load_model_files
 
+    load_model_files(args)  # the processor does not need the models; checked early all the same
     conf = cluster_settings(args)
     facility = conf.get("facility")
     try:

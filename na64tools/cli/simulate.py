@@ -4,6 +4,7 @@ Examples::
 
     na64tools simulate --sample background --events 1e6 --seed 1 --out data --files 4
     na64tools simulate --sample signal --model vector --mass 0.1 --coupling 1e-4 --events 1e5 --out data
+    na64tools simulate --sample signal --model-file mymodel.py --model mine --mass 0.1 --events 1e4
     na64tools simulate --sample background --mot 1e12 --events 1e8 --files 100 --workers 8 --out data
 
 With ``--workers N`` a local Dask cluster of N single-threaded worker processes writes the files;
@@ -51,7 +52,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--sample", required=True, choices=("signal", "background"),
                    help="signal (mu N -> mu N X, X invisible) or background (the beam as it is)")
-    p.add_argument("--model", help="signal: model vector, dark_photon or scalar (default vector)")
+    from . import add_model_file_option, model_names
+
+    p.add_argument("--model", help=f"signal: the model, one of {model_names()} or one registered by "
+                                   "--model-file (default vector)")
+    add_model_file_option(p)
     p.add_argument("--mass", type=float, help="signal: X mass [GeV]")
     p.add_argument("--coupling", type=float,
                    help="signal: coupling g (epsilon for dark_photon), 0 < g < 1 (default 1e-4)")
@@ -83,7 +88,8 @@ def main(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        The parsed options of the subcommand (``sample``, ``setup``, ``model``, ``mass``,
+        The parsed options of the subcommand (``sample``, ``setup``, ``model``, ``model_file``,
+        ``mass``,
         ``coupling``, ``mot``, ``events``, ``seed``, ``x_min``, ``files``, ``out``, ``workers``,
         ``dask``, ``no_progress``).
 
@@ -101,8 +107,10 @@ def main(args: argparse.Namespace) -> int:
     """
     from ..config import default_setup, load_setup
     from ..sim import make_plan, simulate
+    from . import load_model_files
 
     check_options(args)
+    load_model_files(args)
     setup = load_setup(args.setup) if args.setup else default_setup()
     kw = dict(setup=setup, model=args.model or "vector", mass=args.mass, coupling=args.coupling, mot=args.mot,
               events=args.events, seed=args.seed, x_min=args.x_min)
@@ -147,7 +155,8 @@ COUPLING_MAX = 1.0
 def check_options(args: argparse.Namespace) -> None:
     """Refuse options that would be ignored or are outside what the simulation describes.
 
-    - ``--mass``, ``--coupling``, ``--model``, ``--x-min`` with ``--sample background``: a
+    - ``--mass``, ``--coupling``, ``--model``, ``--model-file``, ``--x-min`` with
+      ``--sample background``: a
       background sample has no X (they would be ignored);
     - ``--coupling`` outside (0, 1): the signal is computed at leading order in the dark
       coupling: the tree-level cross-section ∝ g² (Bjorken et al., PRD 80 (2009) 075018,
@@ -168,7 +177,9 @@ def check_options(args: argparse.Namespace) -> None:
     if args.sample == "background":
         given = [f"--{name.replace('_', '-')} {value}" for name, value in
                  (("mass", args.mass), ("coupling", args.coupling), ("model", args.model),
-                  ("x_min", args.x_min if args.x_min else None)) if value is not None]
+                  ("x_min", args.x_min if args.x_min else None),
+                  ("model_file", " ".join(getattr(args, "model_file", None) or ()) or None))
+                 if value is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: only for --sample signal; a background sample "
                              "has no X boson, so this would be ignored: leave it out")

@@ -692,8 +692,11 @@ class CutExplorer:
 
     def _panel_limit(self, s: Summary) -> str:
         lim = s.limit
+        from ..models import get_model
+
+        spec = get_model(s.model)
         ylab = {"vector": "coupling g_Z′", "scalar": "coupling g_S", "dark_photon": "mixing ε"}.get(
-            s.model, "coupling g")
+            s.model, f"coupling {spec.coupling}" + (f" [{spec.coupling_unit}]" if spec.coupling_unit else ""))
         masses = np.asarray(self.model.masses, dtype=float)
         xlim = log_limits(masses, floor=1e-4, pad=1.5)
         if lim is None or not np.any(np.isfinite(np.asarray(lim.expected.median, dtype=float))):
@@ -704,12 +707,12 @@ class CutExplorer:
             return p.svg()
         mm = np.asarray(lim.masses, dtype=float)
         e = lim.expected
-        if self._g2 is None:
+        if self._g2 is None and spec.g2 is not None:  # the (g-2) band, for the models that have it
             from ..physics import G2_2021, g2_band
 
             gm = np.geomspace(*xlim, 60)
-            self._g2 = (gm, *g2_band(gm, G2_2021, s.model, nsigma=2))
-        gm, glo, ghi = self._g2
+            self._g2 = (gm, *g2_band(gm, G2_2021, spec.g2, nsigma=2))
+        gm, glo, ghi = self._g2 if self._g2 is not None else (np.empty(0),) * 3
         vals = [*np.asarray(e.minus2, float), *np.asarray(e.plus2, float), *glo, *ghi]
         at_pub = self._at_published(s)
         if at_pub:
@@ -722,7 +725,8 @@ class CutExplorer:
                   "; no observed limit away from the published cuts."))
         p = Panel("Exclusion limit (90 % CL)", "dark boson mass m_X [GeV]", ylab, xlim, ylim,
                   xlog=True, ylog=True, key="limit", alt=alt)
-        p.band(gm, glo, ghi, color="#2ca02c", opacity=0.25, label="(g−2)μ 2021 ±2σ (superseded)")
+        if gm.size:
+            p.band(gm, glo, ghi, color="#2ca02c", opacity=0.25, label="(g−2)μ 2021 ±2σ (superseded)")
         p.band(mm, e.minus2, e.plus2, color="#FFDF7F", label="expected ±2σ")
         p.band(mm, e.minus1, e.plus1, color="#85D1FB", label="expected ±1σ")
         p.line(mm, e.median, color="#000", width=2, dash="7 4", label="expected (median)")

@@ -34,7 +34,7 @@ from .detector import (
     smear,
 )
 from .plan import BLOCK_SIZE, S_MIN, V_ESC, V_SPLIT, Z_ESC, Z_WIDE, SamplePlan, make_plan
-from .processes import SM_PROCESSES, V_MIN, X_PDGID, eloss_sampler, signal_sampler
+from .processes import SM_PROCESSES, V_MIN, eloss_sampler, signal_sampler
 from .trigger import fire
 
 __all__ = ["generate", "generate_block", "FLAT_BRANCHES", "COLLECTIONS", "Block"]
@@ -118,7 +118,7 @@ def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict
     t["cos_star"] = cos_star
     theta_x = np.zeros(n)
     if st.kind == "signal":
-        sampler = signal_sampler(plan.mass, plan.model, e0, mat, plan.x_min)
+        sampler = signal_sampler(plan.mass, plan.signal_model or plan.model, e0, mat, plan.x_min)
         x_sig, theta_x = sampler.sample(n, rng)
     t["x_sig"], t["theta_x"] = x_sig, theta_x
 
@@ -440,10 +440,17 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     _add_gen(jag, rows, 0, t["pdg_in"], e_in, p_in * tx0, p_in * ty0, p_in, 0)
     _add_gen(jag, rows, 1, MUON_PDGID, t["e_out"], p_out * mtx, p_out * mty, p_out, 1)
     if idx_s.size:
-        _add_gen(jag, rows[idx_s], 4, X_PDGID[plan.model], e_x, pt_x * cpsi, pt_x * spsi,
+        _add_gen(jag, rows[idx_s], 4, _x_pdgid(plan), e_x, pt_x * cpsi, pt_x * spsi,
                  p_x * np.cos(th), 2)
     if idx_h.size:
         _add_gen(jag, rows[idx_h], 5, 14, nu_e[idx_h], nu_px[idx_h], nu_py[idx_h], nu_pz[idx_h], 2)
+
+
+def _x_pdgid(plan: SamplePlan) -> int:
+    """PDG id of X in GenPart: the model's (:class:`na64tools.models.Model` ``pdgid``)."""
+    from ..models import get_model
+
+    return get_model(plan.signal_model or plan.model).pdgid
 
 
 def _add_gen(jag, rows, prio, pdg, e, px, py, pz, status) -> None:
@@ -707,7 +714,7 @@ def generate(
     sample: str,
     *,
     setup=None,
-    model: str = "vector",
+    model: str | object = "vector",
     mass: float | None = None,
     coupling: float | None = None,
     mot: float | None = None,
@@ -731,8 +738,9 @@ def generate(
         The sample.
     setup : Setup or path, optional
         Setup description or its YAML file (default: the shipped 2022 setup).
-    model : str
-        Signal only: the X model (``vector``, ``dark_photon``, ``scalar``).
+    model : str or Model
+        Signal only: the X model (a name of :mod:`na64tools.models`, e.g. ``vector``,
+        ``dark_photon``, ``scalar``, or a :class:`~na64tools.models.Model`).
     mass : float, optional
         Signal only: X mass [GeV].
     coupling : float, optional

@@ -161,7 +161,7 @@ def simulate(
     sample: str,
     *,
     setup=None,
-    model: str = "vector",
+    model: str | object = "vector",
     mass: float | None = None,
     coupling: float | None = None,
     mot: float | None = None,
@@ -181,7 +181,9 @@ def simulate(
     setup : Setup or path, optional
         Setup description or its YAML file (default: the shipped 2022 setup).
     model, mass, coupling : signal only
-        X model (``vector``, ``dark_photon``, ``scalar``), mass [GeV] and coupling (default 1e-4).
+        X model (a name of the registry :mod:`na64tools.models`: ``vector``, ``dark_photon``,
+        ``scalar`` or a registered model; or a :class:`~na64tools.models.Model`), mass [GeV] and
+        coupling (default 1e-4). The model object travels with the plan to the Dask workers.
     mot : float, optional
         Muons on target the sample stands for (background default: the setup's run MOT).
     events : int, optional
@@ -241,6 +243,7 @@ def simulate(
                 bar.close()
     from distributed import as_completed
 
+    _check_shippable(plan)
     futures = [client.submit(write_sample_file, plan, i, files, str(outdir), pure=False)
                for i in range(files)]
     bar = _bar(progress, files, "files")
@@ -253,6 +256,22 @@ def simulate(
         if bar is not None:
             bar.close()
     return [Path(f.result()) for f in futures]
+
+
+def _check_shippable(plan: SamplePlan) -> None:
+    """Refuse, in one line, a signal model that cannot be sent to worker processes."""
+    if plan.signal_model is None:
+        return
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(plan.signal_model)
+    except Exception as err:
+        raise ValueError(
+            f"model {plan.model!r} cannot be sent to the Dask workers ({type(err).__name__}: "
+            f"{' '.join(str(err).split())}): its make_sampler, br_invisible and cross_section must "
+            "be picklable (module-level functions or functools.partial of them), or register it "
+            "from a file (--model-file, na64tools.models.load_model_file); docs/models.md") from None
 
 
 def _bar(enabled: bool, total: int, unit: str):

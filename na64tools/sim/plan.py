@@ -75,6 +75,8 @@ __all__ = [
 ]
 
 SAMPLES = ("signal", "background")
+#: the shipped signal models; any model of the registry is accepted
+#: (:func:`na64tools.models.available_models`)
 MODELS = ("vector", "dark_photon", "scalar")
 #: id of each sample in the seed sequence
 SAMPLE_ID = {"signal": 1, "background": 2}
@@ -212,6 +214,9 @@ class SamplePlan:
     sigma_pb: float = 0.0
     br_invisible: float = 0.0
     extra: dict = field(default_factory=dict, compare=False)
+    #: the signal model object (:class:`na64tools.models.Model`), sent with the plan to the
+    #: workers, so that a model registered in this process only is known there too
+    signal_model: object = field(default=None, compare=False, repr=False)
 
     # --- derived ---------------------------------------------------------------------------
     @property
@@ -400,7 +405,7 @@ def make_plan(
     sample: str,
     *,
     setup: Setup | str | os.PathLike | None = None,
-    model: str = "vector",
+    model: str | object = "vector",
     mass: float | None = None,
     coupling: float | None = None,
     mot: float | None = None,
@@ -416,8 +421,10 @@ def make_plan(
         The sample.
     setup : Setup or path, optional
         Setup description or its YAML file (default: the shipped 2022 setup).
-    model : str
-        Signal only: the X model (``vector``, ``dark_photon``, ``scalar``).
+    model : str or Model
+        Signal only: the X model, a name of the registry (``vector``, ``dark_photon``,
+        ``scalar`` or a registered model, :mod:`na64tools.models`) or a
+        :class:`~na64tools.models.Model`.
     mass : float, optional
         Signal only: X mass [GeV].
     coupling : float, optional
@@ -480,8 +487,10 @@ def make_plan(
         return plan
 
     # signal
-    if model not in MODELS:
-        raise ValueError(f"unknown model {model!r} (expected one of: {', '.join(MODELS)})")
+    from ..models import get_model
+
+    spec = get_model(model)  # ValueError naming the model and the registered ones
+    model = spec.name
     if mass is None:
         raise ValueError("mass: a signal sample needs the X mass (GeV)")
     mass = _check_number("mass", mass)
@@ -499,7 +508,7 @@ def make_plan(
     if max(x_lo, x_min) >= x_hi:
         raise ValueError(f"x_min: value {x_min!r} leaves no phase space for mass {mass!r} GeV "
                          f"(x < {x_hi:.6g})")
-    rate, sigma_pb, br = signal_rate(mass, coupling, model, e0, tgt, x_min)
+    rate, sigma_pb, br = signal_rate(mass, coupling, spec, e0, tgt, x_min)
     if not rate > 0.0:
         raise ValueError(f"mass: value {mass!r} GeV gives no invisible signal for model {model!r} "
                          f"(BR(X -> invisible) = {br:g}, sigma = {sigma_pb:g} pb)")
@@ -516,4 +525,4 @@ def make_plan(
                              f"{coupling!r} (maximum {MAX_EVENTS:.0e}); use events instead")
         events = max(1, round(expected))
     return SamplePlan(sample, setup, model, mass, coupling, x_min, seed, events, mot,
-                      SIGNAL_STRATA, (rate,), sigma_pb=sigma_pb, br_invisible=br)
+                      SIGNAL_STRATA, (rate,), sigma_pb=sigma_pb, br_invisible=br, signal_model=spec)

@@ -10,8 +10,10 @@ Rates and spectra come from :mod:`na64tools.physics` (imported when first needed
   ``L`` (``target.thickness``, nuclei per cm^3 ``n_A``) is ``1 - exp(-n_A L sigma)``; at most one
   interaction with ``v > V_MIN`` per muon is simulated (two occur with probability ~ 1e-4 and
   would only add visible energy).
-- Signal ``mu N -> mu N X``: :func:`na64tools.physics.get_sampler` (WW double-differential
-  cross-section, docs/references.md), :func:`~na64tools.physics.br_invisible`.
+- Signal ``mu N -> mu N X``: the model's sampler and invisible fraction from the model registry
+  (:mod:`na64tools.models`; for the shipped models :func:`na64tools.physics.get_sampler`, the WW
+  double-differential cross-section of docs/references.md, and
+  :func:`~na64tools.physics.br_invisible`).
   Expected invisible signal events per MOT: ``n_A L sigma(x > x_min) BR(X -> invisible)``
   (thin-target limit, docs/references.md).
 
@@ -37,8 +39,9 @@ V_MIN = 2.0e-3
 #: SM energy-loss processes and their Gen_process codes (na64tools.processes)
 SM_PROCESSES: dict[str, int] = {"brems": 2, "pair": 3, "photonuclear": 4}
 
-#: PDG id written for X in GenPart: 32 (Z'/A', "Z'0" of the PDG numbering scheme) for the vector
-#: models, 9000006 (a generic new scalar) for the scalar
+#: PDG id written for X in GenPart by the shipped models: 32 (Z'/A', "Z'0" of the PDG numbering
+#: scheme) for the vector models, 9000006 (a generic new scalar) for the scalar. Kept for backward
+#: compatibility: the generator writes ``Model.pdgid`` of the registry (:mod:`na64tools.models`)
 X_PDGID: dict[str, int] = {"vector": 32, "dark_photon": 32, "scalar": 9000006}
 
 
@@ -263,15 +266,15 @@ class PhotonuclearModel:
 # ------------------------------------------------------------------------------------------
 # signal
 # ------------------------------------------------------------------------------------------
-def signal_sampler(mass: float, model: str, energy: float, material: str, x_min: float):
-    """The cached :class:`na64tools.physics.XThetaSampler` (``.sigma`` [pb] at coupling 1).
+def signal_sampler(mass: float, model, energy: float, material: str, x_min: float):
+    """The model's cached sampler (``.sigma`` [pb] at coupling 1, ``.sample(n, rng)``).
 
     Parameters
     ----------
     mass : float
         X mass [GeV].
-    model : str
-        The X model.
+    model : str or Model
+        The X model: a name of the registry (:func:`na64tools.models.get_model`) or the model.
     energy : float
         Beam energy [GeV].
     material : str
@@ -281,15 +284,15 @@ def signal_sampler(mass: float, model: str, energy: float, material: str, x_min:
 
     Returns
     -------
-    XThetaSampler
-        The sampler.
+    Sampler
+        The sampler (:class:`na64tools.physics.XThetaSampler` for the shipped models).
     """
-    from ..physics import get_sampler
+    from ..models import get_model
 
-    return get_sampler(mass, model=model, energy=energy, target=material, x_min=x_min)
+    return get_model(model).sampler(mass, energy, material, x_min)
 
 
-def signal_rate(mass: float, coupling: float, model: str, energy: float, target: TargetModel,
+def signal_rate(mass: float, coupling: float, model, energy: float, target: TargetModel,
                 x_min: float) -> tuple[float, float, float]:
     """``(rate per MOT, sigma [pb], BR(invisible))`` of invisible signal events with ``x >
     x_min``.
@@ -302,8 +305,8 @@ def signal_rate(mass: float, coupling: float, model: str, energy: float, target:
         X mass [GeV].
     coupling : float
         The coupling (g, or ε for the dark photon).
-    model : str
-        The X model.
+    model : str or Model
+        The X model: a name of the registry (:func:`na64tools.models.get_model`) or the model.
     energy : float
         Beam energy [GeV].
     target : TargetModel
@@ -320,10 +323,11 @@ def signal_rate(mass: float, coupling: float, model: str, energy: float, target:
     br : float
         BR(X → invisible).
     """
-    from ..physics import br_invisible
+    from ..models import get_model
 
-    sampler = signal_sampler(mass, model, energy, target.material, x_min)
+    spec = get_model(model)
+    sampler = spec.sampler(mass, energy, target.material, x_min)
     sigma_pb = float(sampler.sigma_at(coupling))
-    br = float(br_invisible(mass, coupling, model))
+    br = spec.branching(mass, coupling)
     rate = target.n_atoms * target.thickness * sigma_pb * 1e-36 * br
     return rate, sigma_pb, br

@@ -6,7 +6,8 @@ listed in docs/references.md):
     N_sig(m, g) = N_MOT · ε(m) · BR(X → inv; m, g) · n_A · L_T · σ(E_0; x > x_min; m, g)
 
 with n_A the nuclei per cm³ of the target material, L_T its thickness (setup description), σ the
-WW production cross-section of :func:`na64tools.physics.cross_section` in pb (1 pb = 1e-36 cm²) and
+model's production cross-section (:meth:`na64tools.models.Model.sigma`; for the shipped models
+the WW cross-section of :func:`na64tools.physics.cross_section`) in pb (1 pb = 1e-36 cm²) and
 ε(m) the fraction of the produced X with x > x_min (the generated signal events, ``Runs.nGenerated``)
 that pass the trigger, the acceptance and all cuts — the one definition of the signal efficiency
 used everywhere (:mod:`na64tools.stats.efficiency`). x_min is the generation cut of the signal
@@ -24,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config import Setup
-from ..physics import br_invisible, cross_section, material
+from ..physics import material
 
 __all__ = ["signal_yield", "yield_per_mot", "signal_systematics", "signal_uncertainty", "PB_TO_CM2"]
 
@@ -32,13 +33,14 @@ __all__ = ["signal_yield", "yield_per_mot", "signal_systematics", "signal_uncert
 PB_TO_CM2 = 1e-36
 
 
-def yield_per_mot(masses, coupling: float, *, setup: Setup, model: str = "vector",
+def yield_per_mot(masses, coupling: float, *, setup: Setup, model="vector",
                   x_min: float = 0.0, br_kwargs: dict | None = None) -> np.ndarray:
     """Signal events per muon on target before efficiency: BR · n_A · L_T · σ(x > x_min).
 
     ``n_A`` is the atom density of the target material [cm⁻³], ``L_T`` the target thickness [cm],
-    σ the cross-section [pb] of :func:`~na64tools.physics.cross_section.cross_section` at the
-    beam energy.
+    σ the model's cross-section [pb] at the beam energy (:meth:`na64tools.models.Model.sigma`,
+    :func:`~na64tools.physics.cross_section.cross_section` for the shipped models) and BR the
+    model's invisible fraction.
 
     Parameters
     ----------
@@ -48,12 +50,14 @@ def yield_per_mot(masses, coupling: float, *, setup: Setup, model: str = "vector
         The coupling ``g`` (ε for ``dark_photon``), dimensionless.
     setup : Setup
         The setup description (beam energy [GeV], target material and thickness [cm]).
-    model : str
-        ``vector``, ``dark_photon`` or ``scalar``.
+    model : str or Model
+        A model of the registry (:mod:`na64tools.models`): ``vector``, ``dark_photon``,
+        ``scalar`` or a registered one.
     x_min : float
         Lower bound of ``x = E_X/E_0`` in the cross-section.
     br_kwargs : dict, optional
-        Extra keyword arguments of :func:`~na64tools.physics.widths.br_invisible`.
+        Extra keyword arguments of the model's ``br_invisible`` (shipped models:
+        :func:`~na64tools.physics.widths.br_invisible`).
 
     Returns
     -------
@@ -64,14 +68,21 @@ def yield_per_mot(masses, coupling: float, *, setup: Setup, model: str = "vector
     mat = material(setup.target.material)
     per_pb = mat.n_atoms * float(setup.target.thickness) * PB_TO_CM2
     energy = float(setup.beam.energy)
-    sigma = np.array([cross_section(mi, coupling, model=model, energy=energy, target=mat.name,
-                                    x_min=x_min) for mi in m])
-    br = np.asarray(br_invisible(m, coupling, model, **(br_kwargs or {})), dtype=float)
+    from ..models import get_model
+
+    spec = get_model(model)
+    sigma = np.array([spec.sigma(mi, coupling, energy, mat.name, x_min) for mi in m])
+    kw = br_kwargs or {}
+
+    def at(i: int) -> dict:  # a keyword given per mass (e.g. m_chi) is taken at that mass
+        return {k: (np.asarray(v)[i] if np.ndim(v) and np.shape(v) == m.shape else v) for k, v in kw.items()}
+
+    br = np.array([spec.branching(mi, coupling, **at(i)) for i, mi in enumerate(m)])
     return br * per_pb * sigma
 
 
 def signal_yield(masses, coupling: float, *, setup: Setup, efficiency: Callable | float | np.ndarray,
-                 mot: float | None = None, model: str = "vector", x_min: float = 0.0,
+                 mot: float | None = None, model="vector", x_min: float = 0.0,
                  br_kwargs: dict | None = None) -> np.ndarray:
     """N_sig at each mass for ``mot`` muons on target (default: the setup's run).
 
@@ -92,12 +103,12 @@ def signal_yield(masses, coupling: float, *, setup: Setup, efficiency: Callable 
         ``masses``.
     mot : float, optional
         Exposure [MOT] (default: the setup's run, ``run.mot``).
-    model : str
-        ``vector``, ``dark_photon`` or ``scalar``.
+    model : str or Model
+        A model of the registry (:mod:`na64tools.models`).
     x_min : float
         Lower bound of ``x = E_X/E_0`` in the cross-section.
     br_kwargs : dict, optional
-        Extra keyword arguments of :func:`~na64tools.physics.widths.br_invisible`.
+        Extra keyword arguments of the model's ``br_invisible``.
 
     Returns
     -------

@@ -39,7 +39,7 @@ For :math:`m_a \gg m_\mu` the two brackets coincide; exactly,
 :math:`1 - 4m_\mu^2/m_a^2 \le \sigma_a/\sigma_S \le 1` for :math:`m_a > 2m_\mu` (tests).
 
 Decays (muon-philic ALP, :func:`width_mumu`, :func:`width_gammagamma`)
----------------------------------------------------------------------
+----------------------------------------------------------------------
 - :math:`\Gamma(a\to\mu^+\mu^-) = \frac{g_{a\mu\mu}^2 m_a}{8\pi}\sqrt{1 - 4m_\mu^2/m_a^2}`
   (pseudoscalar Yukawa: one power of the velocity, the scalar has three; Bauer, Neubert, Thamm
   2017, eq. for :math:`\Gamma(a\to\ell^+\ell^-)` with :math:`c_{\ell\ell}m_\ell/\Lambda \to g`).
@@ -256,7 +256,7 @@ def _loop(tau: np.ndarray, basis: str) -> np.ndarray:
 
 def width_gammagamma(mass: ArrayLike, coupling: float, *, basis: str = "yukawa"
                      ) -> np.ndarray | float:
-    r"""Γ(a → γγ) through the muon loop [GeV]: α² g² m_a³/(64π³ m_μ²) |L(τ)|², τ = 4m_μ²/m_a².
+    r"""Γ(a → γγ) through the muon loop [GeV]: α² g² m_a³/(64π³ m_μ²) abs(L(τ))², τ = 4m_μ²/m_a².
 
     Parameters
     ----------

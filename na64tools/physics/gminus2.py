@@ -249,7 +249,7 @@ def g2_upper_bound(
     """Largest coupling allowed by Δa_μ(m, g) < Δ + nσ (2025: 38.5e-11 + 2 × 63.7e-11).
 
     For a model with a negative contribution (``"alp"``) the bound is the other side,
-    Δa_μ(m, g) > Δ − nσ (2025: 38.5e-11 − 127.4e-11 = −88.9e-11, so |Δa_μ| < 88.9e-11); it is 0
+    Δa_μ(m, g) > Δ − nσ (2025: 38.5e-11 − 127.4e-11 = −88.9e-11, so abs(Δa_μ) < 88.9e-11); it is 0
     where Δ − nσ >= 0 (then any negative contribution is excluded at nσ).
 
     Parameters

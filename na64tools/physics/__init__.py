@@ -8,6 +8,7 @@ Submodules (one concern each):
   (x, theta) sampler used by the simulation.
 - :mod:`~na64tools.physics.widths`: decay widths and invisible branching fractions.
 - :mod:`~na64tools.physics.gminus2`: one-loop (g-2)_mu contributions and reference values.
+- :mod:`~na64tools.physics.alp`: the ALP coupled to muons (sampler, widths, invisible fraction).
 - :mod:`~na64tools.physics.relic`: light-dark-matter y variable and thermal-relic target.
 - :mod:`~na64tools.physics.materials`: target materials.
 - :mod:`~na64tools.physics.eloss`: SM muon energy-loss cross-sections (brems, pair, photonuclear).

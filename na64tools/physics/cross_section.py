@@ -21,7 +21,14 @@ with the bracket
   (\tilde u x + m^2(1-x) + m_\mu^2 x^2)`,
 - scalar S (coupling :math:`g_S S \bar\mu\mu`):
   :math:`\mathcal{B} = \frac{x^2}{1-x} + \frac{2(m^2-4m_\mu^2)}{\tilde u^2}
-  (\tilde u x + m^2(1-x) + m_\mu^2 x^2)`.
+  (\tilde u x + m^2(1-x) + m_\mu^2 x^2)`,
+- pseudoscalar a (``model="alp"``, coupling :math:`-i g_{a\mu\mu}\, a \bar\mu\gamma_5\mu`):
+  :math:`\mathcal{B} = \frac{x^2}{1-x} + \frac{2m^2}{\tilde u^2}
+  (\tilde u x + m^2(1-x) + m_\mu^2 x^2)`, the scalar bracket with :math:`m^2 - 4m_\mu^2 \to m^2`
+  (DMG4 ``DarkMuPhilicPseudoScalars::CrossSectionDSDXDTheta``, the same prefactor and
+  :math:`t_{max} = E_0^2` as the scalar; H. Sieber et al., PRD 108 (2023) 056018,
+  arXiv:2305.09015, derive the scalar and pseudoscalar WW cross-sections for NA64mu;
+  :mod:`na64tools.physics.alp`).
 
 The combination :math:`\tilde u x + m^2(1-x) + m_\mu^2 x^2` equals :math:`-x^2 E_0^2\theta^2`
 identically; the code uses that form (no cancellation). Where :math:`\mathcal{B} < 0` the
@@ -31,12 +38,13 @@ Photon flux :math:`\chi` (:mod:`na64tools.physics.flux`):
 
 - ``method="WW"``: :math:`t_{min} = \tilde u^2 / (4 E_0^2 (1-x)^2)` at every (x, θ)
   (DMG4 ``DarkZ::CrossSectionDSDXDTheta``); :math:`t_{max} = m^2 + m_\mu^2` (vector) or
-  :math:`E_0^2` (scalar, DMG4 default ``tMax``). Where :math:`t_{min} \ge t_{max}` the flux is
-  zero (empty t range; DMG4's ``DSDXDPSI_WW`` cuts there too).
+  :math:`E_0^2` (scalar and pseudoscalar, DMG4 default ``tMax``). Where
+  :math:`t_{min} \ge t_{max}` the flux is zero (empty t range; DMG4's ``DSDXDPSI_WW`` cuts there too).
 - ``method="IWW"``: :math:`\chi` evaluated once per mass with :math:`t_{min} = m^4/(4E_0^2)`,
   :math:`t_{max} = m^2 + m_\mu^2` (arXiv:1705.01633 eq. 30; DMG4
   ``DarkZ::TotalCrossSectionCalc_IWW``). DMG4 has no IWW for the scalar; here the scalar IWW uses
-  the same :math:`t_{min}` and the scalar :math:`t_{max} = E_0^2` (documented extension).
+  the same :math:`t_{min}` and the scalar :math:`t_{max} = E_0^2` (documented extension); the
+  same holds for the pseudoscalar (``"alp"``).
   Integrating the IWW double-differential over θ in the small-angle limit reproduces DMG4's
   closed ``CrossSectionDSDX_IWW`` exactly (checked in the tests). At 160 GeV on Pb (vector,
   x > 0) IWW/WW = 1.10 (1 MeV), 1.22 (10 MeV), 1.56 (60 MeV), 1.66 (0.1 GeV), 1.96 (0.5 GeV),
@@ -59,8 +67,9 @@ Which masses can be produced at all is decided by the true two-body threshold of
 neglected, 1e-4 relative), i.e. :math:`M_N` = 193.0 GeV and m < 121.6 GeV for 160 GeV muons on
 Pb (:func:`mass_threshold`). Masses at or above it are rejected.
 
-Coupling convention: :math:`\epsilon^2 \alpha = g^2/(4\pi)`. For ``model="vector"`` and
-``model="scalar"`` the ``coupling`` argument is g (g_Z' of L_mu-L_tau, g_S of the scalar);
+Coupling convention: :math:`\epsilon^2 \alpha = g^2/(4\pi)`. For ``model="vector"``,
+``model="scalar"`` and ``model="alp"`` the ``coupling`` argument is g (g_Z' of L_mu-L_tau, g_S of
+the scalar, g_aμμ of the pseudoscalar);
 for ``model="dark_photon"`` it is the kinetic mixing :math:`\epsilon` (g = ε e), so the same
 production cross-section is obtained with :math:`\epsilon = g/\sqrt{4\pi\alpha}`.
 Every cross-section is :math:`\propto` coupling² exactly (computed at coupling 1 and scaled).
@@ -103,7 +112,7 @@ __all__ = [
 ]
 
 #: supported production models
-MODELS = ("vector", "dark_photon", "scalar")
+MODELS = ("vector", "dark_photon", "scalar", "alp")
 #: supported approximations of the photon flux
 METHODS = ("WW", "IWW")
 
@@ -149,7 +158,7 @@ class _Config:
 
     @property
     def t_max(self) -> float:
-        if self.model == "scalar":
+        if self.model in ("scalar", "alp"):
             return self.energy**2
         return self.mass**2 + M_MU**2
 
@@ -276,6 +285,8 @@ def _bracket(cfg: _Config, x: np.ndarray, q: np.ndarray, u2: np.ndarray) -> np.n
     m2, mu2 = cfg.mass**2, M_MU**2
     if cfg.model == "scalar":
         b = x * x / (1.0 - x) - 2.0 * (m2 - 4.0 * mu2) * x * q / u2
+    elif cfg.model == "alp":  # pseudoscalar: DMG4 DarkMuPhilicPseudoScalars.cc
+        b = x * x / (1.0 - x) - 2.0 * m2 * x * q / u2
     else:
         b = 2.0 * (2.0 - 2.0 * x + x * x) / (1.0 - x) - 4.0 * (m2 + 2.0 * mu2) * x * q / u2
     return np.maximum(b, 0.0)
@@ -405,9 +416,9 @@ def cross_section(
     mass : float
         Mass of X [GeV].
     coupling : float
-        g for ``"vector"`` (L_mu-L_tau Z') and ``"scalar"``; the kinetic mixing ε for
+        g for ``"vector"`` (L_mu-L_tau Z'), ``"scalar"`` and ``"alp"``; the kinetic mixing ε for
         ``"dark_photon"`` (ε² α = g²/4π). The result is ∝ coupling² exactly.
-    model : {"vector", "dark_photon", "scalar"}
+    model : {"vector", "dark_photon", "scalar", "alp"}
     energy : float
         Muon energy E_0 [GeV] (160 GeV at NA64mu).
     target : str or Material
@@ -462,8 +473,9 @@ def dsigma_dx(
     mass : float
         Mass of X [GeV].
     coupling : float
-        g (``"vector"``, ``"scalar"``) or ε (``"dark_photon"``); the result is ∝ coupling².
-    model : {"vector", "dark_photon", "scalar"}
+        g (``"vector"``, ``"scalar"``, ``"alp"``) or ε (``"dark_photon"``); the result is ∝
+        coupling².
+    model : {"vector", "dark_photon", "scalar", "alp"}
         The X model.
     energy : float
         Muon energy E_0 [GeV].
@@ -514,8 +526,9 @@ def dsigma_dx_dtheta(
     mass : float
         Mass of X [GeV].
     coupling : float
-        g (``"vector"``, ``"scalar"``) or ε (``"dark_photon"``); the result is ∝ coupling².
-    model : {"vector", "dark_photon", "scalar"}
+        g (``"vector"``, ``"scalar"``, ``"alp"``) or ε (``"dark_photon"``); the result is ∝
+        coupling².
+    model : {"vector", "dark_photon", "scalar", "alp"}
         The X model.
     energy : float
         Muon energy E_0 [GeV].
@@ -637,7 +650,7 @@ class XThetaSampler:
     ----------
     mass : float
         Mass of X [GeV].
-    model : {"vector", "dark_photon", "scalar"}
+    model : {"vector", "dark_photon", "scalar", "alp"}
         The X model.
     energy : float
         Muon energy E_0 [GeV].
@@ -839,7 +852,7 @@ def get_sampler(
     ----------
     mass : float
         Mass of X [GeV].
-    model : {"vector", "dark_photon", "scalar"}
+    model : {"vector", "dark_photon", "scalar", "alp"}
         The X model.
     energy : float
         Muon energy E_0 [GeV].
@@ -878,7 +891,7 @@ def sample_x_theta(
         Number of draws.
     mass : float
         Mass of X [GeV].
-    model : {"vector", "dark_photon", "scalar"}
+    model : {"vector", "dark_photon", "scalar", "alp"}
         The X model.
     energy : float
         Muon energy E_0 [GeV].

@@ -13,6 +13,16 @@ eqs. for a neutral vector / scalar coupled to the muon; Pospelov, arXiv:0811.103
   :math:`\Delta a_\mu = \frac{g_S^2}{8\pi^2}\int_0^1 dz\,\frac{(1-z)^2(1+z)}{(1-z)^2 + z r}`
   :math:`\to 3 g_S^2/(16\pi^2)` for :math:`m \ll m_\mu`.
 - dark photon (kinetic mixing ε): the vector result with :math:`g = \epsilon e`.
+- pseudoscalar a (ALP, coupling :math:`-i g\, a\bar\mu\gamma_5\mu`, ``model="alp"``):
+  :math:`\Delta a_\mu = -\frac{g^2}{8\pi^2}\int_0^1 dz\,\frac{(1-z)^3}{(1-z)^2 + z r}`,
+  *negative* (J. P. Leveille, Nucl. Phys. B137 (1978) 63; Jegerlehner & Nyffeler 2009, the
+  pseudoscalar-exchange one-loop term), :math:`\to -g^2/(16\pi^2)` for :math:`m \ll m_\mu` and
+  :math:`-\frac{g^2 m_\mu^2}{8\pi^2 m^2}(\ln\frac{m^2}{m_\mu^2} - \frac{11}{6})` for
+  :math:`m \gg m_\mu`. Only the one-loop term: the two-loop Barr-Zee diagrams through an
+  :math:`a\gamma\gamma` coupling (W. J. Marciano et al., PRD 94 (2016) 115033,
+  arXiv:1607.01022) are not included. A negative contribution cannot explain a positive
+  :math:`\Delta a_\mu` (:func:`g2_band` refuses it); it is bounded from below,
+  :math:`\Delta a_\mu(m, g) > \Delta - n\sigma` (:func:`g2_upper_bound`).
 
 Reference values (docs/references.md)
 --------------------------------------------
@@ -47,7 +57,9 @@ __all__ = [
     "g2_upper_bound",
 ]
 
-_G2_MODELS = ("vector", "dark_photon", "scalar")
+_G2_MODELS = ("vector", "dark_photon", "scalar", "alp")
+#: models whose one-loop contribution is negative
+_NEGATIVE = ("alp",)
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,10 @@ def _loop_integral(r: float, model: str) -> float:
 
         def h(z: float, w: float) -> float:  # w = 1 - z, passed to keep its digits
             return w * w * (1.0 + z) / (w * w + z * r)
+    elif model == "alp":
+
+        def h(z: float, w: float) -> float:
+            return w * w * w / (w * w + z * r)
     else:
 
         def h(z: float, w: float) -> float:
@@ -144,7 +160,8 @@ def delta_amu(
 ) -> np.ndarray | float:
     """One-loop Δa_μ of a boson of ``mass`` [GeV] and ``coupling`` (vectorised over both).
 
-    ``coupling`` is g (``"vector"``, ``"scalar"``) or ε (``"dark_photon"``, g = ε e).
+    ``coupling`` is g (``"vector"``, ``"scalar"``, ``"alp"``) or ε (``"dark_photon"``, g = ε e).
+    For ``"alp"`` (pseudoscalar) the result is negative.
 
     Parameters
     ----------
@@ -152,13 +169,13 @@ def delta_amu(
         Boson mass [GeV] (> 0).
     coupling : float or array_like
         g, or ε for ``"dark_photon"`` (>= 0).
-    model : {"vector", "scalar", "dark_photon"}
+    model : {"vector", "scalar", "dark_photon", "alp"}
         The boson.
 
     Returns
     -------
     float or numpy.ndarray
-        Δa_μ (absolute, not in units of 1e-11).
+        Δa_μ (absolute, not in units of 1e-11; negative for ``"alp"``).
     """
     if model not in _G2_MODELS:
         raise ValueError(f"unknown model {model!r} (expected one of: {', '.join(_G2_MODELS)})")
@@ -171,14 +188,19 @@ def delta_amu(
     r = (m / M_MU) ** 2
     loop = np.vectorize(lambda rr: _loop_integral(float(rr), model), otypes=[float])(r)
     g2 = c**2 * (4.0 * np.pi * ALPHA) if model == "dark_photon" else c**2
-    pref = 1.0 / (8.0 * np.pi**2) if model == "scalar" else 1.0 / (4.0 * np.pi**2)
+    pref = 1.0 / (8.0 * np.pi**2) if model in ("scalar", "alp") else 1.0 / (4.0 * np.pi**2)
+    if model in _NEGATIVE:
+        pref = -pref
     res = g2 * pref * loop
     return float(res) if np.ndim(res) == 0 else res
 
 
 def _coupling_for(masses: ArrayLike, target: float, model: str) -> np.ndarray:
-    """Coupling giving Δa_μ = target (Δa_μ ∝ coupling²); 0 where target <= 0."""
+    """Coupling giving Δa_μ = target (Δa_μ ∝ coupling²); 0 where target has not the sign of
+    the model's contribution (or is 0)."""
     unit = np.asarray(delta_amu(masses, 1.0, model=model), dtype=float)
+    if model in _NEGATIVE:
+        return np.sqrt(np.maximum(-target, 0.0) / -unit)
     return np.sqrt(np.maximum(target, 0.0) / unit)
 
 
@@ -199,7 +221,7 @@ def g2_band(
     reference : GMinus2Reference
         The Δa_μ reference.
     model : {"vector", "scalar", "dark_photon"}
-        The boson.
+        The boson (``"alp"``, whose contribution is negative, raises ``ValueError``).
     nsigma : float
         Number of standard deviations.
 
@@ -208,6 +230,11 @@ def g2_band(
     g_low, g_high : numpy.ndarray
         The couplings at each mass.
     """
+    if model in _NEGATIVE:
+        raise ValueError(
+            f"model {model!r} gives a negative Δa_μ and cannot explain an anomaly band; use "
+            "g2_upper_bound for the coupling it allows"
+        )
     lo = _coupling_for(masses, reference.delta - nsigma * reference.sigma, model)
     hi = _coupling_for(masses, reference.delta + nsigma * reference.sigma, model)
     return lo, hi
@@ -221,13 +248,17 @@ def g2_upper_bound(
 ) -> np.ndarray:
     """Largest coupling allowed by Δa_μ(m, g) < Δ + nσ (2025: 38.5e-11 + 2 × 63.7e-11).
 
+    For a model with a negative contribution (``"alp"``) the bound is the other side,
+    Δa_μ(m, g) > Δ − nσ (2025: 38.5e-11 − 127.4e-11 = −88.9e-11, so abs(Δa_μ) < 88.9e-11); it is 0
+    where Δ − nσ >= 0 (then any negative contribution is excluded at nσ).
+
     Parameters
     ----------
     masses : array_like
         Boson masses [GeV].
     reference : GMinus2Reference
         The Δa_μ reference.
-    model : {"vector", "scalar", "dark_photon"}
+    model : {"vector", "scalar", "dark_photon", "alp"}
         The boson.
     nsigma : float
         Number of standard deviations.
@@ -237,4 +268,6 @@ def g2_upper_bound(
     numpy.ndarray
         The coupling at each mass.
     """
+    if model in _NEGATIVE:
+        return _coupling_for(masses, reference.delta - nsigma * reference.sigma, model)
     return _coupling_for(masses, reference.delta + nsigma * reference.sigma, model)

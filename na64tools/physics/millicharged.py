@@ -80,7 +80,7 @@ leave at most :math:`2\epsilon^2 \times 2.85` GeV times the relativistic rise (<
 order 0.1 and above this no longer holds (11 MeV at ε = 0.1; at ε ~ 1 a χ is a MIP): outside the
 model's validity, and outside the reach of the missing-momentum search anyway.
 
-Units: GeV in, pb out.
+Units: GeV in, pb out. Documentation page: docs/models/millicharged.md.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ __all__ = [
     "make_sampler",
     "br_invisible",
     "visible_energy_max",
+    "REFERENCE_POINTS",
 ]
 
 #: the model's description for the registry (na64tools.models, registered by the lead)
@@ -128,6 +129,21 @@ MODEL_INFO: dict = {
     "description": (
         "Pair production of millicharged Dirac fermions mu N -> mu N gamma*(-> chi chi-bar), "
         "both chi escaping undetected."
+    ),
+}
+
+#: published (ε, m_χ) numbers that can be quoted exactly (all others are figures only): name ->
+#: (label, masses [GeV], ε values, kind, citation). Only values printed in the abstracts:
+#: digitising the papers' figures was not possible from this project's sources.
+REFERENCE_POINTS: dict = {
+    "slac_mq": (
+        "SLAC mQ 95% CL", (0.001, 0.1), (4.1e-5, 5.8e-4), "exclusion",
+        "A.A. Prinz et al., PRL 81 (1998) 1175, arXiv:hep-ex/9804008 (abstract)",
+    ),
+    "na64mu_projection_2025": (
+        "NA64μ projection, 1e14 MOT", (0.010, 0.150), (1e-4, 7e-4), "projection",
+        "S.N. Gninenko et al., arXiv:2505.04295 (abstract: 10 MeV < m < 150 MeV, "
+        "1e-4 < eps < 7e-4; read as the reach at the two ends of the window)",
     ),
 }
 

@@ -65,8 +65,8 @@ pairs with x > x_c computed from the bins' masses agrees with the exact
 :math:`\int dM^2\, \sigma_{A'}(M; x > x_c)\,\rho(M^2) / \sigma` to 0.2 % for
 x_c ≤ 0.8 and to 0.6 % for x_c ≤ 0.99, for :math:`m_\chi` = 1 MeV–1 GeV (measured; the
 deviation grows as the bin width squared: 0.5 % and 2 % at a width of 0.5). That is the stated
-precision of the shape, :data:`BIN_WIDTH` being the parameter that sets it; the tests check
-1 %.
+precision of the shape, :data:`BIN_WIDTH` being the parameter that sets it (tested at
+m_χ = 1 MeV, 50 MeV, 1 GeV).
 
 Detector response (assumption, :func:`br_invisible`)
 ----------------------------------------------------

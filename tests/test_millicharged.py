@@ -179,3 +179,15 @@ def test_one_mass_per_bin_meets_the_stated_precision(m):
                      / aprime_xs(mk, 1.0, model="dark_photon")
                      for p, mk in zip(s.probabilities, s.masses, strict=True))
         assert binned == pytest.approx(exact, rel=tol), xc
+
+
+def test_spectral_density_is_the_propagator_times_the_vector_width():
+    """ρ(M²) = M Γ(M)/(π M⁴) with Γ the width of a vector of mass M into χχ̄ at coupling
+    α_D = ε²α: the project's independent width_dark (arXiv:1505.00011)."""
+    from na64tools.physics.widths import width_dark
+
+    m, eps = 0.03, 2e-3
+    for mp in (0.061, 0.2, 3.0):
+        gamma = width_dark(mp, m, eps**2 * ALPHA)
+        assert mc.spectral_density(mp**2, m, eps) == pytest.approx(
+            mp * gamma / (math.pi * mp**4), rel=1e-12)

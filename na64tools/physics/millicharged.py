@@ -39,6 +39,11 @@ the formula above is the standard one, derived in this docstring, and is checked
 :math:`M_{max}` is the two-body threshold :func:`~na64tools.physics.cross_section.mass_threshold`
 (121.6 GeV at 160 GeV on Pb).
 
+Not included: production through vector mesons, e.g. ρ photoproduction followed by
+ρ → χχ̄, which arXiv:2505.04295 uses for LDMX and arXiv:2204.03984 calls the main source of heavy
+MCPs in electron beam dumps. The NA64μ sensitivity of arXiv:2505.04295 comes from the
+bremsstrahlung-like process alone (its abstract).
+
 Numerics
 --------
 With :math:`M = 2 m_\chi \cosh\eta` (so that :math:`\beta_\chi = \tanh\eta` and

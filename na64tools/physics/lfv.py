@@ -79,7 +79,7 @@ start at :math:`m_\ell^2/(2M)`).
 The vector part of the quark current adds coherently over the nucleus (charge
 :math:`C_V = \sum_q` (number of valence u, d) = 3A, each nucleon counting 3), as in coherent
 elastic neutrino-nucleus scattering (Freedman, PRD 9 (1974) 1389). For a spin-0 nucleus of mass
-M_A ≫ |t|^{1/2} and an unpolarised muon (derived here; the trace gives
+:math:`M_A \gg |t|^{1/2}` and an unpolarised muon (derived here; the trace gives
 :math:`\overline{|M|^2} = 2G^2C_V^2F^2[2(k\cdot P)(k'\cdot P) - P^2 k\cdot k']`, P = p + p'):
 
 .. math::
@@ -131,7 +131,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .constants import GEV2_TO_PB, M_E, M_MU, M_TAU
-from .materials import Material, material
+from .materials import Material
+from .materials import material as _material
 
 __all__ = [
     "G_FERMI",
@@ -430,7 +431,7 @@ def dis_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str = "lf
     _, wx, a, b = _dis_parts(e, m, float(y_max), charge)
     sig = float(np.sum(wx * (a + b))) * g**2 * GEV2_TO_PB
     if target is not None:
-        sig *= material(target).A
+        sig *= _material(target).A
     return sig
 
 
@@ -550,7 +551,7 @@ def helm_form_factor(q, mass_number: float) -> np.ndarray:
     Parameters
     ----------
     q : float or array_like
-        Momentum transfer |q| = |t|^{1/2} [GeV].
+        Momentum transfer :math:`|q| = |t|^{1/2}` [GeV].
     mass_number : float
         A.
 
@@ -571,7 +572,7 @@ def helm_form_factor(q, mass_number: float) -> np.ndarray:
 
 
 def _t_min(energy: float, lepton_mass: float, nucleus_mass: float) -> float:
-    """Exact |t|_min of μ A → ℓ A (A at rest) [GeV²]."""
+    """Exact minimal momentum transfer of μ A → ℓ A (A at rest) [GeV²]."""
     s = nucleus_mass**2 + M_MU**2 + 2.0 * nucleus_mass * energy
     rs = math.sqrt(s)
     e1 = (s + M_MU**2 - nucleus_mass**2) / (2 * rs)
@@ -607,7 +608,7 @@ def coherent_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str 
     """σ(μA → ℓA) of the coherent conversion on the nucleus [pb per nucleus].
 
     :math:`d\\sigma/d|t| = G^2 C_V^2 F^2(|t|)/(4\\pi)\\,[1 - (m_\\mu^2+m_\\ell^2+|t|)/(4E_0E_\\ell)]`,
-    C_V = 3A, integrated from the exact |t|_min (module docstring, section 2).
+    C_V = 3A, integrated from the exact :math:`|t|_{min}` (module docstring, section 2).
 
     Parameters
     ----------
@@ -620,7 +621,7 @@ def coherent_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str 
     target : str or Material
         Target nucleus (A = molar mass in g/mol as the mass number; M_A = A u).
     form_factor : callable, optional
-        F(|t|) with |t| in GeV² (default: the Helm form factor of A).
+        F of :math:`|t|` in GeV² (default: the Helm form factor of A).
 
     Returns
     -------
@@ -630,7 +631,7 @@ def coherent_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str 
     e = _check_energy(energy)
     g = _check_coupling(coupling)
     m = _lepton_mass(lepton)
-    tab = _coherent_table(e, m, material(target), form_factor)
+    tab = _coherent_table(e, m, _material(target), form_factor)
     if tab is None:
         return 0.0
     q, dsdq = tab
@@ -789,13 +790,13 @@ class LfvSampler:
     """
 
     def __init__(self, lepton: str = "lfv_tau", energy: float = 160.0,
-                 material_name: str | Material = "Pb", x_min: float = 0.0, *,
+                 material: str | Material = "Pb", x_min: float = 0.0, *,
                  recoil_max: float | None = None, charge: int = 1,
                  polarization: float = TAU_POLARIZATION_VA) -> None:
         self.lepton = lepton
         self.m_l = _lepton_mass(lepton)
         self.energy = _check_energy(energy)
-        self.material = material(material_name)
+        self.material = _material(material)
         self.charge = _check_charge(charge)
         xm = float(x_min)
         if not (0.0 <= xm < 1.0):
@@ -1328,7 +1329,7 @@ def lfv_e_backgrounds(mot: float = 1.98e10, energy: float = 160.0, *, decay_leng
     # μ⁺ → e⁺: in this module's convention P = −(μ⁺ helicity)
     frac_z = 1.0 - float(michel_cdf(z_min, -float(beam_polarization)))
     n_dif = float(mot) * p_dec * frac_z
-    mat = material(target)
+    mat = _material(target)
     sig = sum(float(total_cross_section(proc, e, mat, v_min=z_min))
               for proc in ("brems", "pair", "photonuclear"))
     p_loss = sig * mat.n_atoms * float(thickness)

@@ -88,12 +88,18 @@ def test_scale_convention():
 
 
 # --- DIS cross-section ---------------------------------------------------------------------------
-def test_massless_limit_is_twice_the_measured_neutrino_cc_cross_section():
-    # same V-A structure with u and d both coupling: sigma(mu- N -> e X; G_F) = 2 sigma(nu N)
-    # PDG: sigma_nu/E = 0.677e-38, sigma_nubar/E = 0.334e-38 cm^2/GeV (mu+ is nubar-like)
-    for charge, ref in ((-1, 0.677e-38), (1, 0.334e-38)):
-        s = lfv.dis_sigma(100.0, G_F, lepton="lfv_e", charge=charge) * 1e-36 / 100.0
-        assert s == pytest.approx(2 * ref, rel=0.01)
+def test_massless_limit_is_the_measured_neutrino_cc_cross_section():
+    # same V-A structure with u and d both coupling: a fully left-handed mu- (helicity -1) has
+    # sigma(mu- N -> e X; G_F) = 2 sigma(nu N); unpolarised, half of it: 1 x sigma(nu N).
+    # PDG: sigma_nu/E = 0.677e-38, sigma_nubar/E = 0.334e-38 cm^2/GeV (mu+ is nubar-like and
+    # couples when right-handed)
+    # (compared in units of 1e-38 cm^2/GeV: pytest.approx's absolute 1e-12 would hide anything)
+    for charge, ref in ((-1, 0.677), (1, 0.334)):
+        s = lfv.dis_sigma(100.0, G_F, lepton="lfv_e", charge=charge) * 1e-36 / 100.0 * 1e38
+        assert s == pytest.approx(ref, rel=0.01)
+        full = lfv.dis_sigma(100.0, G_F, lepton="lfv_e", charge=charge, beam_helicity=charge)
+        assert full * 1e-36 / 100.0 * 1e38 == pytest.approx(2 * ref, rel=0.01)
+        assert lfv.dis_sigma(100.0, G_F, lepton="lfv_e", charge=charge, beam_helicity=-charge) == 0.0
 
 
 def test_cross_section_scales_with_energy_and_coupling_squared():
@@ -158,6 +164,10 @@ def test_coherent_against_closed_form():
     ref = g**2 * c**2 / (4 * math.pi) * math.exp(-b * t_min) / b * 0.3893794e9  # pb
     got = lfv.coherent_sigma(e, g, target="Pb", form_factor=lambda t: np.exp(-0.5 * b * t))
     assert got == pytest.approx(ref, rel=2e-3)
+    # a mu+ of helicity +1 couples fully: twice the unpolarised rate; helicity -1: nothing
+    ff = lambda t: np.exp(-0.5 * b * t)  # noqa: E731
+    assert lfv.coherent_sigma(e, g, form_factor=ff, beam_helicity=1.0) == pytest.approx(2 * ref, rel=2e-3)
+    assert lfv.coherent_sigma(e, g, form_factor=ff, beam_helicity=-1.0) == 0.0
 
 
 def test_helm_form_factor():

@@ -37,10 +37,15 @@ antiquark, with :math:`\hat t = -\hat s y`, :math:`\hat u = m_\ell^2 - \hat s(1-
 
 .. math::
 
-    \frac{d^2\sigma}{dx\,dy} = \frac{G^2 s'}{\pi}\Big[x q(x)\,(1-r)
+    \frac{d^2\sigma}{dx\,dy} = \frac{1 \mp h}{2}\,\frac{G^2 s'}{\pi}\Big[x q(x)\,(1-r)
         + x\bar q(x)\,(1-y)(1-y-r)\Big],\qquad 0 \le y \le 1-r,\ x \ge m_\ell^2/s',
 
 for a μ⁻ beam (τ⁻); for a μ⁺ beam (τ⁺, the NA64μ M2 beam) quark and antiquark are exchanged.
+Beam polarisation: only the muons of the coupling chirality take part, a fraction (1 ∓ h)/2 for
+μ∓ of helicity h (1/2 unpolarised: ``beam_helicity=0``, the default *assumption*). The M2 μ⁺ beam
+is "naturally polarised" (COMPASS, e.g. Bressan, hep-ex/0501040) with a negative helicity (μ⁺ from
+π⁺ → μ⁺ν decays): every rate of this module then scales with (1 + h), i.e. DOWN for h < 0; the
+value of h is not in the setup description and is left to the user (``beam_helicity``).
 Integrated over y: quark :math:`(1-r)^2`, antiquark :math:`(1-r)^2(2+r)/6`
 (→ 1 and 1/3 for r → 0: the textbook ν / ν̄ DIS y-distributions, flat and :math:`(1-y)^2`).
 
@@ -54,8 +59,9 @@ structure: :math:`\sigma_{\nu}/E = (2G_F^2M/\pi)(Q + \bar Q/3)`,
 :math:`\sigma_{\bar\nu}/E = 0.334\times10^{-38}` cm²/GeV (PDG, "Neutrino cross-section
 measurements" review, the 30-200 GeV average; Formaggio & Zeller, Rev. Mod. Phys. 84 (2012) 1307).
 This gives P_q = 0.402, P_q̄ = 0.077. Hence, exactly, in the massless-lepton limit
-σ(μN → ℓX; G = G_F) = 2 σ(ν_μ N → μ X) per nucleon (u and d both couple) — the normalisation
-of this module is data, not a PDF fit. Strange quarks (in the ν data, not in the operator) make
+σ(μ⁻N → ℓX; G = G_F) = (1 − h) σ(ν_μ N → μ X) per nucleon (u and d both couple: 2 × the
+neutrino's, times the helicity fraction; for μ⁺, (1 + h) σ(ν̄_μ N)) — the normalisation of this
+module is data, not a PDF fit. Strange quarks (in the ν data, not in the operator) make
 this a few-% statement.
 
 Only the *shape* in x is modelled (it matters through the lepton-mass factor r only):
@@ -88,7 +94,8 @@ elastic neutrino-nucleus scattering (Freedman, PRD 9 (1974) 1389). For a spin-0 
         \Big[1 - \frac{m_\mu^2 + m_\ell^2 + |t|}{4E_0E_\ell}\Big],\qquad
     |t| \ge |t|_{min} \simeq \Big(\frac{m_\ell^2 - m_\mu^2}{2E_0}\Big)^2,
 
-half the neutrino value :math:`G^2C^2/(2\pi)` because only the left-handed half of an
+half the neutrino value :math:`G^2C^2/(2\pi)` (times (1 ∓ h) for a beam of helicity h) because
+only the left-handed half of an
 unpolarised muon couples. F is the Helm form factor (Lewin & Smith, Astropart. Phys. 6 (1996) 87:
 :math:`c = 1.23A^{1/3} - 0.60` fm, a = 0.52 fm, s = 0.9 fm). At 160 GeV
 :math:`|t|_{min}^{1/2}` = 9.8 MeV for τ (the Pb form factor falls at ~ 30 MeV), so the coherent
@@ -117,7 +124,8 @@ HCAL ≤ 4 GeV in the 2022 setup) therefore rejects DIS events with more than ~ 
 :func:`max_invisible_recoil` turns the ECAL cut into ν_max = (ecal_max − MIP)/response = 1.08 GeV,
 and the sampler keeps DIS only for ν < ν_max (:func:`dis_small_recoil_fraction`: 1.7 % of the
 DIS rate at 160 GeV for μ⁺, 0.8 % for μ⁻), plus the whole coherent channel. At 160 GeV on Pb
-(μ⁺, G = G_F) the coherent channel gives 5.4 pb per nucleus, all DIS 171 pb, the kept DIS 2.9 pb. θ is the polar angle of the missing momentum
+(unpolarised μ⁺, G = G_F) the coherent channel gives 5.4 pb per nucleus, all DIS 85 pb, the kept
+DIS 1.5 pb. θ is the polar angle of the missing momentum
 :math:`\vec p_0 - \vec p_\mu` (its transverse momentum is the muon's, opposite in sign).
 
 Units: GeV, cm, pb (1 GeV⁻² = 3.894e8 pb), couplings in GeV⁻².
@@ -366,7 +374,8 @@ def _x_nodes(m2: float, s1: float):
     return x, 0.5 * (b - a) * w * x
 
 
-def _dis_parts(energy: float, lepton_mass: float, y_max: float = 1.0, charge: int = 1):
+def _dis_parts(energy: float, lepton_mass: float, y_max: float = 1.0, charge: int = 1,
+               helicity: float = 0.0):
     """Per-x integrands of σ(y < y_max) [GeV⁻² per nucleon at G = 1]: (x, weights, quark-like,
     antiquark-like), where 'quark-like' is the flat (1−r) term."""
     s1 = 2.0 * M_NUCLEON * energy
@@ -382,8 +391,17 @@ def _dis_parts(energy: float, lepton_mass: float, y_max: float = 1.0, charge: in
         a, b = xq * flat, xqb * soft
     else:  # mu+ -> tau+: antiquarks flat, quarks (1-y)^2-like
         a, b = xqb * flat, xq * soft
-    pref = s1 / math.pi
+    pref = s1 / math.pi * _helicity_factor(charge, helicity)
     return x, wx, pref * a, pref * b
+
+
+def _helicity_factor(charge: int, helicity) -> float:
+    """Fraction of the beam muons that couple to the V−A operator: (1 − h)/2 for μ⁻ (left-handed
+    helicity couples), (1 + h)/2 for μ⁺ (right-handed); 1/2 unpolarised."""
+    h = float(helicity)
+    if not -1.0 <= h <= 1.0:
+        raise ValueError(f"beam_helicity={helicity!r}: expected a number in [-1, 1]")
+    return 0.5 * (1.0 - h) if charge < 0 else 0.5 * (1.0 + h)
 
 
 def _check_charge(charge) -> int:
@@ -393,7 +411,8 @@ def _check_charge(charge) -> int:
 
 
 def dis_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str = "lfv_tau",
-              target: str | Material | None = None, y_max: float = 1.0, charge: int = 1) -> float:
+              target: str | Material | None = None, y_max: float = 1.0, charge: int = 1,
+              beam_helicity: float = 0.0) -> float:
     """σ(μN → ℓX) in deep-inelastic scattering [pb] for y = ν/E_0 < y_max.
 
     Per nucleon (``target=None``) or per nucleus (``target``: A × per nucleon). Formula and
@@ -414,6 +433,9 @@ def dis_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str = "lf
         Upper bound of y (1: no cut).
     charge : {+1, -1}
         Beam-muon charge (the NA64μ M2 beam is μ⁺).
+    beam_helicity : float
+        Helicity of the beam muons in [−1, 1] (0: unpolarised, the default assumption); the rate
+        scales with (1 ∓ h)/2 for μ∓.
 
     Returns
     -------
@@ -428,7 +450,7 @@ def dis_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str = "lf
         raise ValueError(f"y_max={y_max!r}: expected a number in (0, 1]")
     if e <= threshold_energy(m, M_NUCLEON):
         return 0.0
-    _, wx, a, b = _dis_parts(e, m, float(y_max), charge)
+    _, wx, a, b = _dis_parts(e, m, float(y_max), charge, beam_helicity)
     sig = float(np.sum(wx * (a + b))) * g**2 * GEV2_TO_PB
     if target is not None:
         sig *= _material(target).A
@@ -436,7 +458,7 @@ def dis_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str = "lf
 
 
 def dis_dsigma_dy(y, energy: float = 160.0, coupling: float = 1.0, *, lepton: str = "lfv_tau",
-                  charge: int = 1) -> np.ndarray:
+                  charge: int = 1, beam_helicity: float = 0.0) -> np.ndarray:
     """dσ/dy per nucleon [pb] of the DIS conversion, y = 1 − E_ℓ/E_0 (the τ energy spectrum).
 
     Parameters
@@ -451,6 +473,8 @@ def dis_dsigma_dy(y, energy: float = 160.0, coupling: float = 1.0, *, lepton: st
         The produced lepton.
     charge : {+1, -1}
         Beam-muon charge.
+    beam_helicity : float
+        Helicity of the beam muons (0: unpolarised).
 
     Returns
     -------
@@ -476,7 +500,8 @@ def dis_dsigma_dy(y, energy: float = 160.0, coupling: float = 1.0, *, lepton: st
         dens = q * flat + qb * soft
     else:
         dens = qb * flat + q * soft
-    out = (dens * wx).sum(axis=1) * s1 / math.pi * g**2 * GEV2_TO_PB
+    hf = _helicity_factor(charge, beam_helicity)
+    out = (dens * wx).sum(axis=1) * s1 / math.pi * hf * g**2 * GEV2_TO_PB
     return out.reshape(yy.shape)
 
 
@@ -585,7 +610,8 @@ def _t_min(energy: float, lepton_mass: float, nucleus_mass: float) -> float:
 _NQ = 2000
 
 
-def _coherent_table(energy: float, lepton_mass: float, mat: Material, form_factor=None):
+def _coherent_table(energy: float, lepton_mass: float, mat: Material, form_factor=None,
+                    hel_factor: float = 0.5):
     """q grid [GeV] and dσ/dq [GeV⁻³ at G = 1, per nucleus] of the coherent conversion."""
     m_a = mat.A * AMU_GEV
     if energy <= threshold_energy(lepton_mass, m_a):
@@ -599,12 +625,13 @@ def _coherent_table(energy: float, lepton_mass: float, mat: Material, form_facto
     cv = 3.0 * mat.A
     e_l = energy - t / (2.0 * m_a)
     kin = np.clip(1.0 - (M_MU**2 + lepton_mass**2 + t) / (4.0 * energy * e_l), 0.0, None)
-    dsdt = cv**2 / (4.0 * math.pi) * ff**2 * kin
+    dsdt = cv**2 / (2.0 * math.pi) * hel_factor * ff**2 * kin
     return q, dsdt * 2.0 * q  # dσ/dq = dσ/dt · 2q
 
 
 def coherent_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str = "lfv_tau",
-                   target: str | Material = "Pb", form_factor=None) -> float:
+                   target: str | Material = "Pb", form_factor=None, charge: int = 1,
+                   beam_helicity: float = 0.0) -> float:
     """σ(μA → ℓA) of the coherent conversion on the nucleus [pb per nucleus].
 
     :math:`d\\sigma/d|t| = G^2 C_V^2 F^2(|t|)/(4\\pi)\\,[1 - (m_\\mu^2+m_\\ell^2+|t|)/(4E_0E_\\ell)]`,
@@ -622,6 +649,11 @@ def coherent_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str 
         Target nucleus (A = molar mass in g/mol as the mass number; M_A = A u).
     form_factor : callable, optional
         F of :math:`|t|` in GeV² (default: the Helm form factor of A).
+    charge : {+1, -1}
+        Beam-muon charge.
+    beam_helicity : float
+        Helicity of the beam muons (0: unpolarised; the formula above is for h = 0, the rate
+        scales with (1 ∓ h) for μ∓).
 
     Returns
     -------
@@ -631,7 +663,8 @@ def coherent_sigma(energy: float = 160.0, coupling: float = 1.0, *, lepton: str 
     e = _check_energy(energy)
     g = _check_coupling(coupling)
     m = _lepton_mass(lepton)
-    tab = _coherent_table(e, m, _material(target), form_factor)
+    hf = _helicity_factor(_check_charge(charge), beam_helicity)
+    tab = _coherent_table(e, m, _material(target), form_factor, hf)
     if tab is None:
         return 0.0
     q, dsdq = tab
@@ -779,6 +812,9 @@ class LfvSampler:
         Beam-muon charge (+1: the NA64μ M2 μ⁺ beam).
     polarization : float
         τ polarisation parameter P (default: the V−A value −1).
+    beam_helicity : float
+        Helicity of the beam muons (0: unpolarised, the default assumption; the M2 μ⁺ beam is
+        naturally polarised with a negative helicity, which would lower every rate by (1 + h)).
 
     Attributes
     ----------
@@ -792,7 +828,7 @@ class LfvSampler:
     def __init__(self, lepton: str = "lfv_tau", energy: float = 160.0,
                  material: str | Material = "Pb", x_min: float = 0.0, *,
                  recoil_max: float | None = None, charge: int = 1,
-                 polarization: float = TAU_POLARIZATION_VA) -> None:
+                 polarization: float = TAU_POLARIZATION_VA, beam_helicity: float = 0.0) -> None:
         self.lepton = lepton
         self.m_l = _lepton_mass(lepton)
         self.energy = _check_energy(energy)
@@ -805,13 +841,15 @@ class LfvSampler:
         if not -1.0 <= float(polarization) <= 1.0:
             raise ValueError(f"polarization={polarization!r}: expected a number in [-1, 1]")
         self.polarization = float(polarization)
+        self.beam_helicity = float(beam_helicity)
+        self._hf = _helicity_factor(self.charge, self.beam_helicity)
         self.recoil_max = max_invisible_recoil() if recoil_max is None else float(recoil_max)
         if not self.recoil_max >= 0:
             raise ValueError(f"recoil_max={recoil_max!r}: expected a non-negative energy in GeV")
         e, m = self.energy, self.m_l
         a_nuc = self.material.A
         # coherent
-        tab = _coherent_table(e, m, self.material)
+        tab = _coherent_table(e, m, self.material, None, self._hf)
         if tab is None:
             self.sigma_coherent = 0.0
             self._q = self._qcdf = None
@@ -822,7 +860,7 @@ class LfvSampler:
             self._q, self._qcdf = q, cum / cum[-1]
         # DIS
         self.sigma_dis_total = dis_sigma(e, 1.0, lepton=lepton, target=self.material,
-                                         charge=self.charge)
+                                         charge=self.charge, beam_helicity=self.beam_helicity)
         y_max = min(self.recoil_max / e, 1.0)
         self._dis = None
         self.sigma_dis_kept = 0.0
@@ -849,7 +887,7 @@ class LfvSampler:
         q, qb = _xq(xg), _xqbar(xg)
         fl, so = (qb, q) if self.charge > 0 else (q, qb)
         d_flat, d_soft = fl * flat, so * soft  # dσ/dx ∝ (xq)·(...) ; integrate dx
-        pref = s1 / math.pi * a_nuc * GEV2_TO_PB
+        pref = s1 / math.pi * self._hf * a_nuc * GEV2_TO_PB
 
         def cum(d):
             c = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(xg))])
@@ -875,10 +913,11 @@ class LfvSampler:
         else:  # electron: x = y (coherent: x ≈ 0)
             tot += self.sigma_coherent if self.x_min <= 0.0 else 0.0
             if self._dis is not None and self.x_min < self._y_max:
-                frac = (dis_sigma(self.energy, 1.0, lepton=self.lepton, y_max=self._y_max,
-                                  charge=self.charge)
-                        - (dis_sigma(self.energy, 1.0, lepton=self.lepton, y_max=self.x_min,
-                                     charge=self.charge) if self.x_min > 0 else 0.0))
+                kw = {"lepton": self.lepton, "charge": self.charge,
+                      "beam_helicity": self.beam_helicity}
+                frac = (dis_sigma(self.energy, 1.0, y_max=self._y_max, **kw)
+                        - (dis_sigma(self.energy, 1.0, y_max=self.x_min, **kw)
+                           if self.x_min > 0 else 0.0))
                 tot += frac * self.material.A
         return tot
 
@@ -1054,7 +1093,7 @@ def make_sampler_tau(mass: float, energy: float, material: str, x_min: float, **
     x_min : float
         Lower cut on x = 1 − E_μ/E_0.
     **kwargs
-        ``recoil_max``, ``charge``, ``polarization`` of :class:`LfvSampler`.
+        ``recoil_max``, ``charge``, ``polarization``, ``beam_helicity`` of :class:`LfvSampler`.
 
     Returns
     -------
@@ -1080,7 +1119,7 @@ def make_sampler_e(mass: float, energy: float, material: str, x_min: float, **kw
     x_min : float
         Lower cut on x.
     **kwargs
-        ``recoil_max``, ``charge`` of :class:`LfvSampler`.
+        ``recoil_max``, ``charge``, ``beam_helicity`` of :class:`LfvSampler`.
 
     Returns
     -------

@@ -128,7 +128,8 @@ DIS rate at 160 GeV for μ⁺, 0.8 % for μ⁻), plus the whole coherent channel
 DIS 1.5 pb. θ is the polar angle of the missing momentum
 :math:`\vec p_0 - \vec p_\mu` (its transverse momentum is the muon's, opposite in sign).
 
-Units: GeV, cm, pb (1 GeV⁻² = 3.894e8 pb), couplings in GeV⁻².
+Units: GeV, cm, pb (1 GeV⁻² = 3.894e8 pb), couplings in GeV⁻². Sources: docs/references.md
+section 12; the physics page with plots and the lfv_e selection design: docs/models/lfv.md.
 """
 
 from __future__ import annotations

@@ -281,3 +281,22 @@ def test_export_result_writes_them_and_says_when_pyhf_is_missing(result, tmp_pat
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert pyhf_workspace(result, sorted(result.efficiencies)[0])  # no pyhf needed to build it
+
+
+def test_limits_cli_writes_the_workspaces(small_output, result, tmp_path, capsys):
+    """`na64tools limits` writes pyhf/<model>_m<mass>GeV.json (+ .metadata.json) with the other
+    exports, lists the folder, and the metadata names the setup it ran with."""
+    from na64tools.cli import main
+    from na64tools.runner import save_output
+
+    save_output(small_output, tmp_path / "run" / "output")
+    assert main(["limits", str(tmp_path / "run" / "output.json"), "--out", str(tmp_path / "lim")]) == 0
+    printed = capsys.readouterr().out
+    folder = tmp_path / "lim" / "pyhf"
+    assert "pyhf_workspaces" in printed and str(folder) in printed
+    files = sorted(folder.glob("vector_m*GeV.json"))
+    assert [f.name for f in files] == sorted(f"vector_m{m:g}GeV.json" for m in result.efficiencies)
+    for f in files:
+        meta = json.loads(f.with_name(f.stem + ".metadata.json").read_text())
+        assert meta["setup"]["hash"] == default_setup().hash and meta["observed"] == 0
+        validate_pyhf_workspace(json.loads(f.read_text()))

@@ -14,7 +14,8 @@ import numpy as np
 
 __all__ = ["write_limits_csv", "write_efficiency_csv", "write_background_csv", "write_json", "write_hepdata",
            "validate_hepdata", "export_result", "hepdata_note", "HEPDATA_MISSING", "PYHF_MISSING",
-           "pyhf_workspace", "pyhf_metadata", "validate_pyhf_workspace", "write_pyhf_workspaces"]
+           "PYHF_CHANNEL", "PYHF_BACKGROUND_MODELS", "pyhf_workspace", "pyhf_metadata",
+           "validate_pyhf_workspace", "write_pyhf_workspaces"]
 
 #: what the exports say when the HEPData submission cannot be written (no ``limits`` extra)
 HEPDATA_MISSING = ("HEPData not written: install na64tools[limits] (pip install 'na64tools[limits]') "
@@ -391,7 +392,11 @@ def _signal_at(result, mass: float) -> tuple[float, str]:
                    f"{masses[j - 1]:.6g} and {masses[j]:.6g} GeV")
 
 
-def pyhf_workspace(result, mass: float) -> dict:
+#: the background models of :func:`pyhf_workspace`
+PYHF_BACKGROUND_MODELS = ("by_source", "total")
+
+
+def pyhf_workspace(result, mass: float, *, background: str = "by_source") -> dict:
     """The counting experiment at one mass as a pyhf JSON workspace (one channel, one bin).
 
     Samples: ``signal`` with the normfactor POI ``mu`` (``mu = 1`` is the expected signal at the
@@ -412,6 +417,11 @@ def pyhf_workspace(result, mass: float) -> dict:
         The result of :meth:`na64tools.analysis.Analysis.evaluate`, with its limit curve.
     mass : float
         The mass [GeV], inside the limit curve (a simulated mass, or any mass between them).
+    background : str
+        ``"by_source"`` (default): one sample per source, as above. ``"total"``: one sample
+        ``background_total`` with the total background and its error as one ``shapesys``, exactly
+        na64tools' own counting model (``pyhf.simplemodels.uncorrelated_background`` plus the
+        signal-yield uncertainty), without the split.
 
     Returns
     -------
@@ -422,7 +432,7 @@ def pyhf_workspace(result, mass: float) -> dict:
     Raises
     ------
     ValueError
-        No limit curve, or a mass outside it.
+        No limit curve, a mass outside it, or an unknown ``background``.
 
     Examples
     --------
@@ -430,13 +440,17 @@ def pyhf_workspace(result, mass: float) -> dict:
     >>> ws = pyhf.Workspace(pyhf_workspace(result, 0.1))  # doctest: +SKIP
     >>> model, data = ws.model(), ws.data(ws.model())  # doctest: +SKIP
     """
+    if background not in PYHF_BACKGROUND_MODELS:
+        raise ValueError(f"background {background!r}: expected one of {', '.join(PYHF_BACKGROUND_MODELS)}")
     n_sig, _how = _signal_at(result, mass)
     r = float(result.signal_uncertainty)
     signal_mods: list[dict] = [{"name": "mu", "type": "normfactor", "data": None}]
     if r > 0 and n_sig > 0:
         signal_mods.append({"name": "na64mu_signal_yield", "type": "shapesys", "data": [r * n_sig]})
     samples = [{"name": "signal", "data": [n_sig], "modifiers": signal_mods}]
-    for src, b in result.background.items():
+    sources = (result.background if background == "by_source" else
+               {"total": result.total_background})
+    for src, b in sources.items():
         mods = []
         if b.value > 0 and b.error > 0:
             mods.append({"name": f"na64mu_background_{src}", "type": "shapesys", "data": [float(b.error)]})

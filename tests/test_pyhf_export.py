@@ -219,6 +219,26 @@ def test_synthetic_results_reproduce_with_correlated_systematics():
         assert g_ws == pytest.approx(g_na64, rel=0.05)
 
 
+def test_total_background_workspace_is_exactly_na64tools_model():
+    """background="total": one background sample with the total and its error, na64tools' own
+    model: the hybrid CLs gives its limit to MC precision, and without signal uncertainty pyhf's
+    asymptotic limit is na64tools' method="asymptotic" on the same total."""
+    backgrounds = {"misreconstruction": (0.8, 0.2, 0.48), "decays_in_flight": (0.6, 0.1, 0.06),
+                   "other": (0.3, 0.1, 0.3)}
+    res = synthetic_result(n_obs=3, backgrounds=backgrounds)
+    spec = pyhf_workspace(res, 0.1, background="total")
+    assert [s["name"] for s in spec["channels"][0]["samples"]] == ["signal", "background_total"]
+    g_ws = res.g_ref * math.sqrt(hybrid_mu_limit(spec))
+    assert g_ws == pytest.approx(_loglog(0.1, res.limit.masses, res.limit.observed), rel=2e-3)
+    res0 = synthetic_result(n_obs=3, backgrounds=backgrounds, signal_uncertainty=0.0)
+    t = res0.total_background
+    s_na64 = upper_limit(CountingExperiment(3, t.value, t.error), cl=CL, method="asymptotic")
+    s_pyhf = pyhf_asymptotic_mu_limit(pyhf_workspace(res0, 0.1, background="total")) * 50.0
+    assert s_pyhf == pytest.approx(s_na64, rel=5e-3)
+    with pytest.raises(ValueError, match="background 'sum': expected one of by_source, total"):
+        pyhf_workspace(res, 0.1, background="sum")
+
+
 def test_combination_with_another_experiment():
     """pyhf.Workspace.combine with another experiment's one-bin workspace (same POI name 'mu'):
     one model with both channels, whose limit on mu is stronger than the other's alone."""

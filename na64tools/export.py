@@ -314,8 +314,8 @@ def validate_hepdata(path) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # pyhf workspaces: the counting experiment as a likelihood others can combine and recast
 # --------------------------------------------------------------------------------------------
-#: name of the one channel (one bin) of every workspace: unique to NA64μ so that a combination
-#: with another experiment's workspace (``pyhf.Workspace.combine``) keeps the channels apart
+#: the one channel (one bin) of every workspace, named for NA64μ so that a combination with
+#: another experiment's workspace (``pyhf.Workspace.combine``) keeps the channels apart
 PYHF_CHANNEL = "na64mu_signal_region"
 
 #: what the modifiers of a workspace are, as written into its metadata

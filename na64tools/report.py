@@ -163,7 +163,7 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
         if portal is not None:
             keep("ldm", plotting.plot_ldm(result.limit, portal=portal, projections=proj,
                                           save=out / "ldm.png")[0])
-    paths.update(export_result(result, out))
+    paths.update(export_result(result, out, setup=setup))
     note = hepdata_note(result, paths)  # say it when the HEPData submission could not be written
     (out / "summary.json").write_text(json.dumps(build_summary(result, output, setup), indent=2,
                                                  default=str) + "\n")

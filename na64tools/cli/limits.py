@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "limits", help="efficiency, background by source and coupling limits from processor outputs",
         description="Read processor outputs saved by `na64tools run --out` (.json + .root), apply the cuts, "
-                    "and write plots, CSV/JSON/HEPData exports, summary.json and report.md.")
+                    "and write plots, CSV/JSON/HEPData exports, one pyhf workspace per simulated "
+                    "mass (pyhf/), summary.json and report.md.")
     p.add_argument("output", metavar="OUTPUT",
                    help="processor output saved by `na64tools run --out`: its directory (e.g. "
                         "na64-run, read as na64-run/output.json) or OUTPUT.json (run the processor "

@@ -362,10 +362,6 @@ def _require_pyhf():
     return pyhf
 
 
-def _coupling_name(model: str) -> str:
-    return _MODEL_COUPLING.get(model, "g")
-
-
 def _mass_key(mass: float) -> str:
     return f"{float(mass):g}"
 

@@ -646,8 +646,11 @@ for _m in (
     register_model(_m)
 del _m
 
-# the models of the other physics modules of na64tools are registered here, one line each, e.g.
-# register_module("na64tools.physics.alp", mass_symbol="a")
+# the models of the other physics modules of na64tools, one line each (docs/models/)
+register_module("na64tools.physics.alp", mass_symbol="a")
+register_module("na64tools.physics.millicharged", mass_symbol=r"\chi")
+register_module("na64tools.physics.lfv", info="MODEL_INFO_TAU", make_sampler="make_sampler_tau",
+                br_invisible="br_invisible_tau")
 
 #: the models na64tools registers when imported (sent to worker processes by name)
 _BUILTIN = frozenset(_REGISTRY)

@@ -73,8 +73,6 @@ __all__ = [
 
 #: the entry-point group of installed packages that provide models
 ENTRY_POINT_GROUP = "na64tools.models"
-#: the models shipped with na64tools
-SHIPPED_MODELS = ("vector", "dark_photon", "scalar")
 
 #: a model name: used in file names (``signal_<name>_m0.1_...root``) and dataset names
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -652,5 +650,7 @@ register_module("na64tools.physics.millicharged", mass_symbol=r"\chi")
 register_module("na64tools.physics.lfv", info="MODEL_INFO_TAU", make_sampler="make_sampler_tau",
                 br_invisible="br_invisible_tau")
 
+#: the models shipped with na64tools, in registration order
+SHIPPED_MODELS = tuple(_REGISTRY)
 #: the models na64tools registers when imported (sent to worker processes by name)
 _BUILTIN = frozenset(_REGISTRY)

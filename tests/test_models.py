@@ -117,8 +117,10 @@ def test_shipped_models_are_registered_first():
     from na64tools.physics.cross_section import MODELS
     from na64tools.sim import MODELS as SIM_MODELS
 
-    assert MODELS == SIM_MODELS == models.SHIPPED_MODELS  # backward compatible constants
-    assert set(models.SHIPPED_MODELS) <= models._BUILTIN
+    assert SIM_MODELS == ("vector", "dark_photon", "scalar")  # backward compatible constant
+    assert set(MODELS) == {*SIM_MODELS, "alp"}  # the models of the WW cross-section code
+    assert models.SHIPPED_MODELS == (*SIM_MODELS, "alp", "millicharged", "lfv_tau")
+    assert set(models.SHIPPED_MODELS) == models._BUILTIN
 
 
 def test_unknown_model_error_names_it_and_the_available_ones():

@@ -324,6 +324,9 @@ def _cached_sampler(model: Model, mass: float, energy: float, material: str, x_m
 # the registry
 # ------------------------------------------------------------------------------------------
 _REGISTRY: dict[str, Model] = {}
+#: shipped models of a physics module, imported when first asked for (:func:`_register_lazily`):
+#: name -> (module, register_module options)
+_LAZY: dict[str, tuple[str, dict]] = {}
 _LOCK = threading.RLock()
 _ENTRY_POINTS_LOADED = False
 #: entry points that failed to load: name -> one-line reason (said in get_model's error)
@@ -358,6 +361,8 @@ def register_model(model: Model, *, replace: bool = False) -> Model:
     with _LOCK:
         if _LOADING:
             model = _tag(model, _LOADING[-1])
+        if model.name in _LAZY and model.name not in _REGISTRY and not _RESOLVING:
+            _resolve(model.name)
         old = _REGISTRY.get(model.name)
         if old is not None and not replace and not _same_file(old, model):
             where = f" (from {old.source[0]})" if old.source else ""
@@ -398,6 +403,8 @@ def get_model(name: str | Model) -> Model:
         return name
     with _LOCK:
         model = _REGISTRY.get(name) if isinstance(name, str) else None
+        if model is None and name in _LAZY:
+            model = _resolve(name)
         if model is None:
             _load_entry_points()
             model = _REGISTRY.get(name) if isinstance(name, str) else None
@@ -420,7 +427,7 @@ def available_models() -> tuple[str, ...]:
     """
     with _LOCK:
         _load_entry_points()
-        return tuple(_REGISTRY)
+        return (*SHIPPED_MODELS, *(n for n in _REGISTRY if n not in _BUILTIN))
 
 
 def _load_entry_points() -> None:
@@ -644,13 +651,36 @@ for _m in (
     register_model(_m)
 del _m
 
+_RESOLVING: list[str] = []
+
+
+def _register_lazily(name: str, module: str, **options) -> None:
+    """Register the model ``name`` of the physics module ``module`` (:func:`register_module`
+    with ``options``) when it is first asked for: importing na64tools (and ``na64tools --help``)
+    does not import the physics modules and their dependencies."""
+    _LAZY[name] = (module, options)
+
+
+def _resolve(name: str) -> Model:
+    """Import the module of a lazily registered shipped model and register it."""
+    module, options = _LAZY[name]
+    _RESOLVING.append(name)
+    try:
+        model = register_module(module, replace=True, **options)
+    finally:
+        _RESOLVING.pop()
+    if model.name != name:  # a programming error of the shipped table below
+        raise RuntimeError(f"{module}: MODEL_INFO name {model.name!r}, registered as {name!r}")
+    return model
+
+
 # the models of the other physics modules of na64tools, one line each (docs/models/)
-register_module("na64tools.physics.alp", mass_symbol="a")
-register_module("na64tools.physics.millicharged", mass_symbol=r"\chi")
-register_module("na64tools.physics.lfv", info="MODEL_INFO_TAU", make_sampler="make_sampler_tau",
-                br_invisible="br_invisible_tau")
+_register_lazily("alp", "na64tools.physics.alp", mass_symbol="a")
+_register_lazily("millicharged", "na64tools.physics.millicharged", mass_symbol=r"\chi")
+_register_lazily("lfv_tau", "na64tools.physics.lfv", info="MODEL_INFO_TAU",
+                 make_sampler="make_sampler_tau", br_invisible="br_invisible_tau")
 
 #: the models shipped with na64tools, in registration order
-SHIPPED_MODELS = tuple(_REGISTRY)
-#: the models na64tools registers when imported (sent to worker processes by name)
-_BUILTIN = frozenset(_REGISTRY)
+SHIPPED_MODELS = (*_REGISTRY, *_LAZY)
+#: the models na64tools registers when imported or first asked for (sent to workers by name)
+_BUILTIN = frozenset(SHIPPED_MODELS)

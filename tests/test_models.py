@@ -462,3 +462,21 @@ def test_chain_cut_explorer_and_plots_for_the_user_model(chain, user_model):
         plt.close(fig)
     finally:
         models._REGISTRY.pop("double_vector_ref", None)
+
+
+def test_physics_module_models_are_imported_when_first_asked_for():
+    """alp, millicharged and lfv_tau are listed without importing their modules (fast CLI help);
+    get_model imports and registers them; a user model cannot take their names silently."""
+    code = ("import sys, na64tools.models as m; names = m.available_models(); "
+            "before = 'na64tools.physics.alp' in sys.modules; a = m.get_model('alp'); "
+            "print(names[3:6], before, 'na64tools.physics.alp' in sys.modules, a.pdgid, "
+            "m.get_model('alp') is a)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.stdout.split() == ["('alp',", "'millicharged',", "'lfv_tau')", "False", "True",
+                                  "9000005", "True"]
+
+
+def test_a_user_model_cannot_take_a_lazily_registered_name(clean_registry):
+    with pytest.raises(ValueError, match="'millicharged' is already registered"):
+        register_model(_dummy("millicharged"))

@@ -302,4 +302,4 @@ def test_05_limits_and_projections(tmp_path, monkeypatch):
     assert v["projection_mot"][-1] == 2e13
     assert v["projection_improves"] is True
     assert 0 < v["background_total"] < 1
-    assert v["exported"] == ["background.csv", "efficiency.csv", "limits.csv", "result.json"]
+    assert v["exported"] == ["background.csv", "efficiency.csv", "limits.csv", "pyhf", "result.json"]

@@ -89,9 +89,9 @@ One loop, negative: :func:`na64tools.physics.gminus2.delta_amu` with ``model="al
 from __future__ import annotations
 
 import numpy as np
-import scipy.constants as _sc
+import hepunits
+from hepunits.constants import hbarc as _hbarc
 from numpy.typing import ArrayLike
-from scipy.special import lambertw
 
 from .constants import ALPHA, M_MU
 from .cross_section import XThetaSampler, get_sampler
@@ -133,8 +133,8 @@ DETECTOR_LENGTH_CM = 1500.0
 ALP_ENERGY_GEV = 80.0
 #: bases of the ALP-muon coupling (only the photon width differs)
 BASES = ("yukawa", "derivative")
-#: hbar c [GeV cm] (CODATA, scipy.constants)
-HBARC_GEV_CM: float = float(_sc.hbar * _sc.c / (_sc.e * 1e9) * 100.0)
+#: hbar c [GeV cm] (CODATA, via hepunits)
+HBARC_GEV_CM: float = float(_hbarc / (hepunits.GeV * hepunits.cm))
 
 #: the model description for the model registry (na64tools.models; ISSUE 17 interface)
 MODEL_INFO: dict = {
@@ -436,6 +436,8 @@ def long_lived_coupling_interval(mass: float, events_ref: float, g_ref: float, s
     c = s * k * g0 * g0 / n_ref
     if c > np.exp(-1.0):
         return float("nan"), float("nan")
+    from scipy.special import lambertw  # scipy only when needed (the CLI imports this module)
+
     y_low = float(-lambertw(-c, 0).real)
     y_high = float(-lambertw(-c, -1).real)
     return float(np.sqrt(y_low / k)), float(np.sqrt(y_high / k))

@@ -63,6 +63,7 @@ __all__ = [
     "ReferenceCurve",
     "ENTRY_POINT_GROUP",
     "SHIPPED_MODELS",
+    "FINAL_STATES",
     "register_model",
     "get_model",
     "available_models",
@@ -75,6 +76,9 @@ __all__ = [
 ENTRY_POINT_GROUP = "na64tools.models"
 #: the models shipped with na64tools
 SHIPPED_MODELS = ("vector", "dark_photon", "scalar")
+
+#: what the generator puts after the production vertex (:attr:`Model.final_state`)
+FINAL_STATES = ("muon", "electron")
 
 #: a model name: used in file names (``signal_<name>_m0.1_...root``) and dataset names
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -139,6 +143,18 @@ class Model:
         ``make_sampler(...).sigma_at(coupling)``.
     reference_lines : tuple of callables
         Each ``f(masses) -> ReferenceCurve`` (masses [GeV], the plot's range).
+    final_state : {"muon", "electron"}
+        What the generator puts after the production vertex (default ``"muon"``): ``"muon"``, the
+        outgoing muon at ``(1 - x) E_0`` recoiling against the invisible system (the
+        missing-momentum signature of every model but ``lfv_e``); ``"electron"``, no outgoing
+        muon and an electron shower of ``(1 - x) E_0`` in the ECAL, recorded by the calorimeter
+        trigger (μN → eX, :mod:`na64tools.physics.lfv`; docs/models/lfv.md). Such a model is
+        selected by the processor's ``lfv_e`` selection, not the missing-momentum one.
+    background_estimate : callable, optional
+        ``background_estimate(mot, setup) -> dict`` of labelled background estimates ``{source:
+        {"value": events, "error": events, "label": str}}`` for ``mot`` muons on target, used by
+        the limits *instead of* the simulated background sample when the simulation does not
+        model the model's backgrounds (``lfv_e``: muon decays in flight); every output says so.
     g2 : str, optional
         The model key of :mod:`na64tools.physics.gminus2` (``vector``, ``scalar``,
         ``dark_photon``): the plots draw the (g−2)_μ band and bound.
@@ -164,6 +180,8 @@ class Model:
     plot_label: str = ""
     cross_section: Callable[..., float] | None = None
     reference_lines: tuple = ()
+    final_state: str = "muon"
+    background_estimate: Callable[..., dict] | None = None
     g2: str | None = None
     relic_portal: str | None = None
     source: tuple | None = field(default=None, repr=False)
@@ -190,6 +208,11 @@ class Model:
             if not callable(getattr(self, key)):
                 raise ValueError(f"model {self.name!r}: {key} must be callable, got "
                                  f"{getattr(self, key)!r}")
+        if self.final_state not in FINAL_STATES:
+            raise ValueError(f"model {self.name!r}: final_state {self.final_state!r}, expected one "
+                             f"of {', '.join(FINAL_STATES)}")
+        if self.background_estimate is not None and not callable(self.background_estimate):
+            raise ValueError(f"model {self.name!r}: background_estimate must be callable or None")
         if self.cross_section is not None and not callable(self.cross_section):
             raise ValueError(f"model {self.name!r}: cross_section must be callable or None")
         lines = tuple(self.reference_lines)
@@ -646,11 +669,22 @@ for _m in (
     register_model(_m)
 del _m
 
+def _lfv_e_background(mot: float, setup) -> dict:
+    """:func:`na64tools.physics.lfv.lfv_e_background_estimate` (the labelled analytic lfv_e
+    background: the fast simulation does not model muon decays in flight)."""
+    from .physics.lfv import lfv_e_background_estimate
+
+    return lfv_e_background_estimate(mot, setup)
+
+
 # the models of the other physics modules of na64tools, one line each (docs/models/)
 register_module("na64tools.physics.alp", mass_symbol="a")
 register_module("na64tools.physics.millicharged", mass_symbol=r"\chi")
 register_module("na64tools.physics.lfv", info="MODEL_INFO_TAU", make_sampler="make_sampler_tau",
                 br_invisible="br_invisible_tau")
+register_module("na64tools.physics.lfv", info="MODEL_INFO_E", make_sampler="make_sampler_e",
+                br_invisible="br_invisible_e", final_state="electron",
+                background_estimate=_lfv_e_background)
 
 #: the models na64tools registers when imported (sent to worker processes by name)
 _BUILTIN = frozenset(_REGISTRY)

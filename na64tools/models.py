@@ -151,10 +151,12 @@ class Model:
         trigger (μN → eX, :mod:`na64tools.physics.lfv`; docs/models/lfv.md). Such a model is
         selected by the processor's ``lfv_e`` selection, not the missing-momentum one.
     background_estimate : callable, optional
-        ``background_estimate(mot, setup) -> dict`` of labelled background estimates ``{source:
-        {"value": events, "error": events, "label": str}}`` for ``mot`` muons on target, used by
-        the limits *instead of* the simulated background sample when the simulation does not
-        model the model's backgrounds (``lfv_e``: muon decays in flight); every output says so.
+        ``background_estimate(mot, setup, cuts) -> dict`` of labelled background estimates
+        ``{source: {"value": events, "error": events, "label": str}}`` for ``mot`` muons on
+        target with the model's selection ``cuts`` (for an electron final state the processor's
+        :class:`~na64tools.config.LfvECuts`), used by the limits *instead of* the simulated
+        background sample when the simulation does not model the model's backgrounds
+        (``lfv_e``: muon decays in flight); every output says so.
     g2 : str, optional
         The model key of :mod:`na64tools.physics.gminus2` (``vector``, ``scalar``,
         ``dark_photon``): the plots draw the (g−2)_μ band and bound.
@@ -669,12 +671,12 @@ for _m in (
     register_model(_m)
 del _m
 
-def _lfv_e_background(mot: float, setup) -> dict:
+def _lfv_e_background(mot: float, setup, cuts=None) -> dict:
     """:func:`na64tools.physics.lfv.lfv_e_background_estimate` (the labelled analytic lfv_e
     background: the fast simulation does not model muon decays in flight)."""
     from .physics.lfv import lfv_e_background_estimate
 
-    return lfv_e_background_estimate(mot, setup)
+    return lfv_e_background_estimate(mot, setup, cuts)
 
 
 # the models of the other physics modules of na64tools, one line each (docs/models/)

@@ -846,7 +846,12 @@ class Analysis:
             if n_obs is None:   # expected only: no observed number to show
                 limit = dataclasses.replace(limit, observed=np.full(len(masses), np.nan),
                                             events_observed=float("nan"))
-            if self.projections:
+            if self.projections and method != "simulation":
+                notes += (f"No projections to other exposures for model {model!r}: its background "
+                          "is an analytic estimate with a relative uncertainty that does not shrink "
+                          "with the exposure, so the expected coupling limit stays about where it is "
+                          "(the limit on signal events grows with the background).",)
+            elif self.projections:
                 projection = project(experiment, np.asarray(self.projections), mot_ref=self.mot,
                                      masses=masses, signal_yield_ref=yref, g_ref=self.g_ref, cl=self.cl)
         if electron:

@@ -1232,7 +1232,8 @@ MODELS: dict = {
 
 
 # ---------------------------------------------------------------------------------------------
-# lfv_e: selection and backgrounds (design estimates; the generator does not produce lfv_e yet)
+# lfv_e: selection efficiency and backgrounds (analytic estimates; the generator simulates the
+# signal, final_state "electron" of the registry, but not the muon decays in flight)
 # ---------------------------------------------------------------------------------------------
 def muon_decay_probability(momentum: float, length: float) -> float:
     """Probability that a muon of ``momentum`` decays within ``length``: 1 − exp(−L m/(p cτ_μ)).

@@ -14,6 +14,9 @@ and produces:
   ``Weight()`` storage;
 - ``table``: a :class:`CutTable`, the per-event cut variables, weights and ids of the events that
   pass the loose :class:`Preselection`, to re-evaluate cuts interactively without re-reading;
+- ``lfv_e_cutflow``: the cutflow of the ``lfv_e`` selection (an electron shower and no outgoing
+  muon, :func:`~na64tools.selection.lfv_e_masks`), run on every event besides the
+  missing-momentum selection, per dataset (``lfv_e_cuts``: its thresholds);
 - ``mot``: muons on target per dataset from the ``Runs`` trees, read once per file (in the chunk
   that starts at entry 0) however the file is chunked, with generated / written event counts.
 

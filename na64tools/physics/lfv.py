@@ -1259,7 +1259,9 @@ def muon_decay_probability(momentum: float, length: float) -> float:
 def lfv_e_selection_efficiency(energy: float = 160.0, *, z_min: float = 0.9,
                                ecal_stochastic: float = 0.10, p_in_resolution: float = 0.038,
                                trigger_efficiency: float = 0.98, channel: str = "coherent",
-                               recoil_max: float | None = None, charge: int = 1) -> float:
+                               recoil_max: float | None = None, charge: int = 1,
+                               target_x0: float | None = None,
+                               critical_energy: float = 7.43e-3) -> float:
     """Design efficiency of the lfv_e selection for the signal (an estimate, not simulated).
 
     Selection: one incoming muon measured in MS1 (p_in ≈ E_0); E_ECAL ≥ z_min p_in; no track in
@@ -1269,6 +1271,14 @@ def lfv_e_selection_efficiency(energy: float = 160.0, *, z_min: float = 0.9,
     E_ECAL ≈ E_0(1 − y) + response·yE_0 with hadrons leaving into the VETO above ~1 GeV, so only
     ν < recoil_max is kept. The efficiency is trigger × P(E_meas ≥ z_min p_meas) with Gaussian
     ECAL (stochastic/√E) and MS1 (relative) resolutions × (DIS only) the small-recoil fraction.
+
+    With ``target_x0`` (the target depth in radiation lengths; it is also the ECAL) the
+    conversion vertex is uniform in depth and only the shower fraction c(d) contained behind it
+    is measured: P = ⟨P(c(d)(1 + δ) ≥ z_min)⟩ over the depth, with the longitudinal profile
+    dE/dt ∝ (bt)^{a−1} e^{−bt}, b = 0.5, a = 1 + b(ln(E/E_c) − 0.5) of an electron shower (PDG
+    RPP, "Passage of particles through matter", eq. 34.36), c = P(a, b·depth left) (regularised
+    incomplete gamma function). At 160 GeV in 40 X0 of Pb about 45 % of the conversions leak
+    more than 10 % of their shower: the main signal loss of this selection.
 
     Parameters
     ----------
@@ -1288,6 +1298,12 @@ def lfv_e_selection_efficiency(energy: float = 160.0, *, z_min: float = 0.9,
         ν_max [GeV] for DIS (default :func:`max_invisible_recoil`).
     charge : {+1, -1}
         Beam-muon charge.
+    target_x0 : float, optional
+        Target (ECAL) depth in radiation lengths: average over a uniform conversion depth with
+        the shower containment (default: the whole shower measured).
+    critical_energy : float
+        Critical energy of the absorber [GeV] (Pb: 7.43 MeV, PDG "Atomic and nuclear properties
+        of materials").
 
     Returns
     -------
@@ -1299,7 +1315,17 @@ def lfv_e_selection_efficiency(energy: float = 160.0, *, z_min: float = 0.9,
         raise ValueError(f"channel={channel!r}: expected 'coherent' or 'dis'")
     sig_rel = math.hypot(float(ecal_stochastic) / math.sqrt(e), float(p_in_resolution))
     # P(E_meas/p_meas >= z_min) for a true ratio 1 (Gaussian, ratio of two resolutions)
-    p_pass = 0.5 * math.erfc((float(z_min) - 1.0) / (math.sqrt(2.0) * sig_rel))
+    if target_x0 is None:
+        p_pass = 0.5 * math.erfc((float(z_min) - 1.0) / (math.sqrt(2.0) * sig_rel))
+    else:
+        from scipy import special
+
+        b = 0.5
+        a = 1.0 + b * (math.log(e / float(critical_energy)) - 0.5)
+        depth = (np.arange(4000) + 0.5) / 4000.0      # midpoints of a uniform depth grid
+        contained = special.gammainc(a, b * float(target_x0) * (1.0 - depth))
+        arg = (float(z_min) / np.maximum(contained, 1e-300) - 1.0) / (math.sqrt(2.0) * sig_rel)
+        p_pass = float(np.mean(special.erfc(arg) / 2.0))
     eff = float(trigger_efficiency) * p_pass
     if channel == "dis":
         nu_max = max_invisible_recoil() if recoil_max is None else float(recoil_max)

@@ -254,10 +254,12 @@ def _stage_a_electron(plan: SamplePlan, s: int, rng: np.random.Generator, n: int
     uniformly in the target (the conversion probability is the same at every depth of a thin
     target); it deposits a MIP in the ECAL depth before the vertex. The electron (a positron
     for the μ⁺ beam) carries ``(1 - x) E_mu`` with the sampler's x (x = 1 − E_e/E_0: the
-    nuclear or hadronic recoil, invisible) and the sampler's angle θ; its whole shower is
-    measured in the ECAL with the setup's resolution (40 X0: the longitudinal leakage of
-    showers starting in the last radiation lengths is not modelled, see docs/models/lfv.md).
-    There is no outgoing muon: no MS2 track, no trigger-counter, VETO, HCAL or VHCAL hit.
+    nuclear or hadronic recoil, invisible) and the sampler's angle θ. Its shower starts at the
+    vertex: the fraction contained in the ECAL depth behind it (the longitudinal profile of
+    :func:`~.detector.em_fraction`, PDG RPP eq. 34.36) is measured with the setup's ECAL
+    resolution, the rest leaks forward into HCAL module 0 where the incoming direction crosses
+    it (as for the showers of bremsstrahlung photons). There is no outgoing muon: no MS2 track,
+    no trigger-counter, VETO or VHCAL hit.
 
     The event is recorded by the calorimeter trigger of :class:`~na64tools.config.LfvECuts`:
     ECAL energy ≥ ``trigger_ecal_min`` and no S_mu hit, with the counters' plateau efficiency
@@ -288,15 +290,21 @@ def _stage_a_electron(plan: SamplePlan, s: int, rng: np.random.Generator, n: int
     t["x0"], t["y0"], t["tx0"], t["ty0"] = x.copy(), y.copy(), tx.copy(), ty.copy()
     t["x"], t["y"], t["tx"], t["ty"] = x, y, tx, ty
     t["psi"] = rng.uniform(0.0, 2.0 * np.pi, n)
-    # the vertex depth, the muon's MIP before it, the shower (preshower share: its profile)
+    # the vertex depth, the muon's MIP before it, the shower contained behind the vertex
+    # (preshower share: its profile) and its forward leakage
     depth = rng.random(n)
     T = tgt.radiation_lengths
     mip = mip_deposit(rng, n, ecal, 1.0) * depth
-    shower = smear(e_el, float(ecal.stochastic), g[4])
+    cont = em_fraction(e_el, depth * T, 0.0, T, material=tgt.material, photon=False)
+    shower = smear(e_el * cont, float(ecal.stochastic), g[4])
+    scale = np.where(cont > 0, shower / np.maximum(e_el * cont, 1e-12), 0.0)
     f_ps = em_fraction(e_el, depth * T, 0.0, tgt.preshower_depth, material=tgt.material, photon=False)
     mip_ps = mip * np.clip(tgt.preshower_depth / np.maximum(depth * T, 1e-12), 0.0, 1.0)
     t["e_ecal"] = shower + mip
-    t["e_ps"] = shower * f_ps + mip_ps
+    t["e_ps"] = e_el * f_ps * scale + mip_ps
+    geo = plan.geometry
+    forward = geo.in_hcal(x + tx * geo.z_vertex, y + ty * geo.z_vertex, tx, ty, 0.0)
+    t["e_leak"] = np.where(forward, e_el * (1.0 - cont), 0.0)
     t["depth"] = depth
     # the calorimeter trigger (no muon: the S4 x S_mu coincidence is never hit)
     fired = t["e_ecal"] >= LfvECuts().trigger_ecal_min
@@ -566,9 +574,10 @@ def _pileup(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: n
 def _stage_b_electron(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray,
                       rng: np.random.Generator, out: dict[str, np.ndarray],
                       jag: dict[str, _Jagged]) -> None:
-    """Stage B of the electron final state (:func:`_stage_a_electron`): MS1, the ECAL shower of
-    stage A, empty VETO/HCAL/VHCAL and no MS2 track except from pile-up muons, and GenPart: the
-    incoming muon (status 0) and the electron (status 1, a positron for the μ⁺ beam)."""
+    """Stage B of the electron final state (:func:`_stage_a_electron`): MS1, the ECAL shower and
+    its HCAL leakage of stage A, empty VETO/VHCAL and no MS2 track except from pile-up muons, and
+    GenPart: the incoming muon (status 0) and the electron (status 1, a positron for the μ⁺
+    beam)."""
     n = rows.size
     n_hcal = int(round(float(plan.setup.hcal.modules)))
     _incoming(plan, t, rows, rng, out)
@@ -576,6 +585,7 @@ def _stage_b_electron(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarr
     out["ECAL_y"][rows] = t["y"]
     e_ecal, e_ps = t["e_ecal"].copy(), t["e_ps"].copy()
     e_hcal = np.zeros((n, n_hcal))
+    e_hcal[:, 0] = t["e_leak"]   # the shower's forward leakage (stage A)
     e_veto, e_vhcal = np.zeros(n), np.zeros(n)
     _pileup(plan, t, rows, rng, jag, e_ecal, e_hcal, e_veto, e_vhcal)
     out["ECAL_energy"][rows] = e_ecal

@@ -199,8 +199,10 @@ def chain(tmp_path_factory):
          "6000", "--seed", "3", "--out", str(d / "sig"), "--no-progress")
     call("simulate", "--sample", "background", "--events", "70000", "--seed", "4", "--out",
          str(d / "bkg"), "--no-progress")
-    call("run", str(d / "sig"), str(d / "bkg"), "--executor", "iterative", "--out", str(d / "run"),
-         "--no-progress")
+    ran = call("run", str(d / "sig"), str(d / "bkg"), "--executor", "iterative", "--out",
+               str(d / "run"), "--no-progress")
+    assert "signal_lfv_e_m0.000511  lfv_e selection" in ran   # its own cutflow is printed
+    assert "background  lfv_e selection" not in ran           # nothing on its trigger
     out = call("limits", str(d / "run"), "--model", "lfv_e", "--out", str(d / "lim"))
     return d, out
 

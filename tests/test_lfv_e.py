@@ -304,3 +304,19 @@ def test_other_samples_are_unchanged(tmp_path):
     bkg = simulate("background", events=70000, seed=4, out=tmp_path / "b", progress=False)
     assert content_hash(sig) == MAIN_HASHES["vector"]
     assert content_hash(bkg) == MAIN_HASHES["background"]
+
+
+def test_lfv_e_files_do_not_depend_on_the_file_count(tmp_path):
+    from na64tools.sim import simulate
+    from na64tools.sim.writer import content_hash
+
+    one = simulate("signal", model="lfv_e", mass=M_E, events=5000, seed=8, out=tmp_path / "one",
+                   progress=False)
+    three = simulate("signal", model="lfv_e", mass=M_E, events=5000, seed=8, out=tmp_path / "three",
+                     files=3, progress=False)
+    assert content_hash(three) == content_hash(one)
+    import uproot
+
+    with uproot.open(one[0]) as f:
+        gen = f["Runs"]["generator"].array(library="np")[0]
+    assert "trigger: calorimeter, ECAL >= 80 GeV and no S_mu hit" in gen

@@ -31,6 +31,7 @@ from .stats.background import (
     SYSTEMATICS,
     ZERO_EVENT_UPPER,
     BackgroundEstimate,
+    EstimatedBackground,
     total_background,
 )
 from .stats.efficiency import (
@@ -168,13 +169,20 @@ class Result:
 
     @property
     def low_statistics(self) -> bool:
-        """The total background rests on fewer than ~10 effective simulated events."""
+        """The total background rests on fewer than ~10 effective simulated events (never for
+        a labelled estimate, :attr:`background_method`)."""
         return self.total_background.low_statistics
 
     #: the output was incomplete (accepted with ``allow_partial``): MOT and generated counts scaled
     partial: bool = False
     #: what the numbers are, in words (partial output, expected limits only, a single mass, ...)
     notes: tuple[str, ...] = ()
+    #: where the background comes from: "simulation" (the simulated background sample), or the
+    #: label of a model's analytic estimate ("background: analytic estimate, not simulated: ...")
+    background_method: str = "simulation"
+    #: the selection of an electron final state (``lfv_e``): the processor's LfvECuts as a dict
+    #: (``None``: the missing-momentum selection, :attr:`cuts`)
+    selection: dict | None = None
 
     @property
     def observed(self) -> bool:
@@ -207,6 +215,10 @@ class Result:
             "background_low_statistics": self.low_statistics,
             "signal_uncertainty": {"total": self.signal_uncertainty, **self.signal_systematics},
         }
+        if self.background_method != "simulation":   # a labelled estimate (lfv_e)
+            d["background_method"] = self.background_method
+        if self.selection is not None:
+            d["selection"] = {"name": "lfv_e", "cuts": dict(self.selection)}
         if self.limit is not None:
             lim = self.limit
             d["limits"] = {
@@ -340,6 +352,7 @@ class Analysis:
         self.samples = samples_from_output(output, exposure=exposure)
         self.mot = float(self.setup.run.mot) if mot is None else float(mot)
         run_mot = float(self.setup.run.mot)
+        self._n_obs_given = n_obs is not None
         if n_obs is not None:
             self.n_obs: int | None = int(n_obs)
         elif mot is None or self.mot == run_mot:
@@ -486,6 +499,9 @@ class Analysis:
             self.signal_uncertainty = float(signal_uncertainty)
         self._cutflow = output.get("cutflow") or {}
         self._processor_cuts = output.get("cuts")
+        #: the lfv_e selection the processor ran (an electron final state), and its cutflow
+        self._lfv_e_cutflow = output.get("lfv_e_cutflow")
+        self._lfv_e_cuts = output.get("lfv_e_cuts")
 
     # --- cut-independent, cached -------------------------------------------------------
     @property
@@ -794,33 +810,134 @@ class Analysis:
             p = np.asarray(passed, dtype=bool)
             if p.shape != (len(self.table),):
                 raise ValueError(f"passed has shape {p.shape}, expected ({len(self.table)},): one entry per table row")
-        effs = self.efficiencies(cuts, model, p) if model in self.models else {}
-        bkg = self.background(cuts, p)
-        total = total_background(bkg)
+        spec = _registered(model)
+        notes = self.notes
+        n_obs, selection, method = self.n_obs, None, "simulation"
+        electron = spec is not None and spec.final_state == "electron"
+        if electron:   # lfv_e: its own trigger and selection, run by the processor
+            effs = self.lfv_e_efficiencies(model) if model in self.models else {}
+            selection = dict(self._lfv_e_cuts or {})
+            notes += (f"Selection of model {model!r}: the lfv_e selection of the processor (an "
+                      "electron shower and no outgoing muon, calorimeter trigger; "
+                      f"{', '.join(f'{k} = {v:g}' for k, v in selection.items())}); the "
+                      "missing-momentum cuts do not apply to it.",)
+            if not self._n_obs_given:
+                n_obs = None
+                notes += ("Expected limits only: no data were recorded with the lfv_e calorimeter "
+                          "trigger (the run's observed events are those of the missing-momentum "
+                          "selection); give n_obs (--n-obs) for an observed limit.",)
+        else:
+            effs = self.efficiencies(cuts, model, p) if model in self.models else {}
+        if spec is not None and spec.background_estimate is not None:
+            bkg, total, method = self.estimated_background(model)
+            notes += (f"{method} The simulated background sample (written with the "
+                      "scattered-muon trigger) is not used for this model.",)
+        else:
+            bkg = self.background(cuts, p)
+            total = total_background(bkg)
         curve = EfficiencyCurve.from_points(effs) if effs else None
         limit = projection = yref = None
         if limits and curve is not None:
             masses, per_mot = self.yield_grid(model)
             yref = self.mot * curve(masses) * per_mot
-            experiment = CountingExperiment(0 if self.n_obs is None else self.n_obs, total.value,
+            experiment = CountingExperiment(0 if n_obs is None else n_obs, total.value,
                                             total.error, self.signal_uncertainty)
             limit = coupling_limit(masses, yref, self.g_ref, experiment, cl=self.cl)
-            if self.n_obs is None:   # expected only: no observed number to show
+            if n_obs is None:   # expected only: no observed number to show
                 limit = dataclasses.replace(limit, observed=np.full(len(masses), np.nan),
                                             events_observed=float("nan"))
-            if self.projections:
+            if self.projections and method != "simulation":
+                notes += (f"No projections to other exposures for model {model!r}: its background "
+                          "is an analytic estimate with a relative uncertainty that does not shrink "
+                          "with the exposure, so the expected coupling limit stays about where it is "
+                          "(the limit on signal events grows with the background).",)
+            elif self.projections:
                 projection = project(experiment, np.asarray(self.projections), mot_ref=self.mot,
                                      masses=masses, signal_yield_ref=yref, g_ref=self.g_ref, cl=self.cl)
-        factors, note = self.factors(cuts, model, p) if effs else ({}, "")
-        notes = self.notes
+        if electron:
+            factors, note = {}, ("efficiency factors: not split for the lfv_e selection (its "
+                                 "cutflow is the processor output's lfv_e_cutflow)")
+        else:
+            factors, note = self.factors(cuts, model, p) if effs else ({}, "")
         if limits and len(effs) == 1:
             notes += (f"One simulated mass ({next(iter(effs)):g} GeV) for model {model!r}: a limit at "
                       "that mass only, no curve (simulate two or more masses for a curve).",)
-        return Result(cuts, self.mot, model, effs, curve, bkg, total, self.n_obs, limit, projection,
+        return Result(cuts, self.mot, model, effs, curve, bkg, total, n_obs, limit, projection,
                       yref, self.g_ref, factors=factors, factors_note=note,
                       signal_uncertainty=self.signal_uncertainty,
                       signal_systematics=dict(self.signal_systematics),
-                      partial=self.partial, notes=notes)
+                      partial=self.partial, notes=notes, background_method=method,
+                      selection=selection)
+
+    def lfv_e_efficiencies(self, model: str) -> dict[float, Efficiency]:
+        """Signal efficiency of the processor's lfv_e selection at each simulated mass of
+        ``model`` (an electron final state): events passing all its cuts over generated events.
+
+        Parameters
+        ----------
+        model : str
+            The model (``lfv_e``).
+
+        Returns
+        -------
+        dict of float to Efficiency
+            ``{mass [GeV]: Efficiency}``.
+
+        Raises
+        ------
+        ValueError
+            The output has no lfv_e cutflow (written by a na64tools before the lfv_e selection),
+            or a signal sample is missing from it.
+        """
+        flow = self._lfv_e_cutflow
+        if not flow:
+            raise ValueError("the processor output has no lfv_e_cutflow (the lfv_e selection): "
+                             "run the processor of this na64tools on the files again "
+                             "(na64tools run)")
+        out = {}
+        for s in self.signal_samples(model):
+            if s.dataset not in flow:
+                raise ValueError(f"lfv_e_cutflow of the processor output has no dataset {s.dataset!r}")
+            n_pass = int(flow[s.dataset]["vetoes"]["events"])
+            out[s.mass] = efficiency(float(n_pass), float(s.n_generated), n_pass=n_pass,
+                                     n_total=s.n_generated)
+        return out
+
+    def estimated_background(self, model: str
+                             ) -> tuple[dict[str, EstimatedBackground], EstimatedBackground, str]:
+        """The model's labelled background estimate (:attr:`~na64tools.models.Model.background_estimate`)
+        for the analysis exposure, instead of the simulated background sample.
+
+        Parameters
+        ----------
+        model : str
+            A model with a ``background_estimate``.
+
+        Returns
+        -------
+        by_source : dict of str to EstimatedBackground
+            The estimate of each source (its error the documented uncertainty, as ``syst``).
+        total : EstimatedBackground
+            Their sum (errors added linearly: conservative, as for the simulated sources).
+        method : str
+            ``"background: analytic estimate, not simulated: ..."``, naming the sources.
+        """
+        from .config import LfvECuts
+
+        spec = _registered(model)
+        sel = LfvECuts(**self._lfv_e_cuts) if self._lfv_e_cuts else LfvECuts()
+        raw = spec.background_estimate(self.mot, self.setup, sel)
+        by_source = {src: EstimatedBackground(src, float(e["value"]), 0.0, float(e["error"]), 0,
+                                              label=str(e["label"])) for src, e in raw.items()}
+        method = ("background: analytic estimate, not simulated: "
+                  + "; ".join(f"{b.source} = {b.value:.3g} ± {b.syst:.2g} events ({b.label})"
+                              for b in by_source.values())
+                  + f" for {self.mot:.3g} MOT. The fast simulation does not model these "
+                  f"backgrounds (model {model!r}).")
+        total = EstimatedBackground("total", float(sum(b.value for b in by_source.values())), 0.0,
+                                    float(sum(b.syst for b in by_source.values())), 0,
+                                    label="analytic estimate, not simulated")
+        return by_source, total, method
 
     def check_limit_inputs(self, model: str | None = None) -> None:
         """Raise a one-line ``ValueError`` if limits cannot be computed for ``model``: no signal
@@ -856,9 +973,22 @@ class Analysis:
                              "pass the file that defines it, na64tools limits --model-file FILE "
                              "(Python: na64tools.models.load_model_file(FILE)); docs/models.md"
                              ) from None
-        if self.mot_background <= 0:
+        if self.mot_background <= 0 and get_model(name).background_estimate is None:
             raise ValueError("processor output has no background dataset: simulate one "
                              "(na64tools simulate --sample background) and run the processor on it")
+
+
+def _registered(model: str | None):
+    """The registered model called ``model``, or ``None`` (an unregistered name is reported by
+    :meth:`Analysis.check_limit_inputs` when limits are asked for)."""
+    from .models import get_model
+
+    if model is None:
+        return None
+    try:
+        return get_model(model)
+    except ValueError:
+        return None
 
 
 class _BackgroundSums:

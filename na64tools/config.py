@@ -34,6 +34,7 @@ __all__ = [
     "Setup",
     "Cuts",
     "Cut",
+    "LfvECuts",
     "TypedConfig",
     "threshold",
     "load_setup",
@@ -690,6 +691,63 @@ class Cuts(TypedConfig):
         if isinstance(data, Mapping) and "cuts" in data:
             data = data["cuts"]
         return cls.from_mapping(data, where=f"{path}: cuts")
+
+
+@dataclass(frozen=True)
+class LfvECuts(TypedConfig):
+    """The calorimeter trigger and the selection of the ``lfv_e`` signature (μN → eX in flight).
+
+    μN → eX leaves an electron shower of about E₀ in the ECAL and **no outgoing muon**, so the
+    scattered-muon trigger (S4 × S_mu) never fires on it (docs/models/lfv.md). The signal is
+    recorded by a calorimeter trigger, ECAL energy ≥ :attr:`trigger_ecal_min` with no S_mu hit
+    (the simulation writes the ``lfv_e`` signal sample with it; ``Trigger_scattered`` is False in
+    those files), and selected by (:func:`na64tools.selection.lfv_e_masks`):
+
+    ============ ===========================================================================
+    trigger      ``Trigger_scattered`` false (no S_mu hit) and E_ECAL ≥ ``trigger_ecal_min``
+    beam         one clean MS1 track: ``p_in_min`` < p_in < ``p_in_max``, χ² < ``beam_chi2_max``
+    ecal         E_ECAL ≥ ``z_min`` · p_in (the whole beam energy in the ECAL)
+    no_track     no track in MS2 (no outgoing muon)
+    vetoes       VETO < ``veto_max``, HCAL < ``hcal_max``, VHCAL < ``vhcal_max`` (no muon MIP,
+                 no hadronic leakage)
+    ============ ===========================================================================
+
+    Every value is an assumption (no lfv_e search has been published by NA64μ); the reasoning
+    is in each field's ``doc``. These numbers are not a section of the :class:`Setup`: the
+    setup's hash is written into every simulated file (``Runs.setupHash``), so a new setup key
+    would change the files of every other model. Build with keyword arguments or
+    :meth:`from_mapping`.
+    """
+
+    trigger_ecal_min: float = number(
+        80.0, "calorimeter trigger: ECAL energy lower bound [GeV]. Assumption: E_0/2 of the "
+        "160 GeV beam (docs/models/lfv.md design), far above the ECAL deposit of a muon that "
+        "keeps most of its energy (MIP 0.35 GeV, hard losses v < 0.5 give < 80 GeV) and far below "
+        "the (1 - x) E_0 ~ E_0 shower of the signal", unit="GeV", lo=0.0)
+    p_in_min: float = number(150.0, "incoming muon momentum (MS1), lower bound [GeV]; as the "
+                             "missing-momentum selection (assumption there)", unit="GeV", lo=0.0)
+    p_in_max: float = number(170.0, "incoming muon momentum (MS1), upper bound [GeV]; as the "
+                             "missing-momentum selection", unit="GeV", lo=0.0)
+    beam_chi2_max: float = number(3.0, "incoming track chi2/ndf, upper bound; as the "
+                                  "missing-momentum selection", unit="1", lo=0.0)
+    z_min: float = number(
+        0.9, "energy balance: E_ECAL >= z_min p_in. Assumption: 2.6 sigma below E_ECAL/p_in = 1 "
+        "for the ECAL (0.10/sqrt(E)) and MS1 (3.8 %) resolutions combined; the muon decays in "
+        "flight, mu -> e nu nu, are suppressed only by this cut (Michel: P(z > 0.9) = 1 %)",
+        unit="1", lo=0.0, hi=1.5)
+    veto_max: float = number(0.015, "VETO energy upper bound [GeV]: no muon MIP (6 MeV) beyond "
+                             "noise; as the missing-momentum selection", unit="GeV", lo=0.0)
+    hcal_max: float = number(
+        1.0, "HCAL energy summed over modules, upper bound [GeV]. Assumption: below the 1.25 GeV "
+        "MIP of one HCAL module: no muon and no hadronic leakage", unit="GeV", lo=0.0)
+    vhcal_max: float = number(1.0, "VHCAL energy upper bound [GeV] (no activity); as the "
+                              "missing-momentum selection", unit="GeV", lo=0.0)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.p_in_min < self.p_in_max:
+            raise ConfigError(f"LfvECuts.p_in_min: value {self.p_in_min!r} must be below "
+                              f"p_in_max={self.p_in_max!r}")
 
 
 def _read_config_file(path: Path) -> Any:

@@ -63,6 +63,7 @@ __all__ = [
     "ReferenceCurve",
     "ENTRY_POINT_GROUP",
     "SHIPPED_MODELS",
+    "FINAL_STATES",
     "register_model",
     "get_model",
     "available_models",
@@ -73,6 +74,9 @@ __all__ = [
 
 #: the entry-point group of installed packages that provide models
 ENTRY_POINT_GROUP = "na64tools.models"
+
+#: what the generator puts after the production vertex (:attr:`Model.final_state`)
+FINAL_STATES = ("muon", "electron")
 
 #: a model name: used in file names (``signal_<name>_m0.1_...root``) and dataset names
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -137,6 +141,20 @@ class Model:
         ``make_sampler(...).sigma_at(coupling)``.
     reference_lines : tuple of callables
         Each ``f(masses) -> ReferenceCurve`` (masses [GeV], the plot's range).
+    final_state : {"muon", "electron"}
+        What the generator puts after the production vertex (default ``"muon"``): ``"muon"``, the
+        outgoing muon at ``(1 - x) E_0`` recoiling against the invisible system (the
+        missing-momentum signature of every model but ``lfv_e``); ``"electron"``, no outgoing
+        muon and an electron shower of ``(1 - x) E_0`` in the ECAL, recorded by the calorimeter
+        trigger (μN → eX, :mod:`na64tools.physics.lfv`; docs/models/lfv.md). Such a model is
+        selected by the processor's ``lfv_e`` selection, not the missing-momentum one.
+    background_estimate : callable, optional
+        ``background_estimate(mot, setup, cuts) -> dict`` of labelled background estimates
+        ``{source: {"value": events, "error": events, "label": str}}`` for ``mot`` muons on
+        target with the model's selection ``cuts`` (for an electron final state the processor's
+        :class:`~na64tools.config.LfvECuts`), used by the limits *instead of* the simulated
+        background sample when the simulation does not model the model's backgrounds
+        (``lfv_e``: muon decays in flight); every output says so.
     g2 : str, optional
         The model key of :mod:`na64tools.physics.gminus2` (``vector``, ``scalar``,
         ``dark_photon``): the plots draw the (g−2)_μ band and bound.
@@ -162,6 +180,8 @@ class Model:
     plot_label: str = ""
     cross_section: Callable[..., float] | None = None
     reference_lines: tuple = ()
+    final_state: str = "muon"
+    background_estimate: Callable[..., dict] | None = None
     g2: str | None = None
     relic_portal: str | None = None
     source: tuple | None = field(default=None, repr=False)
@@ -188,6 +208,11 @@ class Model:
             if not callable(getattr(self, key)):
                 raise ValueError(f"model {self.name!r}: {key} must be callable, got "
                                  f"{getattr(self, key)!r}")
+        if self.final_state not in FINAL_STATES:
+            raise ValueError(f"model {self.name!r}: final_state {self.final_state!r}, expected one "
+                             f"of {', '.join(FINAL_STATES)}")
+        if self.background_estimate is not None and not callable(self.background_estimate):
+            raise ValueError(f"model {self.name!r}: background_estimate must be callable or None")
         if self.cross_section is not None and not callable(self.cross_section):
             raise ValueError(f"model {self.name!r}: cross_section must be callable or None")
         lines = tuple(self.reference_lines)
@@ -654,6 +679,14 @@ del _m
 _RESOLVING: list[str] = []
 
 
+def _lfv_e_background(mot: float, setup, cuts=None) -> dict:
+    """:func:`na64tools.physics.lfv.lfv_e_background_estimate` (the labelled analytic lfv_e
+    background: the fast simulation does not model muon decays in flight)."""
+    from .physics.lfv import lfv_e_background_estimate
+
+    return lfv_e_background_estimate(mot, setup, cuts)
+
+
 def _register_lazily(name: str, module: str, **options) -> None:
     """Register the model ``name`` of the physics module ``module`` (:func:`register_module`
     with ``options``) when it is first asked for: importing na64tools (and ``na64tools --help``)
@@ -679,6 +712,9 @@ _register_lazily("alp", "na64tools.physics.alp", mass_symbol="a")
 _register_lazily("millicharged", "na64tools.physics.millicharged", mass_symbol=r"\chi")
 _register_lazily("lfv_tau", "na64tools.physics.lfv", info="MODEL_INFO_TAU",
                  make_sampler="make_sampler_tau", br_invisible="br_invisible_tau")
+_register_lazily("lfv_e", "na64tools.physics.lfv", info="MODEL_INFO_E",
+                 make_sampler="make_sampler_e", br_invisible="br_invisible_e",
+                 final_state="electron", background_estimate=_lfv_e_background)
 
 #: the models shipped with na64tools, in registration order
 SHIPPED_MODELS = (*_REGISTRY, *_LAZY)

@@ -416,7 +416,8 @@ def plot_efficiency_factors(factors: Mapping, *, errors: Mapping | None = None, 
 
 
 @_styled
-def plot_background(estimates: Mapping, *, published=None, mot: float | None = None, ax=None, save=None):
+def plot_background(estimates: Mapping, *, published=None, mot: float | None = None, ax=None, save=None,
+                    label: str = "this simulation"):
     """Expected background by source with errors, beside the published table when given.
 
     ``estimates``: source -> :class:`~na64tools.stats.background.BackgroundEstimate`;
@@ -434,6 +435,9 @@ def plot_background(estimates: Mapping, *, published=None, mot: float | None = N
         Draw into these axes (default: a new figure).
     save : str or path, optional
         Also save the figure there (directories created, 120 dpi).
+    label : str
+        Legend of the estimates (default ``"this simulation"``; e.g. ``"analytic estimate (not
+        simulated)"`` for a labelled estimate).
 
     Returns
     -------
@@ -448,7 +452,7 @@ def plot_background(estimates: Mapping, *, published=None, mot: float | None = N
     vals = np.array([estimates[s].value for s in names])
     errs = np.array([estimates[s].error for s in names])
     ups = [estimates[s].upper for s in names]
-    ax.bar(x - 0.2, vals, width=0.4, yerr=errs, capsize=4, label="this simulation")
+    ax.bar(x - 0.2, vals, width=0.4, yerr=errs, capsize=4, label=label)
     for xi, up in zip(x, ups, strict=True):
         if up is not None:
             ax.plot([xi - 0.4, xi], [up, up], "k--", lw=1)

@@ -14,6 +14,9 @@ and produces:
   ``Weight()`` storage;
 - ``table``: a :class:`CutTable`, the per-event cut variables, weights and ids of the events that
   pass the loose :class:`Preselection`, to re-evaluate cuts interactively without re-reading;
+- ``lfv_e_cutflow``: the cutflow of the ``lfv_e`` selection (an electron shower and no outgoing
+  muon, :func:`~na64tools.selection.lfv_e_masks`), run on every event besides the
+  missing-momentum selection, per dataset (``lfv_e_cuts``: its thresholds);
 - ``mot``: muons on target per dataset from the ``Runs`` trees, read once per file (in the chunk
   that starts at entry 0) however the file is chunked, with generated / written event counts.
 
@@ -49,13 +52,14 @@ from coffea import processor
 
 from ._version import __version__
 from .accumulate import NMINUS1, Fill, fill_selection, plain_empty, tune_memory
-from .config import ConfigError, Cuts
-from .exact import ExactHist, ExactSums
+from .config import ConfigError, Cuts, LfvECuts
+from .exact import ExactHist, ExactSums, decompose
 from .processes import PROCESSES
 from .schema import NA64CounterError
 from .selection import (
     CUT_VARIABLES,
     CUTFLOW,
+    LFV_E_FLOW,
     VARIABLES,
     Preselection,
     as_float,
@@ -63,7 +67,9 @@ from .selection import (
     cut_masks,
     declaration,
     events_getter,
+    lfv_e_masks,
     raw_variables,
+    stages,
 )
 
 __all__ = [
@@ -136,6 +142,10 @@ _MAIN_AXES = {"ecal_vs_hcal": (_reg(50, 0.0, 10.0, "ecal", r"$E_{ECAL}$ [GeV]"),
 CUT_OF: dict[str, str] = {var: cut for cut, vars_ in CUT_VARIABLES.items() for var in vars_}
 
 _STAGE_AXIS = hist.axis.Integer(0, len(STAGES), name="stage", label="cutflow stage",
+                                underflow=False, overflow=False)
+#: the last cut of the lfv_e selection an event passes (0: its trigger .. 4: all); events
+#: failing its trigger are not filled (they are the "all" row of the main cutflow)
+_LFV_E_AXIS = hist.axis.Integer(0, len(LFV_E_FLOW), name="stage", label="lfv_e cutflow stage",
                                 underflow=False, overflow=False)
 
 #: branches of ``Runs`` read for the MOT bookkeeping: name -> numpy kind
@@ -287,6 +297,7 @@ class MMAccumulator:
     def __init__(self):
         self.hists: dict[str, ExactHist] = _book()
         self.cutflow = ExactHist([_STAGE_AXIS], "cutflow", PROCESS_NAMES)
+        self.lfv_e = ExactHist([_LFV_E_AXIS], "lfv_e_cutflow", PROCESS_NAMES)
         self.table: dict[tuple, dict[str, np.ndarray]] = {}
         self.files: dict[tuple, FileRecord] = {}
         self.chunks: dict[tuple, int] = {}
@@ -301,6 +312,7 @@ class MMAccumulator:
                 raise RuntimeError(f"chunk processed twice: {sorted(dup)[0]}")
             out.hists = {k: self.hists[k] + other.hists[k] for k in self.hists}
             out.cutflow = self.cutflow + other.cutflow
+            out.lfv_e = self.lfv_e + other.lfv_e
             out.table = {**self.table, **other.table}
             out.files = {**self.files, **other.files}
             out.chunks = {**self.chunks, **other.chunks}
@@ -309,6 +321,7 @@ class MMAccumulator:
         else:
             out.hists = {k: self.hists[k] - other.hists[k] for k in self.hists}
             out.cutflow = self.cutflow - other.cutflow
+            out.lfv_e = self.lfv_e - other.lfv_e
             out.table = {k: v for k, v in self.table.items() if k not in other.table}
             out.files = {k: v for k, v in self.files.items() if k not in other.files}
             out.chunks = {k: v for k, v in self.chunks.items() if k not in other.chunks}
@@ -330,6 +343,7 @@ class MMAccumulator:
             raise RuntimeError(f"chunk processed twice: {sorted(dup)[0]}")
         self.hists = {k: self.hists[k] + other.hists[k] for k in self.hists}
         self.cutflow = self.cutflow + other.cutflow
+        self.lfv_e = self.lfv_e + other.lfv_e
         self.table.update(other.table)
         self.files.update(other.files)
         self.chunks.update(other.chunks)
@@ -427,10 +441,15 @@ class MissingMomentumProcessor(processor.ProcessorABC):
         The loose :class:`Preselection` of the cut table and main distributions.
     table
         Whether to store the :class:`CutTable` (the per-event cut variables after preselection).
+    lfv_e_cuts
+        The trigger and selection of the ``lfv_e`` signature (an electron shower and no outgoing
+        muon), applied to every event besides the missing-momentum selection: its cutflow is the
+        output's ``lfv_e_cutflow`` (default :class:`~na64tools.config.LfvECuts`).
     """
 
     def __init__(self, cuts: Cuts | str | Mapping | None = None, *,
-                 preselection: Preselection | None = None, table: bool = True):
+                 preselection: Preselection | None = None, table: bool = True,
+                 lfv_e_cuts: LfvECuts | Mapping | None = None):
         if cuts is None:
             cuts = Cuts()
         elif isinstance(cuts, Mapping):
@@ -446,6 +465,11 @@ class MissingMomentumProcessor(processor.ProcessorABC):
             raise ConfigError(f"preselection: expected a Preselection, got {self.preselection!r}")
         self.preselection.check_looser_than(cuts)
         self.table = bool(table)
+        if isinstance(lfv_e_cuts, Mapping):
+            lfv_e_cuts = LfvECuts.from_mapping(lfv_e_cuts, "lfv_e_cuts")
+        self.lfv_e_cuts = LfvECuts() if lfv_e_cuts is None else lfv_e_cuts
+        if not isinstance(self.lfv_e_cuts, LfvECuts):
+            raise ConfigError(f"lfv_e_cuts: expected a LfvECuts, got {self.lfv_e_cuts!r}")
         self._catch_errors = False   # set by na64tools.run(skip_bad_files=True)
         self._finalise = True        # na64tools.run finalises itself after dropping bad files
 
@@ -509,6 +533,15 @@ class MissingMomentumProcessor(processor.ProcessorABC):
             columns["process"] = process.take(rows).astype(np.int8)
             columns["entry"] = rows.astype(np.int64) + start
             out.table[(dataset, filename, start)] = columns
+
+        # 5. the lfv_e selection (muN -> eX: an electron shower and no outgoing muon, its own
+        #    calorimeter trigger; docs/models/lfv.md): the last of its cuts each event passes
+        lfv_stage = stages(lfv_e_masks(variables, self.lfv_e_cuts), LFV_E_FLOW)
+        fired = np.flatnonzero(lfv_stage > 0)
+        if fired.size:
+            w = weight.take(fired)
+            out.lfv_e.fill(dataset, process.take(fired), lfv_stage.take(fired) - 1,
+                           weight=decompose(w), weight2=decompose(w * w))
         return out
 
     # ----------------------------------------------------------------------------------------
@@ -656,10 +689,19 @@ def _check_runs_values(filename: str, arrays: Mapping[str, np.ndarray]) -> None:
                                f"{j} ({vals[j]}): one {name} per file (one simulated sample)")
 
 
-def _cutflow(acc: MMAccumulator, mot: dict[str, MOTRecord]):
-    """Cumulative cutflow per dataset (total and per process) from the last-stage histogram."""
-    h = acc.cutflow
-    nproc, nst = len(PROCESS_NAMES), len(STAGES)
+def _plain(row: CutflowRow | None) -> dict[str, float]:
+    """A cutflow row as plain JSON numbers (the ``lfv_e_cutflow`` of the output); ``None``: 0."""
+    if row is None:
+        return {"events": 0, "sumw": 0.0, "sumw2": 0.0}
+    return {"events": int(row.events), "sumw": float(row.sumw), "sumw2": float(row.sumw2)}
+
+
+def _cutflow(acc: MMAccumulator, mot: dict[str, MOTRecord], h: ExactHist | None = None,
+             stage_names: tuple[str, ...] = STAGES):
+    """Cumulative cutflow per dataset (total and per process) from the last-stage histogram
+    (default: the missing-momentum cutflow)."""
+    h = acc.cutflow if h is None else h
+    nproc, nst = len(PROCESS_NAMES), len(stage_names)
     total: dict[str, dict[str, CutflowRow]] = {}
     by_proc: dict[str, dict[str, dict[str, CutflowRow]]] = {}
     for ds in sorted(h.samples):
@@ -674,16 +716,16 @@ def _cutflow(acc: MMAccumulator, mot: dict[str, MOTRecord]):
         wf, w2f = wc.to_float().reshape(nproc, nst), w2c.to_float().reshape(nproc, nst)
         wtf, w2tf = wt.to_float(), w2t.to_float()
         ct = c.sum(axis=0)
-        total[ds] = {s: CutflowRow(ct[i], wtf[i], w2tf[i], wtf[i] / m) for i, s in enumerate(STAGES)}
+        total[ds] = {s: CutflowRow(ct[i], wtf[i], w2tf[i], wtf[i] / m) for i, s in enumerate(stage_names)}
         by_proc[ds] = {
             PROCESS_NAMES[p]: {s: CutflowRow(c[p, i], wf[p, i], w2f[p, i], wf[p, i] / m)
-                               for i, s in enumerate(STAGES)}
+                               for i, s in enumerate(stage_names)}
             for p in range(nproc) if c[p, 0] > 0
         }
     for ds in sorted(set(mot) - set(total)):  # datasets without events (empty Events trees)
         m = mot[ds].mot
         zero = 0.0 if m > 0 else float("nan")
-        total[ds] = {s: CutflowRow(0, 0.0, 0.0, zero) for s in STAGES}
+        total[ds] = {s: CutflowRow(0, 0.0, 0.0, zero) for s in stage_names}
         by_proc[ds] = {}
     return dict(sorted(total.items())), dict(sorted(by_proc.items()))
 
@@ -762,6 +804,7 @@ def finalise(acc: MMAccumulator, proc: MissingMomentumProcessor, *,
     """Turn the merged accumulator into the output dict (histograms, cutflow, table, MOT)."""
     mot = mot_summary(acc.files, acc.chunks)
     cutflow, by_process = _cutflow(acc, mot)
+    lfv_e, _ = _cutflow(acc, mot, acc.lfv_e, LFV_E_FLOW)
     files: dict[str, dict[str, FileRecord]] = {}
     for (ds, fn), rec in sorted(acc.files.items()):
         files.setdefault(ds, {})[fn] = rec
@@ -777,6 +820,11 @@ def finalise(acc: MMAccumulator, proc: MissingMomentumProcessor, *,
         "failed": dict(sorted(acc.failed.items())),
         "cuts": proc.cuts,
         "preselection": proc.preselection,
+        # the lfv_e selection: {dataset: {stage: {events, sumw, sumw2}}}, "all" = every event
+        "lfv_e_cutflow": {ds: {"all": _plain(cutflow[ds]["all"]),
+                               **{st: _plain(lfv_e.get(ds, {}).get(st)) for st in LFV_E_FLOW}}
+                          for ds in cutflow},
+        "lfv_e_cuts": proc.lfv_e_cuts.to_dict(),
         "n_chunks": len(acc.chunks),
         "version": __version__,
     }

@@ -5,6 +5,7 @@ Used by ``na64tools demo`` and ``na64tools limits`` so both write the same produ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -135,8 +136,11 @@ def write_results(result, output, setup: Setup, out) -> dict[str, Path]:
         keep("efficiency_factors", plotting.plot_efficiency_factors(
             result.factors, errors={m: e.error for m, e in effs}, model=result.model,
             save=out / "efficiency_factors.png")[0])
-    keep("background", plotting.plot_background(result.background, published=setup.backgrounds,
-                                                mot=result.mot, save=out / "background.png")[0])
+    estimated = getattr(result, "background_method", "simulation") != "simulation"
+    keep("background", plotting.plot_background(
+        result.background, published=None if estimated else setup.backgrounds, mot=result.mot,
+        label="analytic estimate (not simulated)" if estimated else "this simulation",
+        save=out / "background.png")[0])
     samples = samples_from_output(output, allow_partial=getattr(result, "partial", False))
     # signal and background cutflows side by side, as the fraction of the stored events passing;
     # the background label carries its expected events after all cuts at the result's exposure
@@ -264,11 +268,13 @@ def format_headline(setup: Setup, result) -> str:
     pub = setup.backgrounds.total
     t = result.total_background
     n_obs = result.n_obs if result.n_obs is not None else "no"
+    method = getattr(result, "background_method", "simulation")
     lines = [f"{DEMO_LABEL}: {result.mot:.3g} MOT, {n_obs} observed event(s), model {result.model}",
              REPRODUCTION_STATUS,
              f"Expected background: {t.value:.3g} ± {t.stat:.2g} (stat) ± {t.syst:.2g} (syst) events, "
              f"resting on n_eff = {t.n_eff:.3g} effective simulated events "
-             f"[published {pub.value:g} ± {pub.uncertainty:g}]"]
+             f"[published {pub.value:g} ± {pub.uncertainty:g}]" if method == "simulation" else
+             f"Expected background: {t.value:.3g} ± {t.error:.2g} events; {method}"]
     if t.low_statistics:
         lines.append("WARNING: the background estimate rests on fewer than 10 effective simulated events; "
                      "its error is itself uncertain (simulate more background).")
@@ -314,8 +320,6 @@ def format_report(setup: Setup, result, output, plots=None) -> str:
     str
         The Markdown text.
     """
-    from .stats.limits import CountingExperiment, upper_limit
-
     pub = setup.backgrounds
     observed = result.n_obs if result.n_obs is not None else "none (expected limits only)"
     lines = [
@@ -330,14 +334,41 @@ def format_report(setup: Setup, result, output, plots=None) -> str:
     notes = list(getattr(result, "notes", ()))
     if notes:
         lines += ["**Read this first:**", ""] + [f"- {n}" for n in notes] + [""]
+    selection = getattr(result, "selection", None)
     lines += [
-        "## Selection",
+        "## Selection" + (" (lfv_e: an electron shower and no outgoing muon)" if selection else ""),
         "",
         "| cut | value | unit |",
         "|---|---|---|",
     ]
-    for name, value in result.cuts.to_dict().items():
-        lines.append(f"| `{name}` | {value:g} | {type(result.cuts).unit(name)} |")
+    if selection:
+        from .config import LfvECuts
+
+        units = {f.name: f.metadata.get("unit") or "" for f in dataclasses.fields(LfvECuts)}
+        for name, value in selection.items():
+            lines.append(f"| `{name}` | {value:g} | {units.get(name, '')} |")
+    else:
+        for name, value in result.cuts.to_dict().items():
+            lines.append(f"| `{name}` | {value:g} | {type(result.cuts).unit(name)} |")
+    method = getattr(result, "background_method", "simulation")
+    if method != "simulation":   # a labelled estimate: no simulated events, no published value
+        t = result.total_background
+        lines += ["", "## Expected background (analytic estimate, not simulated)", "", method, "",
+                  "| source | analytic estimate [events] | what it is |", "|---|---|---|"]
+        for src, b in result.background.items():
+            lines.append(f"| {src} | {b.value:.3g} ± {b.error:.2g} | {getattr(b, 'label', '')} |")
+        lines.append(f"| **total** | {t.value:.3g} ± {t.error:.2g} | |")
+    else:
+        _background_table(lines, result, pub)
+    _efficiency_and_limits(lines, result)
+    if plots:
+        lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in plots) + "."]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _background_table(lines: list, result, pub) -> None:
+    """The simulated background by source beside the published table (report.md)."""
     lines += ["", "## Expected background", "",
               "n_eff = (Σw)²/Σw² is the effective number of simulated events behind an estimate; "
               "below 10 its statistical error is itself uncertain (⚠).", "",
@@ -360,6 +391,13 @@ def format_report(setup: Setup, result, output, plots=None) -> str:
                  f"{pub.total.value:g} ± {pub.total.uncertainty:g} |")
     if t.low_statistics:
         lines += ["", "**Warning: the total background rests on fewer than 10 effective simulated events.**"]
+
+
+def _efficiency_and_limits(lines: list, result) -> None:
+    """The signal efficiency, the systematics and the limits of report.md."""
+    from .stats.limits import CountingExperiment, upper_limit
+
+    t = result.total_background
     lines += ["", f"## Signal efficiency ({result.model})", "",
               "One definition everywhere: N_sig = MOT · n_A L_T · σ(x > x_min) · BR(X → inv) · ε, with ε "
               "the fraction of the produced X (x > x_min, the generated signal events) passing trigger, "
@@ -408,7 +446,3 @@ def format_report(setup: Setup, result, output, plots=None) -> str:
         for m, obs, exp, lo, hi, up in _limit_rows(result):
             otxt = f"{obs:.3g}" if result.n_obs is not None else "—"
             lines.append(f"| {m:g} | {otxt} | {exp:.3g} | {_range_text(lo, hi, ' – ')} | {_bound_text(up)} |")
-    if plots:
-        lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in plots) + "."]
-    lines.append("")
-    return "\n".join(lines)

@@ -23,7 +23,7 @@ from functools import cache
 import awkward as ak
 import numpy as np
 
-from .config import LOWER_OPS, ConfigError, Cut, Cuts, TypedConfig
+from .config import LOWER_OPS, ConfigError, Cut, Cuts, LfvECuts, TypedConfig
 
 __all__ = [
     "VARIABLES",
@@ -45,6 +45,9 @@ __all__ = [
     "cutflow",
     "cumulative_masks",
     "passes",
+    "LFV_E_FLOW",
+    "lfv_e_masks",
+    "lfv_e_passes",
 ]
 
 #: per-event cut variables (name -> unit)
@@ -604,3 +607,62 @@ class Preselection(TypedConfig):
             ``{name: value}`` (GeV, counts).
         """
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# --------------------------------------------------------------------------------------------
+# the lfv_e selection: an electron shower and no outgoing muon (docs/models/lfv.md)
+# --------------------------------------------------------------------------------------------
+#: the cuts of the lfv_e selection, in cutflow order (:class:`~na64tools.config.LfvECuts`)
+LFV_E_FLOW: tuple[str, ...] = ("trigger", "beam", "ecal", "no_track", "vetoes")
+
+
+def lfv_e_masks(v: Mapping[str, np.ndarray], cuts: LfvECuts | None = None) -> dict[str, np.ndarray]:
+    """Each cut's own pass mask of the ``lfv_e`` selection (μN → eX in flight), in the order of
+    :data:`LFV_E_FLOW`, from the same cut variables as the missing-momentum selection.
+
+    - ``trigger``: the calorimeter trigger, E_ECAL ≥ ``trigger_ecal_min`` and no S_mu hit (the
+      scattered-muon trigger bit is false);
+    - ``beam``: one clean incoming muon, ``p_in_min < p_in < p_in_max``, MS1 χ² < ``beam_chi2_max``;
+    - ``ecal``: the whole beam energy in the ECAL, E_ECAL ≥ ``z_min`` · p_in;
+    - ``no_track``: no track in MS2 (no outgoing muon);
+    - ``vetoes``: VETO < ``veto_max``, HCAL < ``hcal_max``, VHCAL < ``vhcal_max``.
+
+    Parameters
+    ----------
+    v : mapping of str to numpy.ndarray
+        The cut variables (:data:`VARIABLES`), one entry per event.
+    cuts : LfvECuts, optional
+        The thresholds (default: :class:`~na64tools.config.LfvECuts`).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of bool
+        ``{cut: mask}`` in the order of :data:`LFV_E_FLOW`.
+    """
+    c = LfvECuts() if cuts is None else cuts
+    ecal, p_in = v["ecal"], v["p_in"]
+    return {
+        "trigger": ~np.asarray(v["trigger"], dtype=bool) & (ecal >= c.trigger_ecal_min),
+        "beam": (p_in > c.p_in_min) & (p_in < c.p_in_max) & (v["beam_chi2"] < c.beam_chi2_max),
+        "ecal": ecal >= c.z_min * p_in,
+        "no_track": v["n_tracks"] == 0,
+        "vetoes": (v["veto"] < c.veto_max) & (v["hcal"] < c.hcal_max) & (v["vhcal"] < c.vhcal_max),
+    }
+
+
+def lfv_e_passes(v: Mapping[str, np.ndarray], cuts: LfvECuts | None = None) -> np.ndarray:
+    """Events passing the whole ``lfv_e`` selection (:func:`lfv_e_masks`).
+
+    Parameters
+    ----------
+    v : mapping of str to numpy.ndarray
+        The cut variables (:data:`VARIABLES`), one entry per event.
+    cuts : LfvECuts, optional
+        The thresholds (default: :class:`~na64tools.config.LfvECuts`).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One entry per event.
+    """
+    return stages(lfv_e_masks(v, cuts), LFV_E_FLOW) == len(LFV_E_FLOW)

@@ -119,7 +119,7 @@ def test_shipped_models_are_registered_first():
 
     assert SIM_MODELS == ("vector", "dark_photon", "scalar")  # backward compatible constant
     assert set(MODELS) == {*SIM_MODELS, "alp"}  # the models of the WW cross-section code
-    assert models.SHIPPED_MODELS == (*SIM_MODELS, "alp", "millicharged", "lfv_tau")
+    assert models.SHIPPED_MODELS == (*SIM_MODELS, "alp", "millicharged", "lfv_tau", "lfv_e")
     assert set(models.SHIPPED_MODELS) == models._BUILTIN
 
 

@@ -177,7 +177,9 @@ def main(args) -> int:
     for note in result.notes:
         print(f"NOTE: {note}")
     t = result.total_background
-    print(f"background: {t.value:.3g} ± {t.error:.2g} events for {result.mot:.3g} MOT")
+    estimated = result.background_method != "simulation"
+    what = " (analytic estimate, not simulated: see the NOTE above)" if estimated else ""
+    print(f"background: {t.value:.3g} ± {t.error:.2g} events for {result.mot:.3g} MOT{what}")
     cl = f"{int(round(args.cl * 100))}% CL"
     if result.observed:
         print(f"signal upper limit: {float(result.limit.events_observed):.3f} events ({cl}, "

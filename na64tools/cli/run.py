@@ -301,7 +301,8 @@ def format_cutflow(out) -> str:
     -------
     str
         For each dataset its MOT and files, then one line per cut: events, sum of weights and
-        sum of weights per MOT.
+        sum of weights per MOT; then, for the datasets with events on the lfv_e calorimeter
+        trigger (the ``lfv_e`` signal), the cutflow of the lfv_e selection.
     """
     lines = []
     for ds, flow in out["cutflow"].items():
@@ -310,6 +311,15 @@ def format_cutflow(out) -> str:
         lines.append(f"  {'cut':<14s} {'events':>10s} {'sum of weights':>16s} {'per MOT':>12s}")
         for stage, row in flow.items():
             lines.append(f"  {stage:<14s} {row.events:>10d} {row.sumw:>16.6g} {row.per_mot:>12.4g}")
+    for ds, flow in (out.get("lfv_e_cutflow") or {}).items():
+        if flow["trigger"]["events"] == 0:
+            continue
+        mot = out["mot"][ds].mot
+        lines.append(f"{ds}  lfv_e selection (electron shower, no outgoing muon; MOT {mot:.6g})")
+        lines.append(f"  {'cut':<14s} {'events':>10s} {'sum of weights':>16s} {'per MOT':>12s}")
+        for stage, row in flow.items():
+            per_mot = row["sumw"] / mot if mot > 0 else float("nan")
+            lines.append(f"  {stage:<14s} {row['events']:>10d} {row['sumw']:>16.6g} {per_mot:>12.4g}")
     return "\n".join(lines)
 
 

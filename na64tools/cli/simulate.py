@@ -57,7 +57,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", help=f"signal: the model, one of {model_names()} or one registered by "
                                    "--model-file (default vector)")
     add_model_file_option(p)
-    p.add_argument("--mass", type=float, help="signal: X mass [GeV]")
+    p.add_argument("--mass", type=float, help="signal: X mass [GeV]; the LFV models have no free "
+                   "mass: lfv_tau needs m_tau = 1.77693, lfv_e m_e = 0.000511")
     p.add_argument("--coupling", type=float,
                    help="signal: coupling g (epsilon for dark_photon), 0 < g < 1 (default 1e-4)")
     p.add_argument("--x-min", type=float, default=0.0, dest="x_min",

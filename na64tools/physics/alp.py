@@ -88,8 +88,8 @@ One loop, negative: :func:`na64tools.physics.gminus2.delta_amu` with ``model="al
 
 from __future__ import annotations
 
-import numpy as np
 import hepunits
+import numpy as np
 from hepunits.constants import hbarc as _hbarc
 from numpy.typing import ArrayLike
 

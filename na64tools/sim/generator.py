@@ -37,7 +37,7 @@ from .plan import BLOCK_SIZE, S_MIN, V_ESC, V_SPLIT, Z_ESC, Z_WIDE, SamplePlan, 
 from .processes import SM_PROCESSES, V_MIN, eloss_sampler, signal_sampler
 from .trigger import fire
 
-__all__ = ["generate", "generate_block", "FLAT_BRANCHES", "COLLECTIONS", "Block"]
+__all__ = ["generate", "generate_block", "final_state", "FLAT_BRANCHES", "COLLECTIONS", "Block"]
 
 #: flat Events branches and their dtypes (docs/ntuple_format.md)
 FLAT_BRANCHES: dict[str, type] = {
@@ -59,6 +59,9 @@ COLLECTIONS: dict[str, dict[str, type]] = {
 
 #: masses [GeV] of the leading hadrons written in GenPart (PDG via ``particle``)
 _N_MASS = Particle.from_pdgid(2112).mass / 1000.0
+#: electron mass [GeV] and the PDG id of the electron of the same charge as the beam muon
+ELECTRON_MASS = Particle.from_pdgid(11).mass / 1000.0
+_ELECTRON_PDGID = 11 if MUON_PDGID > 0 else -11
 _PI_MASS = Particle.from_pdgid(211).mass / 1000.0
 
 _CODE = {"none": 0, "signal": 1, **SM_PROCESSES, "escape": 5, "pi": 6, "k": 7}
@@ -98,6 +101,8 @@ def _natural_losses(plan: SamplePlan, rng: np.random.Generator, n: int,
 
 def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     st = plan.strata[s]
+    if st.kind == "signal" and final_state(plan) == "electron":
+        return _stage_a_electron(plan, s, rng, n)
     beam, ms2 = plan.beam, plan.ms2
     e0 = beam.energy
     mat = plan.target.material
@@ -218,6 +223,100 @@ def _stage_a(plan: SamplePlan, s: int, rng: np.random.Generator, n: int) -> dict
     return t
 
 
+def final_state(plan: SamplePlan) -> str:
+    """What the generator puts after the production vertex of the sample's signal:
+    ``"muon"`` (the outgoing muon recoiling against the invisible system; every background
+    sample) or ``"electron"`` (μN → eX: an electron shower and no muon), the model's
+    :attr:`~na64tools.models.Model.final_state`.
+
+    Parameters
+    ----------
+    plan : SamplePlan
+        The sample.
+
+    Returns
+    -------
+    str
+        ``"muon"`` or ``"electron"``.
+    """
+    if plan.sample != "signal":
+        return "muon"
+    from ..models import get_model
+
+    return get_model(plan.signal_model or plan.model).final_state
+
+
+def _stage_a_electron(plan: SamplePlan, s: int, rng: np.random.Generator, n: int
+                      ) -> dict[str, np.ndarray]:
+    """Stage A of a signal whose final state is an electron (``lfv_e``: μN → eX in flight).
+
+    The beam muon (momentum, spot, divergence as for every event) converts at a depth drawn
+    uniformly in the target (the conversion probability is the same at every depth of a thin
+    target); it deposits a MIP in the ECAL depth before the vertex. The electron (a positron
+    for the μ⁺ beam) carries ``(1 - x) E_mu`` with the sampler's x (x = 1 − E_e/E_0: the
+    nuclear or hadronic recoil, invisible) and the sampler's angle θ. Its shower starts at the
+    vertex: the fraction contained in the ECAL depth behind it (the longitudinal profile of
+    :func:`~.detector.em_fraction`, PDG RPP eq. 34.36) is measured with the setup's ECAL
+    resolution, the rest leaks forward into HCAL module 0 where the incoming direction crosses
+    it (as for the showers of bremsstrahlung photons). There is no outgoing muon: no MS2 track,
+    no trigger-counter, VETO or VHCAL hit.
+
+    The event is recorded by the calorimeter trigger of :class:`~na64tools.config.LfvECuts`:
+    ECAL energy ≥ ``trigger_ecal_min`` and no S_mu hit, with the counters' plateau efficiency
+    ``trigger.efficiency`` (assumption: the same scintillator/PMT plateau), then the random veto
+    of the upstream beam veto and ``signal.efficiency_correction``, as every signal event.
+    The SM energy loss of the muon before the vertex is not simulated (it stays in the ECAL).
+    """
+    from ..config import LfvECuts
+
+    beam, tgt, ecal = plan.beam, plan.target, plan.setup.ecal
+    e0 = beam.energy
+    t: dict[str, np.ndarray] = {}
+    p_in = beam.draw_momentum(rng, n)
+    e_mu0 = np.sqrt(p_in * p_in + MUON_MASS**2)
+    t["p_in"], t["e_mu0"] = p_in, e_mu0
+    t["pdg_in"] = np.full(n, MUON_PDGID, np.int32)
+    t["cos_star"] = np.zeros(n)
+    sampler = signal_sampler(plan.mass, plan.signal_model or plan.model, e0, tgt.material, plan.x_min)
+    x_sig, theta = sampler.sample(n, rng)
+    t["x_sig"], t["theta_x"] = x_sig, theta
+    t["proc"], t["v"] = np.zeros(n, np.int32), np.zeros(n)
+    e_el = np.maximum((1.0 - x_sig) * e_mu0, ELECTRON_MASS)
+    t["e_out"] = e_el
+    t["p_out"] = np.sqrt(e_el * e_el - ELECTRON_MASS**2)
+    g = rng.standard_normal((5, n))
+    x, y = beam.spot * g[0], beam.spot * g[1]
+    tx, ty = beam.divergence * g[2], beam.divergence * g[3]
+    t["x0"], t["y0"], t["tx0"], t["ty0"] = x.copy(), y.copy(), tx.copy(), ty.copy()
+    t["x"], t["y"], t["tx"], t["ty"] = x, y, tx, ty
+    t["psi"] = rng.uniform(0.0, 2.0 * np.pi, n)
+    # the vertex depth, the muon's MIP before it, the shower contained behind the vertex
+    # (preshower share: its profile) and its forward leakage
+    depth = rng.random(n)
+    T = tgt.radiation_lengths
+    mip = mip_deposit(rng, n, ecal, 1.0) * depth
+    cont = em_fraction(e_el, depth * T, 0.0, T, material=tgt.material, photon=False)
+    shower = smear(e_el * cont, float(ecal.stochastic), g[4])
+    scale = np.where(cont > 0, shower / np.maximum(e_el * cont, 1e-12), 0.0)
+    f_ps = em_fraction(e_el, depth * T, 0.0, tgt.preshower_depth, material=tgt.material, photon=False)
+    mip_ps = mip * np.clip(tgt.preshower_depth / np.maximum(depth * T, 1e-12), 0.0, 1.0)
+    t["e_ecal"] = shower + mip
+    t["e_ps"] = e_el * f_ps * scale + mip_ps
+    geo = plan.geometry
+    forward = geo.in_hcal(x + tx * geo.z_vertex, y + ty * geo.z_vertex, tx, ty, 0.0)
+    t["e_leak"] = np.where(forward, e_el * (1.0 - cont), 0.0)
+    t["depth"] = depth
+    # the calorimeter trigger (no muon: the S4 x S_mu coincidence is never hit)
+    fired = t["e_ecal"] >= LfvECuts().trigger_ecal_min
+    fired &= rng.random(n) < float(plan.setup.trigger.efficiency)
+    fired &= rng.random(n) >= plan.extra["random_veto"]
+    fired &= rng.random(n) < float(plan.setup.signal.efficiency_correction)
+    t["alive"] = plan.geometry.stations_alive(rng.random((plan.geometry.n_stations, n))).T.copy()
+    t["trigger"] = fired
+    t["stratum"] = np.full(n, s, np.int16)
+    return t
+
+
 # ==========================================================================================
 # stage B: the rest of the event, for a subset of a block
 # ==========================================================================================
@@ -253,7 +352,7 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
              out: dict[str, np.ndarray], jag: dict[str, _Jagged]) -> None:
     """Fill ``out`` (flat branches, at ``rows``) and ``jag`` for the events of truth ``t``."""
     setup = plan.setup
-    beam, ms1, ms2, tgt = plan.beam, plan.ms1, plan.ms2, plan.target
+    ms2, tgt = plan.ms2, plan.target
     ecal, hcal, veto, vhcal = setup.ecal, setup.hcal, setup.veto, setup.vhcal
     n = rows.size
     if n == 0:
@@ -267,23 +366,14 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     kind = np.array([_KIND[st.kind] for st in plan.strata], np.int8)[strata]
     pn_mode = np.array([_PN_MODE[st.pn] for st in plan.strata], np.int8)[strata]
     is_hadron = (kind == _KIND["k"]) | (kind == _KIND["pi"])
+    if final_state(plan) == "electron":   # the signal of lfv_e: no outgoing muon
+        _stage_b_electron(plan, t, rows, rng, out, jag)
+        return
 
     # --- incoming particle: spot, divergence, MS1
-    g = rng.standard_normal((8, n))
-    x0, y0, tx0, ty0 = t["x0"], t["y0"], t["tx0"], t["ty0"]
-    miss1 = ms1.draw_missing(rng, n)
-    d1 = ms1.draw_natural_tail(rng, miss1)
+    _incoming(plan, t, rows, rng, out)
+    tx0, ty0 = t["tx0"], t["ty0"]
     p_in = t["p_in"]
-    beam_p, _ = ms1.measure(p_in, 1, d1, ms1.resolution, g[4])
-    hits1 = ms1.planes - miss1
-    out["Beam_p"][rows] = beam_p
-    out["Beam_nhits"][rows] = hits1
-    out["Beam_chi2"][rows] = chi2_per_ndf(rng, hits1, d1 != 0.0, ms1)
-    out["Beam_x"][rows] = x0 + ms1.position_resolution * g[5]
-    out["Beam_y"][rows] = y0 + ms1.position_resolution * g[6]
-    g2 = rng.standard_normal((2, n))
-    out["Beam_tx"][rows] = tx0 + ms1.angle_resolution * g2[0]
-    out["Beam_ty"][rows] = ty0 + ms1.angle_resolution * g2[1]
 
     # --- the muon entering the target (the kink of hadron decays is drawn in stage A)
     x, y, tx, ty = t["x"], t["y"], t["tx"], t["ty"]
@@ -394,6 +484,60 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
                       e_ecal, e_ps, e_hcal, e_veto, e_vhcal, code, jag)
 
     # --- pile-up: extra beam muons in the readout window
+    _pileup(plan, t, rows, rng, jag, e_ecal, e_hcal, e_veto, e_vhcal)
+
+    out["ECAL_energy"][rows] = e_ecal
+    out["ECAL_preshower"][rows] = e_ps
+    out["VETO_energy"][rows] = e_veto
+    out["VHCAL_energy"][rows] = e_vhcal
+    mods = np.arange(n_hcal, dtype=np.int32)
+    jag["HCAL"].add(np.repeat(rows, n_hcal), 0, energy=e_hcal.ravel(), module=np.tile(mods, n))
+    out["Gen_process"][rows] = code
+    out["Gen_mismeasured"][rows] = tail2
+    out["Gen_x"][rows] = gen_x
+
+    # --- GenPart: incoming particle, outgoing muon, X, neutrino
+    _add_gen(jag, rows, 0, t["pdg_in"], e_in, p_in * tx0, p_in * ty0, p_in, 0)
+    _add_gen(jag, rows, 1, MUON_PDGID, t["e_out"], p_out * mtx, p_out * mty, p_out, 1)
+    if idx_s.size:
+        _add_gen(jag, rows[idx_s], 4, _x_pdgid(plan), e_x, pt_x * cpsi, pt_x * spsi,
+                 p_x * np.cos(th), 2)
+    if idx_h.size:
+        _add_gen(jag, rows[idx_h], 5, 14, nu_e[idx_h], nu_px[idx_h], nu_py[idx_h], nu_pz[idx_h], 2)
+
+
+def _incoming(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray,
+              rng: np.random.Generator, out: dict[str, np.ndarray]) -> None:
+    """The incoming particle measured in MS1 (spot, divergence, momentum): the ``Beam_*``
+    branches at ``rows``."""
+    ms1 = plan.ms1
+    n = rows.size
+    g = rng.standard_normal((8, n))
+    x0, y0, tx0, ty0 = t["x0"], t["y0"], t["tx0"], t["ty0"]
+    miss1 = ms1.draw_missing(rng, n)
+    d1 = ms1.draw_natural_tail(rng, miss1)
+    p_in = t["p_in"]
+    beam_p, _ = ms1.measure(p_in, 1, d1, ms1.resolution, g[4])
+    hits1 = ms1.planes - miss1
+    out["Beam_p"][rows] = beam_p
+    out["Beam_nhits"][rows] = hits1
+    out["Beam_chi2"][rows] = chi2_per_ndf(rng, hits1, d1 != 0.0, ms1)
+    out["Beam_x"][rows] = x0 + ms1.position_resolution * g[5]
+    out["Beam_y"][rows] = y0 + ms1.position_resolution * g[6]
+    g2 = rng.standard_normal((2, n))
+    out["Beam_tx"][rows] = tx0 + ms1.angle_resolution * g2[0]
+    out["Beam_ty"][rows] = ty0 + ms1.angle_resolution * g2[1]
+
+
+def _pileup(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: np.random.Generator,
+            jag: dict[str, _Jagged], e_ecal: np.ndarray, e_hcal: np.ndarray, e_veto: np.ndarray,
+            e_vhcal: np.ndarray) -> None:
+    """Extra beam muons in the readout window (Poisson, ``beam.pileup_mean``): their MS2 tracks
+    and MIP deposits, added in place to the calorimeter arrays of the events ``rows``."""
+    beam, ms2 = plan.beam, plan.ms2
+    ecal, hcal, veto, vhcal = plan.setup.ecal, plan.setup.hcal, plan.setup.veto, plan.setup.vhcal
+    n = rows.size
+    n_hcal = e_hcal.shape[1]
     n_pu = rng.poisson(beam.pileup_mean, n) if beam.pileup_mean > 0 else np.zeros(n, np.int64)
     tot = int(n_pu.sum())
     if tot:
@@ -426,24 +570,39 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
         if in_vh.any():
             e_vhcal += np.bincount(ev[in_vh], mip_deposit(rng, int(in_vh.sum()), vhcal), minlength=n)
 
+
+def _stage_b_electron(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray,
+                      rng: np.random.Generator, out: dict[str, np.ndarray],
+                      jag: dict[str, _Jagged]) -> None:
+    """Stage B of the electron final state (:func:`_stage_a_electron`): MS1, the ECAL shower and
+    its HCAL leakage of stage A, empty VETO/VHCAL and no MS2 track except from pile-up muons, and
+    GenPart: the incoming muon (status 0) and the electron (status 1, a positron for the μ⁺
+    beam)."""
+    n = rows.size
+    n_hcal = int(round(float(plan.setup.hcal.modules)))
+    _incoming(plan, t, rows, rng, out)
+    out["ECAL_x"][rows] = t["x"]
+    out["ECAL_y"][rows] = t["y"]
+    e_ecal, e_ps = t["e_ecal"].copy(), t["e_ps"].copy()
+    e_hcal = np.zeros((n, n_hcal))
+    e_hcal[:, 0] = t["e_leak"]   # the shower's forward leakage (stage A)
+    e_veto, e_vhcal = np.zeros(n), np.zeros(n)
+    _pileup(plan, t, rows, rng, jag, e_ecal, e_hcal, e_veto, e_vhcal)
     out["ECAL_energy"][rows] = e_ecal
     out["ECAL_preshower"][rows] = e_ps
     out["VETO_energy"][rows] = e_veto
     out["VHCAL_energy"][rows] = e_vhcal
     mods = np.arange(n_hcal, dtype=np.int32)
     jag["HCAL"].add(np.repeat(rows, n_hcal), 0, energy=e_hcal.ravel(), module=np.tile(mods, n))
-    out["Gen_process"][rows] = code
-    out["Gen_mismeasured"][rows] = tail2
-    out["Gen_x"][rows] = gen_x
-
-    # --- GenPart: incoming particle, outgoing muon, X, neutrino
-    _add_gen(jag, rows, 0, t["pdg_in"], e_in, p_in * tx0, p_in * ty0, p_in, 0)
-    _add_gen(jag, rows, 1, MUON_PDGID, t["e_out"], p_out * mtx, p_out * mty, p_out, 1)
-    if idx_s.size:
-        _add_gen(jag, rows[idx_s], 4, _x_pdgid(plan), e_x, pt_x * cpsi, pt_x * spsi,
-                 p_x * np.cos(th), 2)
-    if idx_h.size:
-        _add_gen(jag, rows[idx_h], 5, 14, nu_e[idx_h], nu_px[idx_h], nu_py[idx_h], nu_pz[idx_h], 2)
+    out["Gen_process"][rows] = _CODE["signal"]
+    out["Gen_mismeasured"][rows] = False
+    out["Gen_x"][rows] = t["x_sig"]
+    p_in, tx0, ty0 = t["p_in"], t["tx0"], t["ty0"]
+    _add_gen(jag, rows, 0, t["pdg_in"], t["e_mu0"], p_in * tx0, p_in * ty0, p_in, 0)
+    p_e, th, psi = t["p_out"], t["theta_x"], t["psi"]
+    _add_gen(jag, rows, 1, _ELECTRON_PDGID, t["e_out"],
+             p_e * (t["tx"] + np.sin(th) * np.cos(psi)), p_e * (t["ty"] + np.sin(th) * np.sin(psi)),
+             p_e * np.cos(th), 1)
 
 
 def _x_pdgid(plan: SamplePlan) -> int:
@@ -635,7 +794,9 @@ def generate_block(plan: SamplePlan, block: int, *, triggered_only: bool = True)
     out["event"][:] = lo + all_pos[order]
     out["spill"][:] = block + 1
     out["run"][:] = 1
-    out["Trigger_scattered"][:] = trig_out
+    # the scattered-muon trigger bit; an electron final state is written by the calorimeter
+    # trigger (stage A), the S4 x S_mu coincidence never fires on it
+    out["Trigger_scattered"][:] = trig_out if final_state(plan) == "muon" else False
     out["genWeight"][:] = plan.weights[stratum]
     blk = Block(out)
     for c, j in jag.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from .generator import concat_blocks, events_range
+from .generator import concat_blocks, events_range, final_state
 from .plan import BLOCK_SIZE, SamplePlan, layout, make_plan
 from .writer import check_output_dir, write_file
 
@@ -64,6 +64,17 @@ def _stratum_counts(plan: SamplePlan, start: int, stop: int) -> np.ndarray:
     return upto(stop) - upto(start)
 
 
+def _trigger_note(plan: SamplePlan) -> str:
+    """What ``Runs.generator`` adds after the version when the sample is not written by the
+    scattered-muon trigger: the calorimeter trigger of an electron final state (``lfv_e``)."""
+    if final_state(plan) != "electron":
+        return ""
+    from ..config import LfvECuts
+
+    return (f"; trigger: calorimeter, ECAL >= {LfvECuts().trigger_ecal_min:g} GeV and no S_mu "
+            "hit (Trigger_scattered false)")
+
+
 def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
     """The ``Runs`` entry of file ``index`` (without the written-event sums).
 
@@ -82,7 +93,8 @@ def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
         The ``Runs`` branches of the file (docs/ntuple_format.md): ``run`` (``index + 1``), ``mot``
         (the file's share of the sample's MOT), ``nGenerated``, ``genEventSumw``, the sample,
         model, mass [GeV], coupling, ``xMin``, ``sigma`` [pb], ``brInvisible``, the setup's name,
-        hash and file name, the generator, the seed and ``firstEvent``.
+        hash and file name, the generator (and, for an electron final state, ``lfv_e``, the
+        calorimeter trigger it was written with), the seed and ``firstEvent``.
     """
     start, stop = plan.file_range(index, files)
     n = stop - start
@@ -103,7 +115,7 @@ def runs_entry(plan: SamplePlan, index: int, files: int) -> dict[str, object]:
         "setup": setup.name,
         "setupHash": setup.hash,
         "setupFile": os.path.basename(setup.source_file),  # portable: no machine path (setupHash = content)
-        "generator": f"na64tools {__version__}",
+        "generator": f"na64tools {__version__}" + _trigger_note(plan),
         "seed": plan.seed,
         "firstEvent": start,
     }

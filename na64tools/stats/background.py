@@ -30,7 +30,7 @@ import numpy as np
 
 from ..processes import SOURCES
 
-__all__ = ["BackgroundEstimate", "SYSTEMATICS", "background_by_source", "total_background", "ZERO_EVENT_UPPER",
+__all__ = ["BackgroundEstimate", "EstimatedBackground", "SYSTEMATICS", "background_by_source", "total_background", "ZERO_EVENT_UPPER",
            "LOW_N_EFF", "n_effective"]
 
 #: an estimate resting on fewer effective events is flagged as statistically weak (assumption:
@@ -107,6 +107,31 @@ class BackgroundEstimate:
         return {"source": self.source, "value": self.value, "stat": self.stat, "syst": self.syst,
                 "error": self.error, "n_events": self.n_events, "n_eff": self.n_eff,
                 "low_statistics": self.low_statistics, "upper": self.upper}
+
+
+@dataclass(frozen=True)
+class EstimatedBackground(BackgroundEstimate):
+    """A labelled background estimate that does not come from simulated events (e.g. the
+    analytic lfv_e background, :func:`na64tools.physics.lfv.lfv_e_background_estimate`): its
+    error is the documented uncertainty (``syst``), it rests on no simulated event and is never
+    flagged as low-statistics; ``label`` says what it is, in every output."""
+
+    label: str = ""
+
+    @property
+    def low_statistics(self) -> bool:
+        """Never: the estimate is not a sum of simulated weights."""
+        return False
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        """:meth:`BackgroundEstimate.as_dict` with ``estimate``: the label.
+
+        Returns
+        -------
+        dict
+            The estimate as a JSON-serialisable dict.
+        """
+        return {**super().as_dict(), "estimate": self.label}
 
 
 def background_by_source(yields, sources, passed, *, mot_sample: float, mot: float,

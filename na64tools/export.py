@@ -402,6 +402,16 @@ def _signal_at(result, mass: float) -> tuple[float, str]:
 PYHF_BACKGROUND_MODELS = ("by_source", "total")
 
 
+def _median_count(result) -> int:
+    """The median observed count under the background-only hypothesis
+    (:func:`na64tools.stats.limits.background_only_quantiles`): the count at which na64tools'
+    median expected limit is the limit."""
+    from .stats.limits import background_only_quantiles
+
+    b = result.total_background
+    return background_only_quantiles(float(b.value), float(b.error))["median"]
+
+
 def pyhf_workspace(result, mass: float, *, background: str = "by_source") -> dict:
     """The counting experiment at one mass as a pyhf JSON workspace (one channel, one bin).
 
@@ -409,8 +419,8 @@ def pyhf_workspace(result, mass: float, *, background: str = "by_source") -> dic
     reference coupling ``result.g_ref``) and its yield uncertainty (``shapesys``
     ``na64mu_signal_yield``, the Gamma prior of na64tools' limit); one ``background_<source>``
     sample per background source with its error as a ``shapesys``. Observations: the observed
-    count (for an expected-only result, the expected background, an Asimov data set: see
-    :func:`pyhf_metadata`). Measurement: POI ``mu``, bounds ``[0, mu_max]`` wide enough for the
+    count (for an expected-only result, the median count under the background-only hypothesis,
+    at which na64tools' median expected limit is the limit: see :func:`pyhf_metadata`). Measurement: POI ``mu``, bounds ``[0, mu_max]`` wide enough for the
     limit. The workspace schema admits no metadata: :func:`pyhf_metadata` gives it (written
     beside the workspace by :func:`write_pyhf_workspaces`).
 
@@ -461,8 +471,7 @@ def pyhf_workspace(result, mass: float, *, background: str = "by_source") -> dic
         if b.value > 0 and b.error > 0:
             mods.append({"name": f"na64mu_background_{src}", "type": "shapesys", "data": [float(b.error)]})
         samples.append({"name": f"background_{src}", "data": [float(b.value)], "modifiers": mods})
-    observed = (float(result.n_obs) if result.observed
-                else float(sum(float(b.value) for b in result.background.values())))
+    observed = float(result.n_obs) if result.observed else float(_median_count(result))
     lim = result.limit
     s_events = [float(v) for v in lim.events_expected.as_dict().values()]
     if result.observed and math.isfinite(float(lim.events_observed)):
@@ -562,8 +571,13 @@ def pyhf_metadata(result, mass: float, *, setup=None) -> dict:
         "modifiers": _PYHF_MODIFIERS,
         "observed": result.n_obs if result.observed else None,
         "observations_note": ("the observed count" if result.observed else
-                              "NO observed count for this exposure: the observation is the expected "
-                              "background (an Asimov data set), for expected limits only"),
+                              "NO observed count for this exposure: the observation is the median "
+                              "count under the background-only hypothesis (Poisson, or negative "
+                              "binomial with the background uncertainty), for expected limits only: "
+                              "na64tools' median expected limit is the limit at this count "
+                              f"({_median_count(result)} events). An Asimov data set (n = the "
+                              "expected background) gives a weaker limit when the background "
+                              "uncertainty is large."),
         "na64tools_limit": {
             "cl": float(lim.cl),
             "method": lim.method,

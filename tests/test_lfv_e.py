@@ -320,3 +320,22 @@ def test_lfv_e_files_do_not_depend_on_the_file_count(tmp_path):
     with uproot.open(one[0]) as f:
         gen = f["Runs"]["generator"].array(library="np")[0]
     assert "trigger: calorimeter, ECAL >= 80 GeV and no S_mu hit" in gen
+
+
+def test_cut_explorer_says_the_cuts_do_not_apply(chain):
+    """The CutExplorer on an lfv_e output: the efficiency and background are lfv_e's (its own
+    cutflow, the analytic estimate), moving a missing-momentum cut changes nothing, and every
+    summary says so."""
+    from na64tools.interactive.model import CutExplorerModel
+    from na64tools.output import load_output
+
+    d, _ = chain
+    explorer = CutExplorerModel(load_output(d / "run" / "output.json"))
+    s0 = explorer.summary
+    assert explorer.model == "lfv_e"
+    assert any("has its own selection" in m for m in s0.messages)
+    est = lfv.lfv_e_background_estimate(float(SETUP.run.mot))
+    assert s0.total_background.value == pytest.approx(sum(e["value"] for e in est.values()))
+    s1 = explorer.set_cuts(p_out_max=40.0)
+    assert s1.efficiencies == s0.efficiencies
+    assert any("has its own selection" in m for m in s1.messages)

@@ -447,6 +447,15 @@ class CutExplorerModel:
         self.model = model or models[0]
         if self.model not in models:
             raise ValueError(f"no signal sample for model {self.model!r} (have: {models})")
+        from ..models import get_model
+
+        spec = get_model(self.model)
+        #: said in every summary of a model with its own selection (lfv_e): the cuts do not apply
+        self._own_selection = (
+            None if spec.final_state == "muon" else
+            f"model {self.model!r} has its own selection (final state: {spec.final_state}; "
+            "docs/models/lfv.md): the missing-momentum cuts shown here do not change its signal "
+            "efficiency, background or limit")
         if a.mot_background <= 0:
             raise ValueError("the processor output has no background sample: simulate one "
                              "(na64tools simulate --sample background) and process it too")
@@ -861,6 +870,8 @@ class CutExplorerModel:
         cutflow = self._cutflow(stage)
         pout = self._pout(nm1, cuts)
         messages = list(messages)
+        if self._own_selection is not None:
+            messages.append(self._own_selection)
         if result.efficiencies and all(e.n_pass == 0 for e in result.efficiencies.values()):
             messages.append("no simulated signal event passes these cuts: there is no sensitivity "
                             "(the coupling limit is infinite)")

@@ -42,7 +42,7 @@ from .stats.efficiency import (
     efficiency,
 )
 from .stats.limits import CountingExperiment, CouplingLimit, Projection, coupling_limit, project
-from .stats.signal import signal_systematics, yield_per_mot
+from .stats.signal import check_coupling_scaling, signal_systematics, yield_per_mot
 from .stats.signal import signal_uncertainty as setup_signal_uncertainty
 
 __all__ = ["Sample", "Analysis", "Result", "analyse", "samples_from_output", "DEFAULT_PROJECTIONS",
@@ -555,7 +555,11 @@ class Analysis:
                                  f"{sorted(x_mins)}: their efficiencies cannot be interpolated")
             lo, hi = sig[0].mass, sig[-1].mass
             masses = np.geomspace(lo, hi, self.n_masses) if hi > lo else np.array([lo])
-            per_mot = yield_per_mot(masses, self.g_ref, setup=self.setup, model=model, x_min=x_mins.pop())
+            x_min = x_mins.pop()
+            # the coupling limits below assume N ∝ g²: refuse a model for which it is false
+            check_coupling_scaling([s.mass for s in sig], self.g_ref, setup=self.setup, model=model,
+                                   x_min=x_min)
+            per_mot = yield_per_mot(masses, self.g_ref, setup=self.setup, model=model, x_min=x_min)
             self._grid[model] = (masses, per_mot)
         return self._grid[model]
 

@@ -480,3 +480,40 @@ def test_physics_module_models_are_imported_when_first_asked_for():
 def test_a_user_model_cannot_take_a_lazily_registered_name(clean_registry):
     with pytest.raises(ValueError, match="'millicharged' is already registered"):
         register_model(_dummy("millicharged"))
+
+
+@pytest.mark.parametrize("name", ["vector", "dark_photon", "scalar", "alp", "millicharged",
+                                  "lfv_tau", "lfv_e"])
+def test_shipped_models_scale_as_the_coupling_squared(name):
+    """Every printed coupling limit is g_ref sqrt(s_up / N(g_ref)): N ∝ g² must hold."""
+    from na64tools.config import default_setup
+    from na64tools.stats.signal import check_coupling_scaling, yield_per_mot
+
+    mass = {"lfv_tau": 1.77693, "lfv_e": 0.000511}.get(name, 0.1)
+    setup = default_setup()
+    check_coupling_scaling([mass], 1e-4, setup=setup, model=name)
+    n1, n3 = (yield_per_mot([mass], g, setup=setup, model=name)[0] for g in (1e-4, 3e-4))
+    assert n3 / n1 == pytest.approx(9.0, rel=1e-6)
+
+
+def test_a_coupling_dependent_invisible_fraction_is_refused(clean_registry):
+    """The long-lived ALP (decays inside the detector removed, P ∝ exp(-L/ell), ell ∝ 1/g²):
+    N(2g)/N(g) = 4 P(2g)/P(g) != 4, and the Analysis's limit scaling must refuse it, naming
+    the ratio computed here by hand from the decay probability."""
+    import functools
+
+    from na64tools.config import default_setup
+    from na64tools.physics import alp
+    from na64tools.stats.signal import check_coupling_scaling
+
+    info = dict(alp.MODEL_INFO, name="alp_long_lived")
+    register_model(models.model_from_info(
+        info, make_sampler=alp.make_sampler,
+        br_invisible=functools.partial(alp.br_invisible, mode="long-lived")))
+    g, m = 1e-3, 0.1
+    p1 = alp.br_invisible(m, g, mode="long-lived")
+    p2 = alp.br_invisible(m, 2 * g, mode="long-lived")
+    assert p2 < p1 < 1.0
+    with pytest.raises(ValueError, match="does not scale as the coupling squared") as err:
+        check_coupling_scaling([m], g, setup=default_setup(), model="alp_long_lived")
+    assert f"{4 * p2 / p1:.6g}" in str(err.value) and "'alp_long_lived'" in str(err.value)

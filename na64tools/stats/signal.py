@@ -27,7 +27,8 @@ import numpy as np
 from ..config import Setup
 from ..physics import material
 
-__all__ = ["signal_yield", "yield_per_mot", "signal_systematics", "signal_uncertainty", "PB_TO_CM2"]
+__all__ = ["signal_yield", "yield_per_mot", "check_coupling_scaling", "signal_systematics",
+           "signal_uncertainty", "PB_TO_CM2"]
 
 #: 1 pb in cm²
 PB_TO_CM2 = 1e-36
@@ -79,6 +80,52 @@ def yield_per_mot(masses, coupling: float, *, setup: Setup, model="vector",
 
     br = np.array([spec.branching(mi, coupling, **at(i)) for i, mi in enumerate(m)])
     return br * per_pb * sigma
+
+
+def check_coupling_scaling(masses, coupling: float, *, setup: Setup, model="vector",
+                           x_min: float = 0.0, rtol: float = 1e-6) -> None:
+    """Check that the signal yield of ``model`` scales as the coupling squared, the assumption
+    of every coupling limit na64tools prints (g_90 = g_ref √(s_up / N_sig(g_ref))).
+
+    It holds when σ ∝ g² and the invisible fraction does not depend on g (all shipped models as
+    registered). It fails for, e.g., a state that decays visibly inside the detector with a decay
+    length ∝ 1/g² (the long-lived ALP mode): its limit needs N(g) = s_up solved with the model's
+    own dependence (e.g. :func:`na64tools.physics.alp.long_lived_coupling_interval`).
+
+    Parameters
+    ----------
+    masses : float or array_like
+        X masses [GeV] to check (the simulated ones).
+    coupling : float
+        The reference coupling; the yield is compared at ``coupling`` and ``2 * coupling``.
+    setup : Setup
+        The setup description.
+    model : str or Model
+        A model of the registry.
+    x_min : float
+        Lower bound of ``x = E_X/E_0`` in the cross-section.
+    rtol : float
+        Relative tolerance on N(2g) / N(g) = 4.
+
+    Raises
+    ------
+    ValueError
+        The yield does not scale as g²: the message names the model, the mass and the ratio.
+    """
+    m = np.atleast_1d(np.asarray(masses, dtype=float))
+    n1 = yield_per_mot(m, coupling, setup=setup, model=model, x_min=x_min)
+    n2 = yield_per_mot(m, 2.0 * coupling, setup=setup, model=model, x_min=x_min)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = n2 / n1
+    bad = np.flatnonzero((n1 > 0) & ~np.isclose(ratio, 4.0, rtol=rtol, atol=0.0))
+    if bad.size:
+        i = int(bad[0])
+        name = getattr(model, "name", model)
+        raise ValueError(f"model {name!r}: the signal yield does not scale as the coupling squared "
+                         f"(N(2g)/N(g) = {ratio[i]:.6g} at m = {m[i]:g} GeV, g = {coupling:g}; "
+                         "expected 4): a coupling limit g_ref * sqrt(s_up/N) would be wrong; use "
+                         "the limit on signal events and solve N(g) = s_up with the model's own "
+                         "coupling dependence (docs/models.md)")
 
 
 def signal_yield(masses, coupling: float, *, setup: Setup, efficiency: Callable | float | np.ndarray,

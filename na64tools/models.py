@@ -157,7 +157,8 @@ class Model:
         (``lfv_e``: muon decays in flight); every output says so.
     g2 : str, optional
         The model key of :mod:`na64tools.physics.gminus2` (``vector``, ``scalar``,
-        ``dark_photon``): the plots draw the (g−2)_μ band and bound.
+        ``dark_photon``, ``alp``): the plots draw the (g−2)_μ band (not for the ALP, whose
+        contribution is negative) and bound.
     relic_portal : str, optional
         The portal of :func:`na64tools.plotting.plot_ldm` (``lmutau``, ``dark_photon``): the
         report draws the light-dark-matter plot.
@@ -708,7 +709,7 @@ def _resolve(name: str) -> Model:
 
 
 # the models of the other physics modules of na64tools, one line each (docs/models/)
-_register_lazily("alp", "na64tools.physics.alp", mass_symbol="a")
+_register_lazily("alp", "na64tools.physics.alp", mass_symbol="a", g2="alp")
 _register_lazily("millicharged", "na64tools.physics.millicharged", mass_symbol=r"\chi")
 _register_lazily("lfv_tau", "na64tools.physics.lfv", info="MODEL_INFO_TAU",
                  make_sampler="make_sampler_tau", br_invisible="br_invisible_tau")

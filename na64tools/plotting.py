@@ -16,7 +16,15 @@ from matplotlib.cbook import STEP_LOOKUP_MAP
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
-from .physics import G2_2021, G2_2025, g2_band, g2_upper_bound, y_from_coupling, y_thermal
+from .physics import (
+    G2_2021,
+    G2_2025,
+    explains_anomaly,
+    g2_band,
+    g2_upper_bound,
+    y_from_coupling,
+    y_thermal,
+)
 
 __all__ = [
     "plot_efficiency",
@@ -702,7 +710,7 @@ def plot_exclusion(limit, *, model: str = "vector", projections: Sequence | None
         g2 = ()
     for curve in spec.curves(mm) if spec is not None else ():  # the model's reference lines
         ax.plot(curve.masses, curve.couplings, lw=1.5, label=curve.label)
-    if "2021" in g2:
+    if "2021" in g2 and explains_anomaly(g2_model):  # not for a negative contribution (ALP)
         glo, ghi = g2_band(mm, G2_2021, g2_model, nsigma=2)
         ax.fill_between(mm, glo, ghi, color="green", alpha=0.25,
                         label=r"$(g-2)_\mu$ 2021 $\pm2\sigma$ (superseded)")

@@ -219,7 +219,7 @@ def _loglog(x, xs, ys) -> float:
 def _limit_rows(result) -> list[tuple[float, float, float, float, float, float]]:
     """(mass, observed, expected median, g-2 2021 low, g-2 2021 high, g-2 2025 upper bound);
     the (g-2) columns are NaN for a model without (g-2) curves (``Model.g2``)."""
-    from .physics import G2_2021, G2_2025, g2_band, g2_upper_bound
+    from .physics import G2_2021, G2_2025, explains_anomaly, g2_band, g2_upper_bound
 
     lim = result.limit
     g2 = get_model(result.model).g2
@@ -227,7 +227,8 @@ def _limit_rows(result) -> list[tuple[float, float, float, float, float, float]]
     for m in headline_masses(result):
         lo, hi, up = math.nan, math.nan, math.nan
         if g2 is not None:
-            lo, hi = g2_band(m, G2_2021, g2, nsigma=2)
+            if explains_anomaly(g2):  # a negative contribution (ALP) has the bound only
+                lo, hi = g2_band(m, G2_2021, g2, nsigma=2)
             up = g2_upper_bound(m, G2_2025, g2)
         rows.append((m, _loglog(m, lim.masses, lim.observed), _loglog(m, lim.masses, lim.expected.median),
                      float(lo), float(hi), float(up)))

@@ -117,3 +117,12 @@ def test_limits_cli_follow_from_the_cutflow(chain, model, mass):
     ws = validate_pyhf_workspace(json.loads(ws_path.read_text()))
     assert ws.model().config.poi_name == "mu"
     assert (out / "exclusion.png").stat().st_size > 0
+    report = (out / "report.md").read_text()
+    if model == "alp":
+        # the ALP's negative one-loop (g-2) contribution: no anomaly band, the 2025 bound
+        # |Δa_μ| < 2σ - Δ = 88.9e-11 (gminus2.g2_upper_bound), at 0.1 GeV
+        from na64tools.physics import G2_2025, g2_upper_bound
+
+        bound = float(g2_upper_bound(mass, G2_2025, "alp"))
+        assert 1e-4 < bound < 1e-2
+        assert f"< {bound:.3g}" in report

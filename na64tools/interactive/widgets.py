@@ -707,7 +707,8 @@ class CutExplorer:
             return p.svg()
         mm = np.asarray(lim.masses, dtype=float)
         e = lim.expected
-        if self._g2 is None and spec.g2 is not None:  # the (g-2) band, for the models that have it
+        if self._g2 is None and spec.g2 is not None and _explains_anomaly(spec.g2):
+            # the (g-2) band, for the models that have one
             from ..physics import G2_2021, g2_band
 
             gm = np.geomspace(*xlim, 60)
@@ -799,3 +800,9 @@ class CutExplorer:
         p.legend_entry('<rect x="0" y="-6" width="22" height="12" fill="#ee854a"/>',
                        "published 2022 (pale: upper limit)")
         return p.svg()
+
+
+def _explains_anomaly(g2_model: str) -> bool:
+    from ..physics import explains_anomaly
+
+    return explains_anomaly(g2_model)

@@ -45,6 +45,7 @@ from .gminus2 import (
     G2_2025,
     GMinus2Reference,
     delta_amu,
+    explains_anomaly,
     g2_band,
     g2_upper_bound,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "G2_2025",
     "GMinus2Reference",
     "delta_amu",
+    "explains_anomaly",
     "g2_band",
     "g2_upper_bound",
     "y_from_coupling",

@@ -55,11 +55,31 @@ __all__ = [
     "delta_amu",
     "g2_band",
     "g2_upper_bound",
+    "explains_anomaly",
 ]
 
 _G2_MODELS = ("vector", "dark_photon", "scalar", "alp")
 #: models whose one-loop contribution is negative
 _NEGATIVE = ("alp",)
+
+
+def explains_anomaly(model: str) -> bool:
+    """Whether the one-loop contribution of ``model`` is positive, so that it has a band of
+    couplings explaining the (g−2)_μ anomaly (:func:`g2_band`); a negative one (the ALP) only
+    has the bound of :func:`g2_upper_bound`.
+
+    Parameters
+    ----------
+    model : str
+        One of ``vector``, ``dark_photon``, ``scalar``, ``alp``.
+
+    Returns
+    -------
+    bool
+    """
+    if model not in _G2_MODELS:
+        raise ValueError(f"unknown (g-2) model {model!r} (expected one of: {', '.join(_G2_MODELS)})")
+    return model not in _NEGATIVE
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ def add_parser(sub) -> None:
     from . import add_model_file_option, model_names
 
     p.add_argument("--model", default="vector",
-                   help="signal model: L_mu-L_tau Z' (vector), dark photon or muon-philic scalar; "
-                        f"one of {model_names()} or one registered by --model-file "
-                        "(default %(default)s)")
+                   help=f"signal model (docs/models.md), one of {model_names()} or one registered "
+                        "by --model-file (default %(default)s: the L_mu-L_tau Z'); lfv_tau and "
+                        "lfv_e need --masses 1.77693 and 0.000511")
     add_model_file_option(p)
     p.add_argument("--masses", type=float, nargs="+", metavar="GEV", default=list(DEMO_MASSES),
                    help="X masses of the signal samples in GeV (default: "

@@ -94,7 +94,7 @@ from hepunits.constants import hbarc as _hbarc
 from numpy.typing import ArrayLike
 
 from .constants import ALPHA, M_MU
-from .cross_section import XThetaSampler, get_sampler
+from .cross_section import XThetaSampler, _check_positive, get_sampler
 
 __all__ = [
     "MODEL_INFO",
@@ -170,16 +170,6 @@ def _masses(mass: ArrayLike) -> np.ndarray:
     return m
 
 
-def _positive(name: str, value: object, unit: str = "") -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number{unit}, got {value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number{unit}, got {value!r}")
-    return v
-
-
 def _basis(basis: str) -> str:
     if basis not in BASES:
         raise ValueError(f"unknown ALP coupling basis {basis!r} (expected one of: {', '.join(BASES)})")
@@ -235,7 +225,7 @@ def width_mumu(mass: ArrayLike, coupling: float) -> np.ndarray | float:
         The width [GeV], shaped like ``mass``.
     """
     m = _masses(mass)
-    g = _positive("coupling", coupling)
+    g = _check_positive("coupling", coupling)
     r = 4.0 * M_MU**2 / m**2
     return _out(np.where(r < 1.0, g * g * m / (8.0 * np.pi) * np.sqrt(np.maximum(1.0 - r, 0.0)),
                          0.0))
@@ -274,7 +264,7 @@ def width_gammagamma(mass: ArrayLike, coupling: float, *, basis: str = "yukawa"
         The width [GeV], shaped like ``mass``.
     """
     m = _masses(mass)
-    g = _positive("coupling", coupling)
+    g = _check_positive("coupling", coupling)
     loop = _loop(4.0 * M_MU**2 / m**2, _basis(basis))
     return _out(ALPHA**2 * g * g * m**3 / (64.0 * np.pi**3 * M_MU**2) * np.abs(loop) ** 2)
 
@@ -321,7 +311,7 @@ def decay_length_cm(mass: ArrayLike, coupling: float, *, energy: float = ALP_ENE
         The decay length [cm], shaped like ``mass``.
     """
     m = _masses(mass)
-    e = _positive("energy", energy, " in GeV")
+    e = _check_positive("energy", energy, " in GeV")
     if np.any(m >= e):
         raise ValueError(f"ALP energy {energy!r} GeV must exceed its mass {mass!r} GeV")
     p_over_m = np.sqrt(e * e - m * m) / m
@@ -354,7 +344,7 @@ def decay_beyond_probability(mass: ArrayLike, coupling: float, *,
     float or numpy.ndarray
         P in [0, 1], shaped like ``mass``.
     """
-    length = _positive("length_cm", length_cm, " in cm")
+    length = _check_positive("length_cm", length_cm, " in cm")
     ell = np.asarray(decay_length_cm(mass, coupling, energy=energy, basis=basis))
     return _out(np.exp(-length / ell))
 
@@ -385,7 +375,7 @@ def br_invisible(mass: ArrayLike, coupling: float, *, mode: str = DEFAULT_MODE,
         The invisible fraction in [0, 1], shaped like ``mass``.
     """
     m = _masses(mass)
-    g = _positive("coupling", coupling)
+    g = _check_positive("coupling", coupling)
     if mode == "invisible":
         b = float(br_dark)
         if not (np.isfinite(b) and 0.0 <= b <= 1.0):
@@ -428,10 +418,10 @@ def long_lived_coupling_interval(mass: float, events_ref: float, g_ref: float, s
     (float, float)
         The excluded couplings g_low < g < g_high; (nan, nan) when nothing is excluded.
     """
-    n_ref = _positive("events_ref", events_ref)
-    g0 = _positive("g_ref", g_ref)
-    s = _positive("s_up", s_up)
-    length = _positive("length_cm", length_cm, " in cm")
+    n_ref = _check_positive("events_ref", events_ref)
+    g0 = _check_positive("g_ref", g_ref)
+    s = _check_positive("s_up", s_up)
+    length = _check_positive("length_cm", length_cm, " in cm")
     k = length / float(decay_length_cm(mass, 1.0, energy=energy, basis=basis))  # k g^2 = L/ell
     c = s * k * g0 * g0 / n_ref
     if c > np.exp(-1.0):

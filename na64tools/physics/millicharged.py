@@ -96,7 +96,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .constants import ALPHA
-from .cross_section import XThetaSampler, mass_threshold
+from .cross_section import XThetaSampler, _check_positive, _check_x_min, mass_threshold
 from .cross_section import cross_section as _aprime_cross_section
 from .materials import Material, material
 
@@ -168,26 +168,6 @@ MIP_DEPOSIT_GEV: float = 0.35 + 2 * 1.25
 _RELATIVISTIC_RISE: float = 2.0
 
 _GL_T, _GL_W = np.polynomial.legendre.leggauss(NODES)
-
-
-def _check_positive(name: str, value: object, unit: str = "") -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number{unit}, got {value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number{unit}, got {value!r}")
-    return v
-
-
-def _check_x_min(x_min: object) -> float:
-    try:
-        v = float(x_min)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"x_min must be a number in [0, 1), got {x_min!r}") from None
-    if not (np.isfinite(v) and 0.0 <= v < 1.0):
-        raise ValueError(f"x_min must be in [0, 1), got {x_min!r}")
-    return v
 
 
 def _pair_limit(m_chi: float, energy: float, target: Material) -> float:

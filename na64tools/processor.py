@@ -68,6 +68,7 @@ from .selection import (
     declaration,
     events_getter,
     lfv_e_masks,
+    lfv_e_trigger,
     raw_variables,
     stages,
 )
@@ -535,12 +536,14 @@ class MissingMomentumProcessor(processor.ProcessorABC):
             out.table[(dataset, filename, start)] = columns
 
         # 5. the lfv_e selection (muN -> eX: an electron shower and no outgoing muon, its own
-        #    calorimeter trigger; docs/models/lfv.md): the last of its cuts each event passes
-        lfv_stage = stages(lfv_e_masks(variables, self.lfv_e_cuts), LFV_E_FLOW)
-        fired = np.flatnonzero(lfv_stage > 0)
+        #    calorimeter trigger; docs/models/lfv.md): the last of its cuts each event on that
+        #    trigger passes (the events written by the scattered-muon trigger are never on it)
+        fired = np.flatnonzero(lfv_e_trigger(variables, self.lfv_e_cuts))
         if fired.size:
+            on_trigger = {k: v.take(fired) for k, v in variables.items()}
+            lfv_stage = stages(lfv_e_masks(on_trigger, self.lfv_e_cuts), LFV_E_FLOW)
             w = weight.take(fired)
-            out.lfv_e.fill(dataset, process.take(fired), lfv_stage.take(fired) - 1,
+            out.lfv_e.fill(dataset, process.take(fired), lfv_stage - 1,
                            weight=decompose(w), weight2=decompose(w * w))
         return out
 

@@ -48,6 +48,7 @@ __all__ = [
     "LFV_E_FLOW",
     "lfv_e_masks",
     "lfv_e_passes",
+    "lfv_e_trigger",
 ]
 
 #: per-event cut variables (name -> unit)
@@ -642,12 +643,32 @@ def lfv_e_masks(v: Mapping[str, np.ndarray], cuts: LfvECuts | None = None) -> di
     c = LfvECuts() if cuts is None else cuts
     ecal, p_in = v["ecal"], v["p_in"]
     return {
-        "trigger": ~np.asarray(v["trigger"], dtype=bool) & (ecal >= c.trigger_ecal_min),
+        "trigger": lfv_e_trigger(v, c),
         "beam": (p_in > c.p_in_min) & (p_in < c.p_in_max) & (v["beam_chi2"] < c.beam_chi2_max),
         "ecal": ecal >= c.z_min * p_in,
         "no_track": v["n_tracks"] == 0,
         "vetoes": (v["veto"] < c.veto_max) & (v["hcal"] < c.hcal_max) & (v["vhcal"] < c.vhcal_max),
     }
+
+
+def lfv_e_trigger(v: Mapping[str, np.ndarray], cuts: LfvECuts | None = None) -> np.ndarray:
+    """The calorimeter trigger of the ``lfv_e`` selection, its first cut: E_ECAL ≥
+    ``trigger_ecal_min`` and no S_mu hit (the scattered-muon trigger bit is false).
+
+    Parameters
+    ----------
+    v : mapping of str to numpy.ndarray
+        The cut variables (:data:`VARIABLES`), one entry per event.
+    cuts : LfvECuts, optional
+        The thresholds (default: :class:`~na64tools.config.LfvECuts`).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One entry per event.
+    """
+    c = LfvECuts() if cuts is None else cuts
+    return ~np.asarray(v["trigger"], dtype=bool) & (v["ecal"] >= c.trigger_ecal_min)
 
 
 def lfv_e_passes(v: Mapping[str, np.ndarray], cuts: LfvECuts | None = None) -> np.ndarray:

@@ -387,8 +387,8 @@ def register_model(model: Model, *, replace: bool = False) -> Model:
     with _LOCK:
         if _LOADING:
             model = _tag(model, _LOADING[-1])
-        if model.name in _LAZY and model.name not in _REGISTRY and not _RESOLVING:
-            _resolve(model.name)
+        if not replace and model.name in _LAZY and model.name not in _REGISTRY:
+            _resolve(model.name)  # a lazily registered shipped model takes its name first
         old = _REGISTRY.get(model.name)
         if old is not None and not replace and not _same_file(old, model):
             where = f" (from {old.source[0]})" if old.source else ""
@@ -677,9 +677,6 @@ for _m in (
     register_model(_m)
 del _m
 
-_RESOLVING: list[str] = []
-
-
 def _lfv_e_background(mot: float, setup, cuts=None) -> dict:
     """:func:`na64tools.physics.lfv.lfv_e_background_estimate` (the labelled analytic lfv_e
     background: the fast simulation does not model muon decays in flight)."""
@@ -698,11 +695,7 @@ def _register_lazily(name: str, module: str, **options) -> None:
 def _resolve(name: str) -> Model:
     """Import the module of a lazily registered shipped model and register it."""
     module, options = _LAZY[name]
-    _RESOLVING.append(name)
-    try:
-        model = register_module(module, replace=True, **options)
-    finally:
-        _RESOLVING.pop()
+    model = register_module(module, replace=True, **options)
     if model.name != name:  # a programming error of the shipped table below
         raise RuntimeError(f"{module}: MODEL_INFO name {model.name!r}, registered as {name!r}")
     return model

@@ -707,12 +707,12 @@ class CutExplorer:
             return p.svg()
         mm = np.asarray(lim.masses, dtype=float)
         e = lim.expected
-        if self._g2 is None and spec.g2 is not None and _explains_anomaly(spec.g2):
-            # the (g-2) band, for the models that have one
-            from ..physics import G2_2021, g2_band
+        if self._g2 is None and spec.g2 is not None:
+            from ..physics import G2_2021, explains_anomaly, g2_band
 
-            gm = np.geomspace(*xlim, 60)
-            self._g2 = (gm, *g2_band(gm, G2_2021, spec.g2, nsigma=2))
+            if explains_anomaly(spec.g2):  # the (g-2) band, for the models that have one
+                gm = np.geomspace(*xlim, 60)
+                self._g2 = (gm, *g2_band(gm, G2_2021, spec.g2, nsigma=2))
         gm, glo, ghi = self._g2 if self._g2 is not None else (np.empty(0),) * 3
         vals = [*np.asarray(e.minus2, float), *np.asarray(e.plus2, float), *glo, *ghi]
         at_pub = self._at_published(s)
@@ -800,9 +800,3 @@ class CutExplorer:
         p.legend_entry('<rect x="0" y="-6" width="22" height="12" fill="#ee854a"/>',
                        "published 2022 (pale: upper limit)")
         return p.svg()
-
-
-def _explains_anomaly(g2_model: str) -> bool:
-    from ..physics import explains_anomaly
-
-    return explains_anomaly(g2_model)

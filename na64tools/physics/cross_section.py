@@ -190,6 +190,16 @@ def _check_positive(name: str, value: object, unit: str = "") -> float:
     return v
 
 
+def _check_draws(n: object, rng: object) -> int:
+    """``n`` as an int (>= 0) for a sampler's ``sample(n, rng)``, after checking ``rng``."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    n = int(n)  # type: ignore[call-overload]
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    return n
+
+
 def _config(mass: object, model: str, energy: object, target: object, method: str) -> _Config:
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r} (expected one of: {', '.join(MODELS)})")
@@ -802,11 +812,7 @@ class XThetaSampler:
         x, theta : numpy.ndarray
             x = E_X/E_0 and the polar angle θ of X [rad], ``n`` each.
         """
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        n = int(n)
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
+        n = _check_draws(n, rng)
         cfg = self._cfg
         u = rng.random((3, n))
         # x: interpolate the stored inverse CDF in W

@@ -96,7 +96,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .constants import ALPHA
-from .cross_section import XThetaSampler, _check_positive, _check_x_min, mass_threshold
+from .cross_section import (
+    XThetaSampler,
+    _check_draws,
+    _check_positive,
+    _check_x_min,
+    mass_threshold,
+)
 from .cross_section import cross_section as _aprime_cross_section
 from .materials import Material, material
 
@@ -506,11 +512,7 @@ class MillichargedSampler:
         x, theta, m_pair : numpy.ndarray
             Energy fraction of the pair, its polar angle [rad] and its invariant mass [GeV].
         """
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        n = int(n)
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
+        n = _check_draws(n, rng)
         k = np.searchsorted(self._cum, rng.random(n), side="right")
         k = np.minimum(k, len(self._cum) - 1)
         x, theta = np.empty(n), np.empty(n)

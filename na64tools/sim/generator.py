@@ -486,12 +486,7 @@ def _stage_b(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarray, rng: 
     # --- pile-up: extra beam muons in the readout window
     _pileup(plan, t, rows, rng, jag, e_ecal, e_hcal, e_veto, e_vhcal)
 
-    out["ECAL_energy"][rows] = e_ecal
-    out["ECAL_preshower"][rows] = e_ps
-    out["VETO_energy"][rows] = e_veto
-    out["VHCAL_energy"][rows] = e_vhcal
-    mods = np.arange(n_hcal, dtype=np.int32)
-    jag["HCAL"].add(np.repeat(rows, n_hcal), 0, energy=e_hcal.ravel(), module=np.tile(mods, n))
+    _write_calorimeters(out, jag, rows, e_ecal, e_ps, e_hcal, e_veto, e_vhcal)
     out["Gen_process"][rows] = code
     out["Gen_mismeasured"][rows] = tail2
     out["Gen_x"][rows] = gen_x
@@ -588,12 +583,7 @@ def _stage_b_electron(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarr
     e_hcal[:, 0] = t["e_leak"]   # the shower's forward leakage (stage A)
     e_veto, e_vhcal = np.zeros(n), np.zeros(n)
     _pileup(plan, t, rows, rng, jag, e_ecal, e_hcal, e_veto, e_vhcal)
-    out["ECAL_energy"][rows] = e_ecal
-    out["ECAL_preshower"][rows] = e_ps
-    out["VETO_energy"][rows] = e_veto
-    out["VHCAL_energy"][rows] = e_vhcal
-    mods = np.arange(n_hcal, dtype=np.int32)
-    jag["HCAL"].add(np.repeat(rows, n_hcal), 0, energy=e_hcal.ravel(), module=np.tile(mods, n))
+    _write_calorimeters(out, jag, rows, e_ecal, e_ps, e_hcal, e_veto, e_vhcal)
     out["Gen_process"][rows] = _CODE["signal"]
     out["Gen_mismeasured"][rows] = False
     out["Gen_x"][rows] = t["x_sig"]
@@ -603,6 +593,18 @@ def _stage_b_electron(plan: SamplePlan, t: dict[str, np.ndarray], rows: np.ndarr
     _add_gen(jag, rows, 1, _ELECTRON_PDGID, t["e_out"],
              p_e * (t["tx"] + np.sin(th) * np.cos(psi)), p_e * (t["ty"] + np.sin(th) * np.sin(psi)),
              p_e * np.cos(th), 1)
+
+
+def _write_calorimeters(out, jag, rows: np.ndarray, e_ecal, e_ps, e_hcal, e_veto, e_vhcal) -> None:
+    """Write the calorimeter energies of ``rows``: ECAL (and its preshower), VETO, VHCAL, and
+    the HCAL modules (``e_hcal`` shaped (events, modules)) as the jagged ``HCAL`` collection."""
+    n, n_hcal = e_hcal.shape
+    out["ECAL_energy"][rows] = e_ecal
+    out["ECAL_preshower"][rows] = e_ps
+    out["VETO_energy"][rows] = e_veto
+    out["VHCAL_energy"][rows] = e_vhcal
+    mods = np.arange(n_hcal, dtype=np.int32)
+    jag["HCAL"].add(np.repeat(rows, n_hcal), 0, energy=e_hcal.ravel(), module=np.tile(mods, n))
 
 
 def _x_pdgid(plan: SamplePlan) -> int:
